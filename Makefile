@@ -1,0 +1,51 @@
+# Vigie — the two commands of a fresh machine are `make demo` and `make test`.
+# libchdb.so (ClickHouse's engine, ~560 MB) is installed into the cache by
+# scripts/install-chdb.sh, never committed.
+
+export VIGIE_CACHE_DIR ?= $(HOME)/.cache/vigie
+export CHDB_LIB_PATH ?= $(VIGIE_CACHE_DIR)/libchdb.so
+GO ?= go
+STATICCHECK_VERSION ?= 2026.1
+DEMO_FLAGS ?=
+
+.PHONY: all build chdb demo serve test test-long bench lint fmt clean
+
+all: build
+
+build:
+	$(GO) build -o bin/vigie ./cmd/vigie
+
+chdb:
+	scripts/install-chdb.sh
+
+## demo: replay 6 April 2021 on embedded parts, write the report, serve the dashboard (DEMO_FLAGS=--exit to stop after the report)
+demo: chdb build
+	./bin/vigie demo $(DEMO_FLAGS)
+
+serve: chdb build
+	./bin/vigie serve
+
+## test: the whole suite on real parts (kfake over TCP, chDB on disk, loopback HTTP, headless Chromium)
+test: chdb
+	scripts/install-test-deps.sh
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 40m ./...
+
+## test-long: soak and fault runs, behind a flag
+test-long: chdb
+	VIGIE_LONG_TESTS=1 $(GO) test -count=1 -timeout 80m ./...
+
+## bench: performance figures as a table (events/s, ratios)
+bench: chdb
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./... | scripts/bench-table.sh
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin vigie-demo

@@ -1,0 +1,378 @@
+// Package aggregate is Vigie's stream processor: a kafka-go consumer group
+// that folds events into minute windows (package window) and writes them,
+// with the raw events, to the warehouse exactly once.
+//
+// Exactly once, with the warehouse as the source of truth for offsets
+// (DESIGN.md, correctness rules; ClickHouse's Kafka Connect sink recipe):
+//   - each partition is consumed by one goroutine that flushes the offset
+//     range [first, last] it has folded in;
+//   - a flush writes a 'before' marker naming the range, then the raw events
+//     and the window rows, each INSERT carrying an insert_deduplication_token
+//     derived from (table, topic, partition, first, last), then an 'after'
+//     marker;
+//   - on start a partition resumes after the last 'after' range, or, when the
+//     newest marker is a 'before', re-reads exactly that range and re-sends
+//     the same rows with the same tokens, which the engine drops where they
+//     were already written. A crash anywhere therefore changes no total.
+//
+// Re-sent events (same id) are counted once: ids seen in the last
+// aggregate.dedup_window offsets of the partition are remembered, and on
+// start they are re-read from the events table, so the decision is the same
+// after a restart.
+package aggregate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/vigie-fr/vigie/aggregate/window"
+	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/warehouse"
+	"github.com/vigie-fr/vigie/schemas"
+)
+
+// Options wires an Aggregator.
+type Options struct {
+	Brokers    []string
+	Kafka      config.KafkaConfig
+	Config     config.AggregateConfig
+	Database   string
+	Warehouse  warehouse.Warehouse
+	DLQ        *kafka.Writer // writes to Kafka.DLQTopic
+	Log        *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// Aggregator consumes the events topic as a consumer group member.
+type Aggregator struct {
+	o  Options
+	m  *metrics
+	mu sync.Mutex
+	cg *kafka.ConsumerGroup
+}
+
+// finalFlushTimeout bounds the flush at the end of a generation: well under
+// the rebalance timeout, so that a member never writes after another one
+// has taken its partitions over.
+const finalFlushTimeout = 5 * time.Second
+
+// New validates the options; it opens nothing.
+func New(o Options) (*Aggregator, error) {
+	switch {
+	case len(o.Brokers) == 0:
+		return nil, errors.New("aggregate: no brokers")
+	case o.Warehouse == nil:
+		return nil, errors.New("aggregate: no warehouse")
+	case o.DLQ == nil:
+		return nil, errors.New("aggregate: no DLQ writer")
+	case o.Database == "":
+		return nil, errors.New("aggregate: no database")
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Registerer == nil {
+		o.Registerer = prometheus.NewRegistry()
+	}
+	m, err := newMetrics(o.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Aggregator{o: o, m: m}, nil
+}
+
+// Run joins the group and consumes until ctx ends, then flushes what it
+// holds (bounded) and leaves the group.
+func (a *Aggregator) Run(ctx context.Context) error {
+	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
+		ID:                a.o.Kafka.Group,
+		Brokers:           a.o.Brokers,
+		Topics:            []string{a.o.Kafka.Topic},
+		HeartbeatInterval: a.o.Config.SessionTimeout / 4,
+		SessionTimeout:    a.o.Config.SessionTimeout,
+		RebalanceTimeout:  a.o.Config.SessionTimeout,
+		JoinGroupBackoff:  time.Second,
+		Timeout:           5 * time.Second,
+		StartOffset:       kafka.FirstOffset,
+	})
+	if err != nil {
+		return fmt.Errorf("aggregate: join group %s: %w", a.o.Kafka.Group, err)
+	}
+	a.mu.Lock()
+	a.cg = cg
+	a.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() { cg.Close() })
+	defer stop()
+	defer cg.Close()
+	for {
+		gen, err := cg.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, kafka.ErrGroupClosed) {
+				return nil
+			}
+			a.o.Log.Warn("consumer group: next generation failed, retrying", "err", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		parts := gen.Assignments[a.o.Kafka.Topic]
+		a.o.Log.Info("consumer group generation", "generation", gen.ID, "member", gen.MemberID, "partitions", len(parts))
+		for _, pa := range parts {
+			p := pa.ID
+			gen.Start(func(gctx context.Context) {
+				a.consume(gctx, gen, p)
+			})
+		}
+	}
+}
+
+// consume owns one partition for one generation. It never returns early on
+// an error (that would end the whole generation): it retries until the
+// generation's context ends.
+func (a *Aggregator) consume(ctx context.Context, gen *kafka.Generation, p int) {
+	log := a.o.Log.With("partition", p, "generation", gen.ID)
+	var w *worker
+	for {
+		var err error
+		w, err = a.resume(ctx, p, gen.ID)
+		if err == nil {
+			break
+		}
+		log.Error("resume partition from the warehouse failed, retrying", "err", err)
+		if !sleep(ctx, 2*time.Second) {
+			return
+		}
+	}
+	log.Info("partition resumed", "offset", w.next, "replay_to", w.replayEnd, "dedup_ids", len(w.seen))
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers: a.o.Brokers, Topic: a.o.Kafka.Topic, Partition: p,
+		MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 200 * time.Millisecond, ReadLagInterval: -1,
+	})
+	defer r.Close()
+	if err := r.SetOffset(w.next); err != nil {
+		log.Error("seek failed", "offset", w.next, "err", err)
+		return
+	}
+	msgs := make(chan kafka.Message, 256)
+	go func() {
+		defer close(msgs)
+		for {
+			m, err := r.FetchMessage(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Error("fetch failed", "err", err)
+				}
+				return
+			}
+			select {
+			case msgs <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	tick := time.NewTicker(max(a.o.Config.FlushInterval/4, 10*time.Millisecond))
+	defer tick.Stop()
+	lag := a.m.lag.WithLabelValues(strconv.Itoa(p))
+	for {
+		select {
+		case m, ok := <-msgs:
+			if !ok {
+				a.finalFlush(ctx, w, log)
+				return
+			}
+			lag.Set(float64(m.HighWaterMark - m.Offset - 1))
+			if err := a.add(ctx, w, m); err != nil {
+				log.Error("dead-letter write failed; stopping this partition until the next generation", "offset", m.Offset, "err", err)
+				return
+			}
+			if w.replayEnd >= 0 {
+				if m.Offset >= w.replayEnd {
+					if !a.flush(ctx, w, log) {
+						return
+					}
+					w.replayEnd = -1
+				}
+				continue
+			}
+			if w.pending >= a.o.Config.FlushEvents {
+				if !a.flush(ctx, w, log) {
+					return
+				}
+			}
+		case <-tick.C:
+			if w.replayEnd < 0 && w.pending > 0 && time.Since(w.since) >= a.o.Config.FlushInterval {
+				if !a.flush(ctx, w, log) {
+					return
+				}
+			}
+		case <-ctx.Done():
+			a.finalFlush(ctx, w, log)
+			return
+		}
+	}
+}
+
+// finalFlush writes what the worker holds when its generation ends, within
+// finalFlushTimeout. A range being replayed is not flushed half-way: its
+// 'before' marker names the whole range, and the next owner replays it.
+func (a *Aggregator) finalFlush(ctx context.Context, w *worker, log *slog.Logger) {
+	if w.pending == 0 || w.replayEnd >= 0 {
+		return
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalFlushTimeout)
+	defer cancel()
+	if a.flush(fctx, w, log) {
+		log.Info("flushed at generation end", "last_offset", w.next-1)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+// worker is one partition's state between two flushes.
+type worker struct {
+	p         int
+	gen       int32
+	next      int64 // next offset to read
+	first     int64 // first offset of the pending range
+	pending   int   // messages folded since the last flush (all kinds)
+	since     time.Time
+	replayEnd int64 // >= 0 while re-reading a range whose 'before' marker has no 'after'
+	set       *window.Set
+	raw       [][]any
+	seen      map[uint64]int64 // xxhash(id) → offset of its first occurrence
+}
+
+func (w *worker) reset() {
+	w.pending = 0
+	w.set = window.NewSet()
+	w.raw = w.raw[:0]
+}
+
+// add folds one message in: an event, a duplicate (skipped) or poison (to the DLQ).
+func (a *Aggregator) add(ctx context.Context, w *worker, m kafka.Message) error {
+	if w.pending == 0 {
+		w.first = m.Offset
+		w.since = time.Now()
+	}
+	w.pending++
+	w.next = m.Offset + 1
+	ev, user, reason := decodeMessage(m.Value)
+	if reason != "" {
+		a.m.dlq.WithLabelValues(reasonLabel(reason)).Inc()
+		return a.deadLetter(ctx, m, reason)
+	}
+	h := xxhash.Sum64String(ev.ID)
+	if off, dup := w.seen[h]; dup && off >= m.Offset-int64(a.o.Config.DedupWindow) {
+		a.m.duplicates.Inc()
+		return nil
+	}
+	w.seen[h] = m.Offset
+	if len(w.seen) > 2*max(a.o.Config.DedupWindow, 1024) {
+		w.evict(m.Offset - int64(a.o.Config.DedupWindow))
+	}
+	a.m.events.Inc()
+	w.set.Add(&ev, user)
+	w.raw = append(w.raw, rawRow(&ev, user, m.Partition, m.Offset))
+	return nil
+}
+
+func (w *worker) evict(below int64) {
+	for h, off := range w.seen {
+		if off < below {
+			delete(w.seen, h)
+		}
+	}
+}
+
+// decodeMessage validates a message as the ingest API would (a producer
+// other than Vigie's collector may write to the topic) and checks that the
+// user field is a pseudonym, never a raw id.
+func decodeMessage(b []byte) (schemas.Event, uint64, string) {
+	ev, ferr := schemas.DecodeEvent(b, 0, time.Now())
+	if ferr != nil {
+		return ev, 0, ferr.Error()
+	}
+	var user uint64
+	if ev.User != "" {
+		u, err := strconv.ParseUint(ev.User, 16, 64)
+		if err != nil || len(ev.User) != 16 || u == 0 {
+			return ev, 0, fmt.Sprintf("event %q: field \"user\": not a pseudonym (16 hex digits); send events through the ingest API, which pseudonymises users", ev.ID)
+		}
+		user = u
+	}
+	return ev, user, ""
+}
+
+// reasonLabel keeps the DLQ metric's label set bounded.
+func reasonLabel(reason string) string {
+	for _, f := range []string{"id", "ts", "platform", "service", "region", "academy", "kind", "outcome", "status", "latency_ms", "queue_ms", "user", "role", "source", "attrs"} {
+		if strings.Contains(reason, `field "`+f+`"`) {
+			return f
+		}
+	}
+	return "unreadable"
+}
+
+func (a *Aggregator) deadLetter(ctx context.Context, m kafka.Message, reason string) error {
+	msg := kafka.Message{
+		Key:   m.Key,
+		Value: m.Value,
+		Headers: []kafka.Header{
+			{Key: "vigie-reason", Value: []byte(reason)},
+			{Key: "vigie-source", Value: []byte(fmt.Sprintf("%s/%d/%d", m.Topic, m.Partition, m.Offset))},
+		},
+	}
+	for {
+		err := a.o.DLQ.WriteMessages(ctx, msg)
+		if err == nil {
+			return nil
+		}
+		a.o.Log.Warn("dead-letter write failed, retrying", "partition", m.Partition, "offset", m.Offset, "err", err)
+		if !sleep(ctx, time.Second) {
+			return err
+		}
+	}
+}
+
+// rawColumns are the events table's columns in rawRow's order.
+var rawColumns = []string{"id", "ts", "platform", "service", "region", "academy", "kind", "outcome",
+	"status", "latency_ms", "queue_ms", "user", "role", "source", "attrs", "kafka_partition", "kafka_offset"}
+
+func rawRow(ev *schemas.Event, user uint64, partition int, offset int64) []any {
+	attrs := ev.Attrs
+	if attrs == nil {
+		attrs = map[string]string{}
+	}
+	return []any{ev.ID, ev.TS, ev.Platform, ev.Service, ev.Region, ev.Academy, ev.Kind, ev.Outcome,
+		uint16(ev.Status), f32(ev.LatencyMS), f32(ev.QueueMS), user, ev.Role, ev.Source, attrs,
+		uint32(partition), offset}
+}
+
+func f32(p *float64) *float32 {
+	if p == nil {
+		return nil
+	}
+	v := float32(*p)
+	return &v
+}

@@ -1,0 +1,50 @@
+package aggregate
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Behind returns how many messages of the topic the warehouse does not hold
+// yet, summed over partitions: log end offset minus the next offset after
+// each partition's last complete range.
+func (a *Aggregator) Behind(ctx context.Context, partitions int) (int64, error) {
+	var total int64
+	for p := range partitions {
+		mk, err := a.markers(ctx, p)
+		if err != nil {
+			return 0, err
+		}
+		first, end, err := a.logBounds(ctx, p)
+		if err != nil {
+			return 0, err
+		}
+		done := first
+		if mk.found {
+			done = mk.last + 1
+			if mk.state != stateAfter {
+				done = mk.first
+			}
+		}
+		if end > done {
+			total += end - done
+		}
+	}
+	return total, nil
+}
+
+// WaitCaughtUp polls Behind until it is zero or ctx ends.
+func (a *Aggregator) WaitCaughtUp(ctx context.Context, partitions int, poll time.Duration) error {
+	for {
+		n, err := a.Behind(ctx, partitions)
+		if err == nil && n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("aggregator still %d messages behind: %w", n, ctx.Err())
+		case <-time.After(poll):
+		}
+	}
+}

@@ -1,0 +1,313 @@
+package aggregate
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/vigie-fr/vigie/aggregate/window"
+	"github.com/vigie-fr/vigie/internal/broker"
+	"github.com/vigie-fr/vigie/internal/broker/brokertest"
+	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/warehouse"
+	"github.com/vigie-fr/vigie/internal/warehouse/chdb"
+	"github.com/vigie-fr/vigie/schemas"
+)
+
+// The aggregator under test runs in child processes (this test binary
+// re-executed), so that it can die for real: os.Exit at chosen points
+// between its inserts, and SIGKILL at random moments. The broker lives in
+// the parent and survives; chDB's data dir passes from child to child and is
+// opened by the parent only at the end (one process per data dir).
+func TestMain(m *testing.M) {
+	if os.Getenv("VIGIE_AGG_CHILD") == "1" {
+		os.Exit(runChild())
+	}
+	os.Exit(m.Run())
+}
+
+const (
+	testDB        = "vigie"
+	exitCrashed   = 3
+	exitCaughtUp  = 0
+	childDeadline = 60 * time.Second
+)
+
+func childOptions(brokers []string, wh warehouse.Warehouse) Options {
+	k := brokertest.Config(4)
+	a := config.Default().Aggregate
+	a.FlushEvents = 300 // many flushes, so crashes land between them
+	a.FlushInterval = 50 * time.Millisecond
+	a.SessionTimeout = 6 * time.Second
+	return Options{
+		Brokers: brokers, Kafka: k, Config: a, Database: testDB, Warehouse: wh,
+		DLQ: broker.NewWriter(brokers, k.DLQTopic, k),
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	}
+}
+
+// crashAfter dies (exit 3, no cleanup, like a crash) right after its n-th insert.
+type crashAfter struct {
+	warehouse.Warehouse
+	n, seen int
+}
+
+func (c *crashAfter) Insert(ctx context.Context, b *warehouse.Batch, s warehouse.Settings) error {
+	err := c.Warehouse.Insert(ctx, b, s)
+	c.seen++
+	if c.seen == c.n {
+		os.Exit(exitCrashed)
+	}
+	return err
+}
+
+func runChild() int {
+	brokers := strings.Split(os.Getenv("VIGIE_AGG_BROKERS"), ",")
+	db, err := chdb.Open(os.Getenv("VIGIE_AGG_CHDB"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child: open chdb:", err)
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), childDeadline)
+	defer cancel()
+	if _, err := warehouse.Migrate(ctx, db, warehouse.MigrateOptions{Database: testDB}); err != nil {
+		fmt.Fprintln(os.Stderr, "child: migrate:", err)
+		return 2
+	}
+	var wh warehouse.Warehouse = db
+	if n, _ := strconv.Atoi(os.Getenv("VIGIE_AGG_CRASH_AFTER")); n > 0 {
+		wh = &crashAfter{Warehouse: db, n: n}
+	}
+	agg, err := New(childOptions(brokers, wh))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 2
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- agg.Run(runCtx) }()
+	if err := agg.WaitCaughtUp(ctx, 4, 100*time.Millisecond); err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 2
+	}
+	stop()
+	<-done
+	return exitCaughtUp
+}
+
+// testEvents is a morning of events over 18 regions and both platforms,
+// with late events, re-sent duplicates and poison messages mixed in.
+func testEvents(n int) (msgs []kafka.Message, valid []schemas.Event) {
+	r := rand.New(rand.NewPCG(42, 7))
+	base := time.Date(2021, 4, 6, 6, 0, 0, 0, time.UTC)
+	outcomes := []string{"ok", "ok", "ok", "ok", "error", "timeout", "rejected", "queued"}
+	for i := range n {
+		reg := schemas.Regions[r.IntN(len(schemas.Regions))]
+		ev := schemas.Event{
+			ID: fmt.Sprintf("ev-%d", i), TS: base.Add(time.Duration(r.IntN(3*3600)) * time.Second),
+			Platform: "ent", Service: "ent-" + reg, Region: reg, Kind: "page",
+			Outcome: outcomes[r.IntN(len(outcomes))], Status: 200,
+			User: fmt.Sprintf("%016x", 1+r.Uint64N(500)),
+		}
+		if i%5 == 0 {
+			ev.Platform, ev.Service, ev.Kind = "cned", "cned-classe-virtuelle", "api"
+		}
+		if ev.Outcome == "ok" || r.IntN(2) == 0 {
+			l := math.Exp(5 + 1.5*r.NormFloat64())
+			ev.LatencyMS = &l
+		}
+		if ev.Outcome == "queued" {
+			q := float64(r.IntN(600000))
+			ev.QueueMS = &q
+		}
+		valid = append(valid, ev)
+	}
+	for i, ev := range valid {
+		b, _ := json.Marshal(ev)
+		msgs = append(msgs, kafka.Message{Key: []byte(ev.PartitionKey()), Value: b})
+		if i%20 == 7 { // re-sent later: the same id and content
+			j := min(len(valid)-1, i+r.IntN(400))
+			d, _ := json.Marshal(valid[j])
+			msgs = append(msgs, kafka.Message{Key: []byte(valid[j].PartitionKey()), Value: d})
+		}
+		if i%997 == 0 {
+			msgs = append(msgs, kafka.Message{Key: []byte("11/ent-11"), Value: []byte(`{"id":"poison-` + strconv.Itoa(i) + `","ts":"yesterday"}`)})
+			msgs = append(msgs, kafka.Message{Key: []byte("11/ent-11"), Value: []byte(`not json at all`)})
+		}
+	}
+	return msgs, valid
+}
+
+type total struct {
+	events, ok, errors, timeouts, rejected, queued uint64
+	users                                          map[uint64]bool
+	latency                                        window.Sketch
+}
+
+func truth(events []schemas.Event) map[string]*total {
+	out := map[string]*total{}
+	seen := map[string]bool{}
+	for _, ev := range events {
+		if seen[ev.ID] {
+			continue
+		}
+		seen[ev.ID] = true
+		k := fmt.Sprintf("%s|%s|%s|%s", ev.TS.Truncate(time.Hour).Format("2006-01-02 15:04:05"), ev.Platform, ev.Service, ev.Region)
+		t := out[k]
+		if t == nil {
+			t = &total{users: map[uint64]bool{}, latency: window.Sketch{}}
+			out[k] = t
+		}
+		t.events++
+		switch ev.Outcome {
+		case "ok":
+			t.ok++
+		case "error":
+			t.errors++
+		case "timeout":
+			t.timeouts++
+		case "rejected":
+			t.rejected++
+		case "queued":
+			t.queued++
+		}
+		u, _ := strconv.ParseUint(ev.User, 16, 64)
+		t.users[u] = true
+		if ev.LatencyMS != nil {
+			t.latency.Add(*ev.LatencyMS)
+		}
+	}
+	return out
+}
+
+func TestKilledAggregatorRestartsWithExactlyTheTotalsOfAnUninterruptedRun(t *testing.T) {
+	if _, err := os.Stat(chdb.LibraryPath()); err != nil {
+		t.Skip("libchdb.so is not installed: run scripts/install-chdb.sh")
+	}
+	b := brokertest.Start(t, brokertest.Config(4))
+	brokers := b.Addrs()
+	msgs, valid := testEvents(12000)
+	w := broker.NewWriter(brokers, "vigie.events.v1", brokertest.Config(4))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	dataDir := t.TempDir()
+
+	child := func(crashAfter int, killAfter time.Duration) int {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "VIGIE_AGG_CHILD=1",
+			"VIGIE_AGG_BROKERS="+strings.Join(brokers, ","), "VIGIE_AGG_CHDB="+dataDir,
+			"VIGIE_AGG_CRASH_AFTER="+strconv.Itoa(crashAfter))
+		cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if killAfter > 0 {
+			timer := time.AfterFunc(killAfter, func() { _ = cmd.Process.Signal(syscall.SIGKILL) })
+			defer timer.Stop()
+		}
+		_ = cmd.Wait()
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return -int(ws.Signal())
+		}
+		return cmd.ProcessState.ExitCode()
+	}
+	// Crash points: after a 'before' marker (insert 1), after the raw
+	// events of a flush (2), after its windows (3), and deep in the stream;
+	// then a SIGKILL at a random moment; then a run to the end.
+	for _, n := range []int{2, 3, 13} {
+		if code := child(n, 0); code != exitCrashed {
+			t.Fatalf("child crashing after insert %d exited %d, want %d", n, code, exitCrashed)
+		}
+	}
+	if code := child(0, 2500*time.Millisecond); code != -int(syscall.SIGKILL) && code != exitCaughtUp {
+		t.Fatalf("killed child exited %d", code)
+	}
+	if code := child(0, 0); code != exitCaughtUp {
+		t.Fatalf("final child exited %d, want %d (caught up)", code, exitCaughtUp)
+	}
+
+	db, err := chdb.Open(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res, err := db.Query(ctx, `SELECT toString(bucket), platform, service, region, events, ok, errors, timeouts, rejected, queued, users, p95_ms
+FROM vigie.hour_stats ORDER BY bucket, platform, service, region`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := truth(valid)
+	if len(res.Rows) != len(want) {
+		t.Errorf("%d hour windows in the warehouse, want %d", len(res.Rows), len(want))
+	}
+	var sumEvents uint64
+	for _, r := range res.Rows {
+		k := fmt.Sprintf("%v|%v|%v|%v", r[0], r[1], r[2], r[3])
+		tw := want[k]
+		if tw == nil {
+			t.Errorf("unexpected window %s", k)
+			continue
+		}
+		got := [6]uint64{u64(r[4]), u64(r[5]), u64(r[6]), u64(r[7]), u64(r[8]), u64(r[9])}
+		exp := [6]uint64{tw.events, tw.ok, tw.errors, tw.timeouts, tw.rejected, tw.queued}
+		if got != exp {
+			t.Errorf("window %s: events/ok/errors/timeouts/rejected/queued = %v, want %v", k, got, exp)
+		}
+		sumEvents += got[0]
+		if u := u64(r[10]); u != uint64(len(tw.users)) {
+			t.Errorf("window %s: %d unique users, want %d", k, u, len(tw.users))
+		}
+		if p95, exact := r[11].(float64), tw.latency.Quantile(0.95); math.Abs(p95-exact) > exact*window.RelativeError {
+			t.Errorf("window %s: p95 %.2f ms, the sketch says %.2f", k, p95, exact)
+		}
+	}
+	res, err = db.Query(ctx, `SELECT count(), uniqExact(id) FROM vigie.events`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, ids := u64(res.Rows[0][0]), u64(res.Rows[0][1]); n != uint64(len(valid)) || ids != n || sumEvents != n {
+		t.Errorf("raw events: %d rows, %d ids, %d in windows; want %d of each", n, ids, sumEvents, len(valid))
+	}
+	dlq := brokertest.ReadAll(t, brokers, "vigie.events.dlq")
+	// The DLQ is at-least-once (a replayed range re-sends its poison), so
+	// count distinct source offsets, and check each carries its reason.
+	poison := map[string]bool{}
+	for _, m := range dlq {
+		var src, reason string
+		for _, h := range m.Headers {
+			switch h.Key {
+			case "vigie-source":
+				src = string(h.Value)
+			case "vigie-reason":
+				reason = string(h.Value)
+			}
+		}
+		if reason == "" {
+			t.Errorf("dead letter %s has no reason", src)
+		}
+		poison[src] = true
+	}
+	if len(poison) != 26 {
+		t.Errorf("%d distinct poison messages in the DLQ, want 26", len(poison))
+	}
+}
+
+func u64(v any) uint64 { return uint64(toInt64(v)) }

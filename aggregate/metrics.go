@@ -1,0 +1,37 @@
+package aggregate
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	events, duplicates, flushErrors, flushRows, lost prometheus.Counter
+	dlq                                              *prometheus.CounterVec
+	lag                                              *prometheus.GaugeVec
+	flushSeconds                                     prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		events: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigie_aggregate_events_total",
+			Help: "Events folded into windows (duplicates and dead letters excluded)."}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigie_aggregate_duplicates_total",
+			Help: "Re-sent events (an id already seen in the partition's dedup window) skipped."}),
+		flushErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigie_aggregate_flush_errors_total",
+			Help: "Flush attempts that failed and were retried with the same batch."}),
+		flushRows: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigie_aggregate_flush_rows_total",
+			Help: "Rows written to the warehouse (raw events plus window rows)."}),
+		lost: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigie_aggregate_offsets_lost_total",
+			Help: "Offsets deleted by Kafka retention before they were aggregated."}),
+		dlq: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigie_aggregate_dead_letters_total",
+			Help: "Poison messages sent to the dead-letter topic, by the field at fault."}, []string{"reason"}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "vigie_aggregate_consumer_lag",
+			Help: "Messages in the partition after the last one read."}, []string{"partition"}),
+		flushSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "vigie_aggregate_flush_duration_seconds",
+			Help: "Time to write one flush (markers, events, windows).", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
+	}
+	for _, c := range []prometheus.Collector{m.events, m.duplicates, m.flushErrors, m.flushRows, m.lost, m.dlq, m.lag, m.flushSeconds} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}

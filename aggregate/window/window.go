@@ -1,0 +1,155 @@
+// Package window folds events into per-minute windows keyed by (minute,
+// platform, service, region) and turns them into the rows the warehouse's
+// agg_in table takes. It holds deltas only: what arrived since the last
+// flush. The warehouse adds deltas up (AggregatingMergeTree), so a late event
+// just adds to its own, older window, and the hour grain is derived there.
+// It does no I/O and knows nothing of Kafka.
+package window
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/vigie-fr/vigie/schemas"
+)
+
+// Key identifies a minute window.
+type Key struct {
+	Minute   int64 // Unix seconds of the minute's start, UTC
+	Platform string
+	Service  string
+	Region   string
+}
+
+// Acc is what one window accumulated.
+type Acc struct {
+	Total, OK, Error, Timeout, Rejected, Queued                  uint64
+	Login, Page, API, Probe, SessionStart, SessionEnd, QueueKind uint64
+	LatencyN                                                     uint64
+	LatencySum                                                   float64
+	LatencyMax                                                   float32
+	QueueN                                                       uint64
+	QueueSum                                                     float64
+	QueueMax                                                     float32
+	Status                                                       map[uint16]uint64
+	Latency                                                      Sketch
+	Users, UsersFailed                                           map[uint64]struct{}
+}
+
+// Set is the windows of one flush.
+type Set struct {
+	w map[Key]*Acc
+}
+
+// NewSet returns an empty set.
+func NewSet() *Set { return &Set{w: make(map[Key]*Acc)} }
+
+// Len is the number of windows held.
+func (s *Set) Len() int { return len(s.w) }
+
+// Add folds one event in; user is its pseudonym as a number (0: none).
+func (s *Set) Add(ev *schemas.Event, user uint64) {
+	k := Key{Minute: ev.TS.Truncate(time.Minute).Unix(), Platform: ev.Platform, Service: ev.Service, Region: ev.Region}
+	a := s.w[k]
+	if a == nil {
+		a = &Acc{Status: map[uint16]uint64{}, Latency: Sketch{}, Users: map[uint64]struct{}{}, UsersFailed: map[uint64]struct{}{}}
+		s.w[k] = a
+	}
+	a.Total++
+	switch ev.Outcome {
+	case "ok":
+		a.OK++
+	case "error":
+		a.Error++
+	case "timeout":
+		a.Timeout++
+	case "rejected":
+		a.Rejected++
+	case "queued":
+		a.Queued++
+	}
+	switch ev.Kind {
+	case "login":
+		a.Login++
+	case "page":
+		a.Page++
+	case "api":
+		a.API++
+	case "probe":
+		a.Probe++
+	case "session_start":
+		a.SessionStart++
+	case "session_end":
+		a.SessionEnd++
+	case "queue":
+		a.QueueKind++
+	}
+	if ev.Status != 0 {
+		a.Status[uint16(ev.Status)]++
+	}
+	if ev.LatencyMS != nil {
+		l := *ev.LatencyMS
+		a.LatencyN++
+		a.LatencySum += l
+		a.LatencyMax = max(a.LatencyMax, float32(l))
+		a.Latency.Add(l)
+	}
+	if ev.QueueMS != nil {
+		q := *ev.QueueMS
+		a.QueueN++
+		a.QueueSum += q
+		a.QueueMax = max(a.QueueMax, float32(q))
+	}
+	if user != 0 {
+		a.Users[user] = struct{}{}
+		if ev.Failed() {
+			a.UsersFailed[user] = struct{}{}
+		}
+	}
+}
+
+// Columns are agg_in's columns in the order Rows fills them.
+var Columns = []string{
+	"bucket", "platform", "service", "region",
+	"n_total", "n_ok", "n_error", "n_timeout", "n_rejected", "n_queued",
+	"n_login", "n_page", "n_api", "n_probe", "n_session_start", "n_session_end", "n_queue",
+	"latency_n", "latency_sum", "latency_max", "queue_n", "queue_sum", "queue_max",
+	"status_counts", "lat_values", "lat_counts", "users", "users_failed",
+}
+
+// Rows returns one agg_in row per window, in a deterministic order (by key,
+// users sorted): a replayed flush must resend byte-identical rows for its
+// de-duplication token to hold.
+func (s *Set) Rows() [][]any {
+	keys := make([]Key, 0, len(s.w))
+	for k := range s.w {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b Key) int {
+		return cmp.Or(cmp.Compare(a.Minute, b.Minute), cmp.Compare(a.Platform, b.Platform),
+			cmp.Compare(a.Service, b.Service), cmp.Compare(a.Region, b.Region))
+	})
+	rows := make([][]any, 0, len(keys))
+	for _, k := range keys {
+		a := s.w[k]
+		vals, counts := a.Latency.Arrays()
+		rows = append(rows, []any{
+			time.Unix(k.Minute, 0).UTC(), k.Platform, k.Service, k.Region,
+			a.Total, a.OK, a.Error, a.Timeout, a.Rejected, a.Queued,
+			a.Login, a.Page, a.API, a.Probe, a.SessionStart, a.SessionEnd, a.QueueKind,
+			a.LatencyN, a.LatencySum, a.LatencyMax, a.QueueN, a.QueueSum, a.QueueMax,
+			a.Status, vals, counts, sortedSet(a.Users), sortedSet(a.UsersFailed),
+		})
+	}
+	return rows
+}
+
+func sortedSet(m map[uint64]struct{}) []uint64 {
+	out := make([]uint64, 0, len(m))
+	for u := range m {
+		out = append(out, u)
+	}
+	slices.Sort(out)
+	return out
+}

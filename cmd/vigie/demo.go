@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigie-fr/vigie/ingest/simulate"
+	"github.com/vigie-fr/vigie/internal/app"
+)
+
+// demoMarker marks a data dir that vigie demo created, so that a later demo
+// may wipe it and start fresh without ever deleting anything else.
+const demoMarker = ".vigie-demo"
+
+func demoCmd(g *globals) *cobra.Command {
+	var f simFlags
+	var exit bool
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run everything on embedded parts, replay 6 April 2021, write the lessons-learned report",
+		Long: `The main job on one machine: start the embedded Kafka broker, the in-process ClickHouse
+engine, the ingest API, the aggregator and the dashboards in this process; replay the morning
+of 6 April 2021 through the ingest API; wait until the aggregator has caught up; write the
+lessons-learned report (Markdown and JSON); print where the report and the dashboard are;
+then keep serving until Ctrl-C (or stop at once with --exit).
+
+The data dir (default ./vigie-demo) starts fresh on every demo: it is wiped only if an
+earlier demo created it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("data-dir") && os.Getenv("VIGIE_DATA_DIR") == "" && g.configFile == "" {
+				_ = cmd.Flags().Set("data-dir", "vigie-demo")
+			}
+			cfg, log, err := g.load(cmd)
+			if err != nil {
+				return err
+			}
+			if len(cfg.Kafka.Brokers) == 0 && cfg.Warehouse.Driver == "chdb" {
+				if err := freshDataDir(cfg.DataDir); err != nil {
+					return err
+				}
+			}
+			out := cmd.OutOrStdout()
+			start := time.Now()
+			a, err := app.New(cfg, app.All, log)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			if err := a.Start(ctx); err != nil {
+				shutdown(a)
+				return err
+			}
+			defer shutdown(a)
+			fmt.Fprintf(out, "Vigie is running at %s\n", a.URL())
+			st, err := f.run(ctx, a.URL(), cmd.ErrOrStderr())
+			if err != nil {
+				return fmt.Errorf("replay: %w", err)
+			}
+			fmt.Fprintf(out, "Replayed %d events (%d refused) in %s; waiting for the aggregator…\n", st.Events, st.Rejected, st.Elapsed.Round(time.Millisecond))
+			wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+			defer cancel()
+			if err := a.WaitCaughtUp(wctx); err != nil {
+				return err
+			}
+			sc, _ := simulate.Lookup(f.scenario)
+			paths, err := writeReport(cmd, a.Warehouse(), cfg, sc.Start, sc.End, "both", "")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "\nLessons-learned report for %s (done in %s):\n", sc.Name, time.Since(start).Round(time.Second))
+			for _, p := range paths {
+				abs, _ := filepath.Abs(p)
+				fmt.Fprintf(out, "  %s\n", abs)
+			}
+			fmt.Fprintf(out, "Dashboard: %s/   metrics: %s/metrics   SQL: vigie query --data-dir %s \"SELECT …\"\n", a.URL(), a.URL(), cfg.DataDir)
+			if exit {
+				return nil
+			}
+			fmt.Fprintln(out, "Serving until Ctrl-C.")
+			<-ctx.Done()
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().BoolVar(&exit, "exit", false, "stop after writing the report (for scripts)")
+	return cmd
+}
+
+// freshDataDir empties dir if an earlier demo made it, creates it otherwise,
+// and refuses a non-empty directory it did not make.
+func freshDataDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return err
+	case len(entries) == 0:
+	default:
+		if _, err := os.Stat(filepath.Join(dir, demoMarker)); err != nil {
+			return fmt.Errorf("data dir %s is not empty and was not made by vigie demo: give another --data-dir", dir)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, demoMarker), []byte("made by vigie demo; the next demo wipes this directory\n"), 0o640)
+}

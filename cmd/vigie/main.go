@@ -1,0 +1,106 @@
+// Command vigie is Vigie's one binary: collectors, stream processor,
+// warehouse migrations, dashboards, reports and ad-hoc SQL, as subcommands.
+// Run `vigie --help` for the list and `vigie demo` to see it all work.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/warehouse/chdb"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRoot()
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "vigie:", err)
+		if errors.Is(err, chdb.ErrLibraryMissing) {
+			fmt.Fprintln(os.Stderr, "\nThe in-process ClickHouse engine (libchdb.so, ~560 MB) is not installed.\nInstall it with:  make chdb   (or: scripts/install-chdb.sh)\nor point warehouse.driver at a ClickHouse server (warehouse.driver: clickhouse).")
+		}
+		os.Exit(1)
+	}
+}
+
+// globals are the flags every command shares.
+type globals struct {
+	configFile string
+}
+
+// flagKeys maps configuration keys to the flags that override them.
+var flagKeys = map[string]string{
+	"data_dir":         "data-dir",
+	"log.level":        "log-level",
+	"log.format":       "log-format",
+	"http.listen":      "listen",
+	"kafka.brokers":    "brokers",
+	"warehouse.driver": "warehouse",
+}
+
+func newRoot() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "vigie",
+		Short: "Telemetry and analytics for France's remote-schooling platforms (ENT, CNED)",
+		Long: `Vigie collects connection and latency events from the regional ENT portals and the
+CNED virtual classroom, streams them through Kafka, aggregates them by region, hour and
+minute into ClickHouse, and turns them into dashboards and lessons-learned reports.
+
+On one machine everything runs in one process on embedded parts (a Kafka-protocol broker
+and ClickHouse's engine in-process); the same commands run against a Kafka cluster and a
+ClickHouse server when configured.
+
+Configuration: --config FILE (YAML, see deploy/vigie.example.yaml), every key overridable
+by an environment variable (kafka.partitions → VIGIE_KAFKA_PARTITIONS) and by the flags below.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.configFile, "config", "c", "", "YAML configuration file")
+	pf.String("data-dir", "", "data directory (embedded broker log, chDB data, keys, reports) [data_dir]")
+	pf.String("log-level", "", "debug, info, warn or error [log.level]")
+	pf.String("log-format", "", "text or json [log.format]")
+	pf.String("listen", "", "HTTP address host:port [http.listen]")
+	pf.StringSlice("brokers", nil, "Kafka brokers host:port,…; none runs the embedded broker [kafka.brokers]")
+	pf.String("warehouse", "", "chdb (in-process) or clickhouse (server) [warehouse.driver]")
+	root.AddCommand(
+		demoCmd(g), serveCmd(g, "serve"), serveCmd(g, "collect"), serveCmd(g, "aggregate"), serveCmd(g, "dashboards"),
+		simulateCmd(g), reportCmd(g), queryCmd(g), migrateCmd(g),
+	)
+	return root
+}
+
+// load reads the configuration with this command's flags applied.
+func (g *globals) load(cmd *cobra.Command) (config.Config, *slog.Logger, error) {
+	bind := map[string]string{}
+	for key, flag := range flagKeys {
+		if f := cmd.Flags().Lookup(flag); f != nil && f.Changed {
+			bind[key] = flag
+		}
+	}
+	cfg, err := config.Load(g.configFile, cmd.Flags(), bind)
+	if err != nil {
+		return cfg, nil, err
+	}
+	return cfg, newLogger(cfg.Log, os.Stderr), nil
+}
+
+func newLogger(c config.LogConfig, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

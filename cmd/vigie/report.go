@@ -1,0 +1,144 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigie-fr/vigie/dashboards/report"
+	"github.com/vigie-fr/vigie/internal/app"
+	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/warehouse"
+)
+
+func reportCmd(g *globals) *cobra.Command {
+	var from, to, format, out string
+	cmd := &cobra.Command{
+		Use:   "report --from TIME --to TIME",
+		Short: "Write the lessons-learned report for a time range (Markdown or JSON)",
+		Long: `Write the lessons-learned report for [from, to): incidents found in the data (start,
+end, duration, worst availability and p95, users affected, regions and services), cause
+signals, and the region × hour availability table. Incident thresholds come from the
+incidents.* configuration keys. Times are RFC 3339 (2021-04-06T06:00:00+02:00) or a day
+(2021-04-06, meaning that whole day in Europe/Paris).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, _, err := g.load(cmd)
+			if err != nil {
+				return err
+			}
+			f, t, err := parseRange(from, to)
+			if err != nil {
+				return err
+			}
+			wh, err := app.OpenWarehouse(cfg)
+			if err != nil {
+				return err
+			}
+			defer wh.Close()
+			paths, err := writeReport(cmd, wh, cfg, f, t, format, out)
+			for _, p := range paths {
+				fmt.Fprintln(cmd.OutOrStdout(), "report written:", p)
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "start of the range (required)")
+	cmd.Flags().StringVar(&to, "to", "", "end of the range, exclusive (default: one day after --from)")
+	cmd.Flags().StringVar(&format, "format", "md", "md, json or both")
+	cmd.Flags().StringVarP(&out, "out", "o", "", `output file ("-" for stdout); default <data_dir>/reports/lessons-<from>.<ext>`)
+	_ = cmd.MarkFlagRequired("from")
+	return cmd
+}
+
+var paris = mustLoadLocation("Europe/Paris")
+
+func mustLoadLocation(name string) *time.Location {
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return time.FixedZone("CET", 3600)
+	}
+	return l
+}
+
+func parseRange(from, to string) (time.Time, time.Time, error) {
+	f, day, err := parseTime(from)
+	if err != nil {
+		return f, f, fmt.Errorf("--from: %w", err)
+	}
+	if to == "" {
+		if day {
+			return f, f.AddDate(0, 0, 1), nil
+		}
+		return f, f.Add(24 * time.Hour), nil
+	}
+	t, tday, err := parseTime(to)
+	if err != nil {
+		return f, t, fmt.Errorf("--to: %w", err)
+	}
+	if tday {
+		t = t.AddDate(0, 0, 1) // a day given as --to includes that day
+	}
+	if !t.After(f) {
+		return f, t, fmt.Errorf("--to %s is not after --from %s", to, from)
+	}
+	return f, t, nil
+}
+
+func parseTime(s string) (time.Time, bool, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, false, nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02", s, paris); err == nil {
+		return t, true, nil
+	}
+	return time.Time{}, false, fmt.Errorf("%q is neither RFC 3339 (2021-04-06T06:00:00+02:00) nor a day (2021-04-06)", s)
+}
+
+// writeReport builds the report once and writes it in the asked formats.
+func writeReport(cmd *cobra.Command, wh warehouse.Warehouse, cfg config.Config, from, to time.Time, format, out string) ([]string, error) {
+	exts := map[string][]string{"md": {"md"}, "json": {"json"}, "both": {"md", "json"}}[format]
+	if exts == nil {
+		return nil, fmt.Errorf("--format %q: use md, json or both", format)
+	}
+	r, err := report.Build(cmd.Context(), wh, cfg.Warehouse.Database, from, to, cfg.Incidents)
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, ext := range exts {
+		write := r.WriteMarkdown
+		if ext == "json" {
+			write = r.WriteJSON
+		}
+		if out == "-" {
+			if err := write(cmd.OutOrStdout()); err != nil {
+				return paths, err
+			}
+			continue
+		}
+		path := out
+		if path == "" || len(exts) > 1 {
+			path = filepath.Join(cfg.DataDir, "reports", "lessons-"+from.In(paris).Format("2006-01-02T1504")+"."+ext)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return paths, err
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			return paths, err
+		}
+		err = write(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return paths, fmt.Errorf("write %s: %w", path, err)
+		}
+		paths = append(paths, path)
+	}
+	return paths, nil
+}

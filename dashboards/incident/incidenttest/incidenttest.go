@@ -1,0 +1,200 @@
+// Package incidenttest gives the dashboards' tests a real warehouse: the
+// process's one chDB engine on a temp dir, a migrated database per test, and
+// rows written to agg_in exactly as the aggregator writes them (so the
+// materialized views build the states). It also holds a small synthetic
+// morning that the incident, report and web tests share.
+package incidenttest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigie-fr/vigie/internal/warehouse"
+	"github.com/vigie-fr/vigie/internal/warehouse/chdb"
+)
+
+var (
+	mu      sync.Mutex
+	dir     string
+	engine  *chdb.DB
+	openErr error
+)
+
+// Run runs the package's tests and closes the engine after them; call it
+// from TestMain: os.Exit(incidenttest.Run(m)).
+func Run(m *testing.M) int {
+	code := m.Run()
+	mu.Lock()
+	defer mu.Unlock()
+	if engine != nil {
+		engine.Close()
+	}
+	if dir != "" {
+		os.RemoveAll(dir)
+	}
+	return code
+}
+
+// Warehouse returns the process's engine with database db migrated (db
+// must be new to this test binary: chDB allows one engine per process, so
+// tests are isolated by database). It skips the test when libchdb.so is
+// missing.
+func Warehouse(t testing.TB, db string) warehouse.Warehouse {
+	t.Helper()
+	mu.Lock()
+	if engine == nil && openErr == nil {
+		dir, openErr = os.MkdirTemp("", "vigie-dashboards-chdb-")
+		if openErr == nil {
+			engine, openErr = chdb.Open(dir)
+		}
+	}
+	e, err := engine, openErr
+	mu.Unlock()
+	if errors.Is(err, chdb.ErrLibraryMissing) {
+		t.Skipf("libchdb.so not found (%v): run scripts/install-chdb.sh or set CHDB_LIB_PATH", err)
+	}
+	if err != nil {
+		t.Fatalf("open chdb: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := warehouse.Migrate(ctx, e, warehouse.MigrateOptions{Database: db}); err != nil {
+		t.Fatalf("migrate %s: %v", db, err)
+	}
+	return e
+}
+
+// Row is one aggregator delta for agg_in; Total is derived from the outcomes.
+type Row struct {
+	Bucket                                time.Time
+	Platform, Service, Region             string
+	OK, Errors, Timeouts, Rejected, Queue uint64
+	// LatValues and LatCounts are the latency sketch (ms, count).
+	LatValues   []float64
+	LatCounts   []uint64
+	Users       []uint64
+	UsersFailed []uint64
+}
+
+var columns = []string{"bucket", "platform", "service", "region", "n_total", "n_ok", "n_error", "n_timeout",
+	"n_rejected", "n_queued", "n_login", "n_page", "n_api", "n_probe", "n_session_start", "n_session_end", "n_queue",
+	"latency_n", "latency_sum", "latency_max", "queue_n", "queue_sum", "queue_max", "status_counts",
+	"lat_values", "lat_counts", "users", "users_failed"}
+
+// Insert writes rows to db.agg_in in one batch.
+func Insert(t testing.TB, wh warehouse.Warehouse, db string, rows []Row) {
+	t.Helper()
+	b := &warehouse.Batch{Table: db + ".agg_in", Columns: columns}
+	for _, r := range rows {
+		var latN uint64
+		var latSum, latMax float64
+		for i, v := range r.LatValues {
+			latN += r.LatCounts[i]
+			latSum += v * float64(r.LatCounts[i])
+			latMax = max(latMax, v)
+		}
+		total := r.OK + r.Errors + r.Timeouts + r.Rejected + r.Queue
+		b.Rows = append(b.Rows, []any{r.Bucket.UTC(), r.Platform, r.Service, r.Region,
+			total, r.OK, r.Errors, r.Timeouts, r.Rejected, r.Queue,
+			uint64(0), total, uint64(0), uint64(0), uint64(0), uint64(0), r.Queue,
+			latN, latSum, float32(latMax), uint64(0), float64(0), float32(0), map[uint16]uint64{},
+			nonNilF(r.LatValues), nonNilU(r.LatCounts), nonNilU(r.Users), nonNilU(r.UsersFailed)})
+	}
+	if err := wh.Insert(context.Background(), b, nil); err != nil {
+		t.Fatalf("insert %d rows into %s: %v", len(rows), b.Table, err)
+	}
+}
+
+func nonNilF(a []float64) []float64 {
+	if a == nil {
+		return []float64{}
+	}
+	return a
+}
+
+func nonNilU(a []uint64) []uint64 {
+	if a == nil {
+		return []uint64{}
+	}
+	return a
+}
+
+// Morning is 06:00 to 10:00 UTC (08:00 to 12:00 in Paris) of 6 April 2021.
+var (
+	MorningFrom = time.Date(2021, 4, 6, 6, 0, 0, 0, time.UTC)
+	MorningTo   = time.Date(2021, 4, 6, 10, 0, 0, 0, time.UTC)
+)
+
+// Morning is a small synthetic morning, minute by minute, that exercises
+// every rule and signal with numbers a test can check by hand:
+//
+//   - ENT of regions 11, 32, 53 and 76 (service ent-<code>), 100 attempts a
+//     minute from 50 users: 99 ok, 1 error, p95 200 ms.
+//   - ent-76 saturates from 06:30 to 07:30 UTC: 55 ok, 15 rejected by the
+//     quota, 30 queued; the first 20 of its 50 users fail each minute.
+//   - ent-11 and ent-32 fail from 06:40 to 07:00 UTC (50 ok, 50 errors, the
+//     first 10 users fail): with ent-76 and the CNED, four services in
+//     incident at once.
+//   - The CNED (cned-classe-virtuelle) in the same four regions, 60 attempts
+//     from 30 users a minute, is flooded from 06:00 to 08:00 UTC: 600
+//     attempts from the same 30 users, 500 ok and 100 timeouts, p95 8000 ms;
+//     the first 5 users fail.
+func Morning() []Row {
+	var rows []Row
+	regions := []string{"11", "32", "53", "76"}
+	for m := MorningFrom; m.Before(MorningTo); m = m.Add(time.Minute) {
+		for ri, region := range regions {
+			ent := Row{Bucket: m, Platform: "ent", Service: "ent-" + region, Region: region,
+				OK: 99, Errors: 1, LatValues: []float64{100, 200, 400}, LatCounts: []uint64{50, 45, 4},
+				Users: users(ri, 50)}
+			inside := func(h1, m1, h2, m2 int) bool {
+				from := time.Date(2021, 4, 6, h1, m1, 0, 0, time.UTC)
+				to := time.Date(2021, 4, 6, h2, m2, 0, 0, time.UTC)
+				return !m.Before(from) && m.Before(to)
+			}
+			switch {
+			case region == "76" && inside(6, 30, 7, 30):
+				ent.OK, ent.Errors, ent.Rejected, ent.Queue = 55, 0, 15, 30
+				ent.LatCounts = []uint64{5, 30, 20}
+				ent.UsersFailed = users(ri, 20)
+			case (region == "11" || region == "32") && inside(6, 40, 7, 0):
+				ent.OK, ent.Errors = 50, 50
+				ent.LatCounts = []uint64{25, 20, 5}
+				ent.UsersFailed = users(ri, 10)
+			}
+			cned := Row{Bucket: m, Platform: "cned", Service: "cned-classe-virtuelle", Region: region,
+				OK: 60, LatValues: []float64{300, 600}, LatCounts: []uint64{50, 10}, Users: users(10+ri, 30)}
+			if inside(6, 0, 8, 0) {
+				cned.OK, cned.Timeouts = 500, 100
+				cned.LatValues, cned.LatCounts = []float64{2000, 8000}, []uint64{100, 400}
+				cned.UsersFailed = users(10+ri, 5)
+			}
+			rows = append(rows, ent, cned)
+		}
+	}
+	return rows
+}
+
+// users are n pseudonyms of population p, the same every minute.
+func users(p, n int) []uint64 {
+	out := make([]uint64, n)
+	for i := range out {
+		out[i] = uint64(p)*1_000_000 + uint64(i) + 1
+	}
+	return out
+}
+
+// DB names a test database after the test, unique in the process.
+func DB(t testing.TB) string {
+	mu.Lock()
+	defer mu.Unlock()
+	seq++
+	return fmt.Sprintf("t%d_%d", seq, os.Getpid()%1000)
+}
+
+var seq int

@@ -1,0 +1,106 @@
+// Package report writes the lessons-learned report of a time range: what
+// failed, where, when, for how many users, and which cause the data points
+// to, in the shape of a good post-mortem. It is written for ministry
+// analysts and unions (no SQL; French region names), as Markdown and JSON.
+// Detection itself is package incident's job; this package presents it and
+// adds the region × hour view and the cause signals.
+package report
+
+import (
+	"context"
+	"fmt"
+	"time"
+	_ "time/tzdata" // Europe/Paris must resolve on machines without zoneinfo
+
+	"github.com/vigie-fr/vigie/dashboards/incident"
+	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/warehouse"
+)
+
+// Platforms the report has a region × hour table for, in this order.
+var Platforms = []string{"ent", "cned"}
+
+// Report is a lessons-learned report. Times are UTC; the Markdown shows
+// them in Europe/Paris.
+type Report struct {
+	From      time.Time           `json:"from"`
+	To        time.Time           `json:"to"`
+	Objective Objective           `json:"objective"`
+	Summary   Summary             `json:"summary"`
+	Incidents []incident.Incident `json:"incidents"`
+	Groups    []incident.Group    `json:"groups"`
+	Signals   []Signal            `json:"signals"`
+	Grids     []*Grid             `json:"grids"`
+}
+
+// Objective is the incident definition the report applied
+// (config.IncidentsConfig with JSON names).
+type Objective struct {
+	AvailabilityTarget float64 `json:"availability_target"`
+	P95ThresholdMS     float64 `json:"p95_threshold_ms"`
+	MinMinutes         int     `json:"min_minutes"`
+	MinEvents          int     `json:"min_events"`
+	MergeGapMinutes    int     `json:"merge_gap_minutes"`
+}
+
+func objective(c config.IncidentsConfig) Objective {
+	return Objective{c.AvailabilityTarget, c.P95ThresholdMS, c.MinMinutes, c.MinEvents, c.MergeGapMinutes}
+}
+
+// Summary is the report's first paragraph in numbers.
+type Summary struct {
+	Incidents int `json:"incidents"`
+	// Services and Regions are those with at least one incident, sorted.
+	Services []string `json:"services"`
+	Regions  []string `json:"regions"`
+	// IncidentMinutes adds up every incident's duration.
+	IncidentMinutes int `json:"incident_minutes"`
+	// UsersAffected counts unique users who saw a failure in any incident.
+	UsersAffected uint64 `json:"users_affected"`
+	// Failed and Events add up the incidents' attempts.
+	Failed uint64 `json:"failed"`
+	Events uint64 `json:"events"`
+}
+
+// Build reads [from, to) from database db and assembles the report.
+func Build(ctx context.Context, wh warehouse.Warehouse, db string, from, to time.Time, cfg config.IncidentsConfig) (*Report, error) {
+	if !to.After(from) {
+		return nil, fmt.Errorf("report: range %s..%s is empty", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	f, minutes, err := incident.Find(ctx, wh, db, from, to, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	r := &Report{From: from.UTC(), To: to.UTC(), Objective: objective(cfg), Incidents: f.Incidents, Groups: f.Groups}
+	for _, p := range Platforms {
+		g, err := LoadGrid(ctx, wh, db, p, GrainHour, from, to)
+		if err != nil {
+			return nil, fmt.Errorf("report: %w", err)
+		}
+		r.Grids = append(r.Grids, g)
+	}
+	r.Summary = summarise(f)
+	r.Signals = Signals(f.Incidents, f.Groups, minutes)
+	return r, nil
+}
+
+func summarise(f *incident.Findings) Summary {
+	s := Summary{Incidents: len(f.Incidents), UsersAffected: f.UsersAffected, Services: []string{}, Regions: []string{}}
+	services, regions := map[string]bool{}, map[string]bool{}
+	for _, in := range f.Incidents {
+		s.IncidentMinutes += in.Minutes
+		s.Failed += in.Failed
+		s.Events += in.Events
+		if !services[in.Service] {
+			services[in.Service] = true
+			s.Services = append(s.Services, in.Service)
+		}
+		if !regions[in.Region] {
+			regions[in.Region] = true
+			s.Regions = append(s.Regions, in.Region)
+		}
+	}
+	sortStrings(s.Services)
+	SortRegions(s.Regions)
+	return s
+}

@@ -1,0 +1,168 @@
+// Package sqlapi is Vigie's ad-hoc SQL for engineers: the read-only
+// POST /api/v1/sql endpoint, its Go client, the table/CSV/JSON printers and
+// the body of `vigie query`. Every statement runs through
+// warehouse.Warehouse.QueryReadOnly, so the engine itself (readonly=1)
+// refuses writes; this package adds the bearer token, the row-limit flag and
+// the HTTP mapping of errors. It is not the dashboards' JSON API (fixed,
+// parameterised queries) and it never writes.
+package sqlapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/vigie-fr/vigie/internal/warehouse"
+)
+
+// Path is where the lead mounts NewHandler.
+const Path = "/api/v1/sql"
+
+// MaxSQLBytes bounds a request body: SQL text is small, a huge body is a mistake or abuse.
+const MaxSQLBytes = 1 << 20
+
+// NewHandler serves POST /api/v1/sql. The body is the SQL text, or
+// {"sql": "…"} when it is JSON (Content-Type application/json, or a body that
+// starts with "{", which no SQL statement does). The request must carry
+// "Authorization: Bearer <token>"; an empty token refuses every request.
+//
+// Answers (JSON): 200 with an Answer; 400 for an empty body, a syntax error
+// or any other SQL error; 401 without the right token; 403 when the engine
+// refused a write (readonly=1); 405 for other methods; 504 when the query ran
+// past lim.Timeout. Errors are {"error": "<engine message>"}. Results longer
+// than lim.MaxRows are cut to it and flagged "truncated": true.
+func NewHandler(wh warehouse.Warehouse, token string, lim warehouse.Limits, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &handler{wh: wh, tokenSum: sha256.Sum256([]byte(token)), hasToken: token != "", lim: lim, log: log}
+}
+
+type handler struct {
+	wh       warehouse.Warehouse
+	tokenSum [sha256.Size]byte // compared as hashes: constant time whatever the lengths
+	hasToken bool
+	lim      warehouse.Limits
+	log      *slog.Logger
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, http.StatusMethodNotAllowed, "use POST with the SQL text as the body")
+		return
+	}
+	if !h.authorized(r) {
+		// Never log the header: a wrong token is often a right one pasted in the wrong place.
+		h.log.Warn("sql: unauthorized request", "remote", r.RemoteAddr)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="vigie-sql"`)
+		writeError(w, http.StatusUnauthorized, "missing or wrong bearer token (see <data_dir>/sql.token or http.sql_token)")
+		return
+	}
+	sql, err := readSQL(w, r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ctx := r.Context()
+	if h.lim.Timeout > 0 {
+		// The engine stops the query at max_execution_time; this is a backstop
+		// for a transport that would not answer at all.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.lim.Timeout+5*time.Second)
+		defer cancel()
+	}
+	start := time.Now()
+	res, truncated, err := queryLimited(ctx, h.wh, sql, h.lim)
+	elapsed := time.Since(start)
+	if err != nil {
+		status := statusOf(err)
+		h.log.Info("sql: query refused", "status", status, "elapsed", elapsed, "sql", abbreviate(sql), "err", err)
+		if r.Context().Err() != nil {
+			return // the client went away; nobody reads an answer
+		}
+		writeError(w, status, err.Error())
+		return
+	}
+	h.log.Info("sql: query", "rows", len(res.Rows), "truncated", truncated, "elapsed", elapsed, "sql", abbreviate(sql))
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	body, err := json.Marshal(&Answer{Result: res, Truncated: truncated, MaxRows: h.lim.MaxRows, Elapsed: elapsed})
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "encode answer: "+err.Error())
+		return
+	}
+	_, _ = w.Write(body)
+}
+
+func (h *handler) authorized(r *http.Request) bool {
+	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || !h.hasToken {
+		return false
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
+	return subtle.ConstantTimeCompare(sum[:], h.tokenSum[:]) == 1
+}
+
+func readSQL(w http.ResponseWriter, r *http.Request) (string, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxSQLBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return "", errors.New("SQL text is larger than 1 MiB")
+		}
+		return "", err
+	}
+	text := strings.TrimSpace(string(body))
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "application/json" || strings.HasPrefix(text, "{") {
+		var req struct {
+			SQL string `json:"sql"`
+		}
+		d := json.NewDecoder(strings.NewReader(text))
+		d.DisallowUnknownFields()
+		if err := d.Decode(&req); err != nil {
+			return "", errors.New(`body is not {"sql": "..."}: ` + err.Error())
+		}
+		text = req.SQL
+	}
+	if trimStatement(text) == "" {
+		return "", errEmptySQL
+	}
+	return text, nil
+}
+
+// statusOf maps a query error to its HTTP status.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, warehouse.ErrReadOnly):
+		return http.StatusForbidden
+	case errors.Is(err, warehouse.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusBadRequest
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(wireError{Error: msg})
+}
+
+// abbreviate keeps logs readable: the statement's first 200 bytes on one line.
+func abbreviate(sql string) string {
+	s := strings.Join(strings.Fields(sql), " ")
+	if len(s) > 200 {
+		s = strings.ToValidUTF8(s[:200], "") + "…"
+	}
+	return s
+}

@@ -1,0 +1,92 @@
+package sqlapi
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigie-fr/vigie/internal/warehouse"
+)
+
+// borrowed lends the shared engine to Run, which closes what it opens.
+type borrowed struct{ warehouse.Warehouse }
+
+func (borrowed) Close() error { return nil }
+
+func TestRun(t *testing.T) {
+	db := needDB(t)
+	dataDir := t.TempDir()
+	tok, err := LoadOrCreateToken(dataDir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim := warehouse.Limits{Timeout: 10 * time.Second, MaxRows: 2}
+	mux := http.NewServeMux()
+	mux.Handle(Path, NewHandler(db, tok, lim, nil))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	down := httptest.NewServer(http.NotFoundHandler()) // something answers, but not Vigie
+	defer down.Close()
+
+	sqlFile := filepath.Join(t.TempDir(), "q.sql")
+	os.WriteFile(sqlFile, []byte("-- the two largest regions\nSELECT code, pupils FROM sqlapi_test.regions ORDER BY pupils DESC LIMIT 2;\n"), 0o644)
+
+	const twoLargest = "code,pupils\r\n11,2500000\r\n32,1200000\r\n"
+	tests := []struct {
+		name      string
+		opts      RunOptions
+		local     bool // want the local warehouse opened
+		stdout    string
+		stderrHas string
+	}{
+		{"the server answers when its /healthz does", RunOptions{File: sqlFile, ServerURL: srv.URL}, false, twoLargest, ""},
+		{"stdin is read when no argument or file is given", RunOptions{Stdin: strings.NewReader("SELECT code, pupils FROM sqlapi_test.regions ORDER BY pupils DESC LIMIT 2"), ServerURL: srv.URL}, false, twoLargest, ""},
+		{"the local warehouse is used when no server answers", RunOptions{File: sqlFile, ServerURL: down.URL}, true, twoLargest, ""},
+		{"a cut result from the server says so on stderr", RunOptions{SQL: "SELECT code FROM sqlapi_test.regions ORDER BY code", ServerURL: srv.URL}, false, "code\r\n11\r\n32\r\n", "cut to its first 2 rows"},
+		{"a cut local result says so on stderr", RunOptions{SQL: "SELECT code FROM sqlapi_test.regions ORDER BY code", ServerURL: ""}, true, "code\r\n11\r\n32\r\n", "cut to its first 2 rows"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut strings.Builder
+			opened := false
+			o := tt.opts
+			o.Stdout, o.Stderr, o.Format, o.DataDir, o.Limits = &out, &errOut, "csv", dataDir, lim
+			o.OpenLocal = func(context.Context) (warehouse.Warehouse, error) {
+				opened = true
+				return borrowed{db}, nil
+			}
+			if err := Run(t.Context(), o); err != nil {
+				t.Fatal(err)
+			}
+			if out.String() != tt.stdout || opened != tt.local || !strings.Contains(errOut.String(), tt.stderrHas) {
+				t.Fatalf("stdout %q (want %q), local %v (want %v), stderr %q (want %q)", out.String(), tt.stdout, opened, tt.local, errOut.String(), tt.stderrHas)
+			}
+		})
+	}
+
+	failures := []struct {
+		name string
+		opts RunOptions
+		has  string
+	}{
+		{"a write through the server is refused as read-only", RunOptions{SQL: "DROP TABLE sqlapi_test.regions", ServerURL: srv.URL, DataDir: dataDir}, "readonly"},
+		{"a server without a readable token is explained", RunOptions{SQL: "SELECT 1", ServerURL: srv.URL, DataDir: t.TempDir()}, "sql.token"},
+		{"an argument and a file together are refused", RunOptions{SQL: "SELECT 1", File: sqlFile}, "not both"},
+		{"empty SQL is refused", RunOptions{Stdin: strings.NewReader("  ;\n")}, "no SQL statement"},
+		{"an unknown format is refused before running", RunOptions{SQL: "SELECT 1", Format: "xml"}, "table, csv, json, ndjson"},
+	}
+	for _, tt := range failures {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Run(t.Context(), tt.opts)
+			if err == nil || !strings.Contains(err.Error(), tt.has) {
+				t.Fatalf("got %v, want an error containing %q", err, tt.has)
+			}
+		})
+	}
+}

@@ -1,0 +1,276 @@
+// Package web is Vigie's dashboard: one HTML page (embedded, no build step,
+// no CDN: it must work offline) with the region × hour availability heatmap
+// and the incident list, and the JSON API under /api/v1/ that feeds it and
+// scripts. It reads the warehouse only; it is not the ingest API nor the
+// engineers' SQL endpoint.
+package web
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/vigie-fr/vigie/dashboards/incident"
+	"github.com/vigie-fr/vigie/dashboards/report"
+	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/warehouse"
+	"github.com/vigie-fr/vigie/schemas"
+)
+
+//go:embed static
+var static embed.FS
+
+// Range limits per request keep answers small enough for a browser: a
+// minute heatmap of two days is 18 × 2880 cells.
+const (
+	MaxMinuteRange   = 48 * time.Hour
+	MaxHourRange     = 92 * 24 * time.Hour
+	MaxIncidentRange = 31 * 24 * time.Hour
+)
+
+// queryTimeout bounds one API request's warehouse work.
+const queryTimeout = 30 * time.Second
+
+// Server serves the dashboard page and its API.
+type Server struct {
+	wh  warehouse.Warehouse
+	db  string
+	cfg config.IncidentsConfig
+	log *slog.Logger
+}
+
+// New returns a Server reading database db with the incident definition
+// cfg. It does no I/O.
+func New(wh warehouse.Warehouse, db string, cfg config.IncidentsConfig, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{wh: wh, db: db, cfg: cfg, log: log}
+}
+
+// Register adds the page and the API to mux:
+//
+//	GET /                      the dashboard page
+//	GET /static/…              its script and style
+//	GET /api/v1/availability   ?from&to (RFC 3339) &platform=ent|cned &grain=hour|minute
+//	GET /api/v1/incidents      ?from&to
+//	GET /api/v1/range          first and last bucket in the warehouse
+func (s *Server) Register(mux *http.ServeMux) {
+	sub, _ := fs.Sub(static, "static") // cannot fail: the directory is embedded
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		http.ServeFileFS(w, r, sub, "index.html")
+	})
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(sub)))
+	mux.HandleFunc("GET /api/v1/availability", s.availability)
+	mux.HandleFunc("GET /api/v1/incidents", s.incidents)
+	mux.HandleFunc("GET /api/v1/range", s.dataRange)
+}
+
+// paramError is a bad query parameter: 400 with the parameter's name.
+type paramError struct {
+	Param string `json:"parameter"`
+	Msg   string `json:"error"`
+}
+
+func (e *paramError) Error() string { return e.Param + ": " + e.Msg }
+
+func badParam(name, format string, a ...any) error {
+	return &paramError{Param: name, Msg: name + ": " + fmt.Sprintf(format, a...)}
+}
+
+// Region is a row label of the heatmap.
+type Region struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+// Cell is one heatmap cell as the API gives it.
+type Cell struct {
+	Region       string    `json:"region"`
+	Bucket       time.Time `json:"bucket"`
+	Availability *float64  `json:"availability"`
+	Events       uint64    `json:"events"`
+	OK           uint64    `json:"ok"`
+	Failed       uint64    `json:"failed"`
+	P95MS        float64   `json:"p95_ms"`
+}
+
+// Availability is the answer of /api/v1/availability.
+type Availability struct {
+	From     time.Time   `json:"from"`
+	To       time.Time   `json:"to"`
+	Grain    string      `json:"grain"`
+	Platform string      `json:"platform"`
+	Regions  []Region    `json:"regions"`
+	Buckets  []time.Time `json:"buckets"`
+	Cells    []Cell      `json:"cells"`
+}
+
+func (s *Server) availability(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	platform := q.Get("platform")
+	if platform == "" {
+		platform = "ent"
+	}
+	if platform != "ent" && platform != "cned" {
+		s.fail(w, r, badParam("platform", "%q is not one of ent, cned", platform))
+		return
+	}
+	grain := q.Get("grain")
+	if grain == "" {
+		grain = report.GrainHour
+	}
+	limit := MaxHourRange
+	switch grain {
+	case report.GrainHour:
+	case report.GrainMinute:
+		limit = MaxMinuteRange
+	default:
+		s.fail(w, r, badParam("grain", "%q is not one of hour, minute", grain))
+		return
+	}
+	from, to, err := timeRange(q.Get("from"), q.Get("to"), limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
+	defer cancel()
+	g, err := report.LoadGrid(ctx, s.wh, s.db, platform, grain, from, to)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := Availability{From: g.From, To: g.To, Grain: grain, Platform: platform,
+		Regions: make([]Region, len(g.Regions)), Buckets: g.Buckets, Cells: make([]Cell, len(g.Cells))}
+	for i, code := range g.Regions {
+		out.Regions[i] = Region{Code: code, Name: report.RegionName(code)}
+	}
+	for i, c := range g.Cells {
+		out.Cells[i] = Cell(c)
+	}
+	s.reply(w, out)
+}
+
+func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
+	from, to, err := timeRange(r.URL.Query().Get("from"), r.URL.Query().Get("to"), MaxIncidentRange)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
+	defer cancel()
+	f, _, err := incident.Find(ctx, s.wh, s.db, from, to, s.cfg)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.reply(w, f)
+}
+
+// DataRange is the answer of /api/v1/range: where the data is, and the
+// day (Europe/Paris) the page opens on.
+type DataRange struct {
+	Empty bool       `json:"empty"`
+	From  *time.Time `json:"from"` // first hour bucket
+	To    *time.Time `json:"to"`   // end of the last hour bucket
+	// LastDay is the Paris date of the most recent data, e.g. "2021-04-06".
+	LastDay string `json:"last_day,omitempty"`
+	// RegionNames are every known region's name by INSEE code.
+	RegionNames map[string]string `json:"region_names"`
+}
+
+func (s *Server) dataRange(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
+	defer cancel()
+	if !warehouse.ValidIdent(s.db) {
+		s.fail(w, r, fmt.Errorf("database name %q is not an identifier", s.db))
+		return
+	}
+	res, err := s.wh.Query(ctx, fmt.Sprintf("SELECT count(), min(bucket), max(bucket) FROM %s.agg_hour", s.db), nil)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("data range: %w", err))
+		return
+	}
+	out := DataRange{Empty: true, RegionNames: schemas.RegionNames}
+	if len(res.Rows) == 1 && incident.AsUint(res.Rows[0][0]) > 0 {
+		first, _ := res.Rows[0][1].(time.Time)
+		last, _ := res.Rows[0][2].(time.Time)
+		end := last.Add(time.Hour)
+		out = DataRange{From: &first, To: &end, LastDay: last.In(paris).Format(time.DateOnly), RegionNames: schemas.RegionNames}
+	}
+	s.reply(w, out)
+}
+
+var paris = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}()
+
+// timeRange parses from and to (RFC 3339), from < to, at most limit apart.
+func timeRange(fromS, toS string, limit time.Duration) (time.Time, time.Time, error) {
+	var zero time.Time
+	if fromS == "" {
+		return zero, zero, badParam("from", "missing, give an RFC 3339 time such as 2021-04-06T00:00:00+02:00")
+	}
+	from, err := time.Parse(time.RFC3339, fromS)
+	if err != nil {
+		return zero, zero, badParam("from", "%q is not an RFC 3339 time (2021-04-06T00:00:00+02:00)", fromS)
+	}
+	if toS == "" {
+		return zero, zero, badParam("to", "missing, give an RFC 3339 time such as 2021-04-07T00:00:00+02:00")
+	}
+	to, err := time.Parse(time.RFC3339, toS)
+	if err != nil {
+		return zero, zero, badParam("to", "%q is not an RFC 3339 time (2021-04-07T00:00:00+02:00)", toS)
+	}
+	if !to.After(from) {
+		return zero, zero, badParam("to", "%s is not after from (%s)", toS, fromS)
+	}
+	if to.Sub(from) > limit {
+		return zero, zero, badParam("to", "range of %v is longer than the %v allowed here", to.Sub(from), limit)
+	}
+	return from.UTC(), to.UTC(), nil
+}
+
+func (s *Server) reply(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		s.log.Warn("write api answer", "err", err)
+	}
+}
+
+// fail answers 400 naming the parameter for bad input, 504 for a query
+// past its deadline, 500 otherwise (details in the log, not to the client).
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	var pe *paramError
+	if errors.As(err, &pe) {
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(pe)
+		return
+	}
+	status := statusOf(err)
+	s.log.Error("dashboard api", "path", r.URL.Path, "status", status, "err", err)
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": http.StatusText(status)})
+}
+
+func statusOf(err error) int {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, warehouse.ErrTimeout) {
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusInternalServerError
+}

@@ -1,0 +1,192 @@
+package web_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigie-fr/vigie/dashboards/incident/incidenttest"
+	"github.com/vigie-fr/vigie/dashboards/web"
+	"github.com/vigie-fr/vigie/internal/config"
+)
+
+func TestMain(m *testing.M) { os.Exit(incidenttest.Run(m)) }
+
+var (
+	morningOnce sync.Once
+	morningDB   string
+)
+
+// server serves the synthetic morning (loaded once per process).
+func server(t *testing.T) *httptest.Server {
+	t.Helper()
+	morningOnce.Do(func() {
+		morningDB = incidenttest.DB(t)
+		incidenttest.Insert(t, incidenttest.Warehouse(t, morningDB), morningDB, incidenttest.Morning())
+	})
+	if morningDB == "" {
+		t.Skip("the morning database could not be set up (see the first test's log)")
+	}
+	return serve(t, morningDB)
+}
+
+func serve(t *testing.T, db string) *httptest.Server {
+	mux := http.NewServeMux()
+	web.New(incidenttest.Warehouse(t, db), db, config.Default().Incidents, nil).Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func get(t *testing.T, srv *httptest.Server, path string, into any) int {
+	t.Helper()
+	res, err := http.Get(srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if into != nil {
+		if err := json.Unmarshal(body, into); err != nil {
+			t.Fatalf("GET %s: %v in %s", path, err, body)
+		}
+	}
+	return res.StatusCode
+}
+
+const morning = "from=2021-04-06T06:00:00Z&to=2021-04-06T10:00:00Z"
+
+func TestAvailabilityByHour(t *testing.T) {
+	srv := server(t)
+	var got web.Availability
+	if code := get(t, srv, "/api/v1/availability?"+morning+"&platform=ent&grain=hour", &got); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	wantRegions := []web.Region{{"11", "Île-de-France"}, {"32", "Hauts-de-France"}, {"53", "Bretagne"}, {"76", "Occitanie"}}
+	if !reflect.DeepEqual(got.Regions, wantRegions) || len(got.Buckets) != 4 || len(got.Cells) != 16 || got.Grain != "hour" || got.Platform != "ent" {
+		t.Fatalf("got regions %v, %d buckets, %d cells", got.Regions, len(got.Buckets), len(got.Cells))
+	}
+	// Île-de-France 06:00–07:00 UTC: 40 normal minutes (99 ok, 1 error) and
+	// 20 failing ones (50 ok, 50 errors).
+	c := got.Cells[0]
+	want := float64(40*99+20*50) / 6000
+	if c.Region != "11" || !c.Bucket.Equal(incidenttest.MorningFrom) || c.Availability == nil || *c.Availability != want || c.Events != 6000 || c.P95MS != 400 {
+		t.Errorf("first cell = %+v (availability %v), want region 11 at 06:00, %v, 6000 events, p95 400", c, *c.Availability, want)
+	}
+}
+
+func TestAvailabilityByMinute(t *testing.T) {
+	srv := server(t)
+	var got web.Availability
+	if code := get(t, srv, "/api/v1/availability?"+morning+"&platform=cned&grain=minute", &got); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if len(got.Buckets) != 240 || len(got.Cells) != 4*240 {
+		t.Fatalf("%d buckets and %d cells, want 240 and 960", len(got.Buckets), len(got.Cells))
+	}
+	c := got.Cells[0]
+	if c.Region != "11" || *c.Availability != 500.0/600 || c.Events != 600 || c.P95MS != 8000 {
+		t.Errorf("CNED 11 at 06:00 = %+v, want 500/600, 600 events, p95 8000", c)
+	}
+	last := got.Cells[239]
+	if !last.Bucket.Equal(incidenttest.MorningTo.Add(-time.Minute)) || *last.Availability != 1 || last.P95MS != 600 {
+		t.Errorf("CNED 11 at 09:59 = %+v, want availability 1, p95 600", last)
+	}
+}
+
+func TestIncidents(t *testing.T) {
+	srv := server(t)
+	var got struct {
+		Incidents []struct {
+			Service string `json:"service"`
+			Region  string `json:"region"`
+			Users   uint64 `json:"users_affected"`
+		} `json:"incidents"`
+		Groups        []json.RawMessage `json:"groups"`
+		UsersAffected uint64            `json:"users_affected"`
+	}
+	if code := get(t, srv, "/api/v1/incidents?"+morning, &got); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if len(got.Incidents) != 7 || len(got.Groups) != 4 || got.UsersAffected != 60 {
+		t.Errorf("%d incidents, %d groups, %d users; want 7, 4, 60", len(got.Incidents), len(got.Groups), got.UsersAffected)
+	}
+	if in := got.Incidents[4]; in.Service != "ent-76" || in.Users != 20 {
+		t.Errorf("fifth incident = %+v, want ent-76 with 20 users", in)
+	}
+}
+
+func TestRange(t *testing.T) {
+	var got web.DataRange
+	if code := get(t, server(t), "/api/v1/range", &got); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if got.Empty || !got.From.Equal(incidenttest.MorningFrom) || !got.To.Equal(incidenttest.MorningTo) || got.LastDay != "2021-04-06" ||
+		got.RegionNames["76"] != "Occitanie" {
+		t.Errorf("range = %+v", got)
+	}
+	var empty web.DataRange
+	get(t, serve(t, incidenttest.DB(t)), "/api/v1/range", &empty)
+	if !empty.Empty || empty.From != nil || empty.LastDay != "" {
+		t.Errorf("range of an empty warehouse = %+v, want empty", empty)
+	}
+}
+
+func TestBadParametersAreNamed(t *testing.T) {
+	srv := server(t)
+	tests := []struct {
+		name, path, param string
+	}{
+		{"an unknown platform", "/api/v1/availability?" + morning + "&platform=pronote", "platform"},
+		{"an unknown grain", "/api/v1/availability?" + morning + "&grain=day", "grain"},
+		{"a missing start", "/api/v1/availability?to=2021-04-06T10:00:00Z", "from"},
+		{"a start that is not RFC 3339", "/api/v1/incidents?from=2021-04-06&to=2021-04-07T00:00:00Z", "from"},
+		{"an end before the start", "/api/v1/incidents?from=2021-04-06T10:00:00Z&to=2021-04-06T06:00:00Z", "to"},
+		{"a missing end", "/api/v1/incidents?from=2021-04-06T10:00:00Z", "to"},
+		{"three days of minutes", "/api/v1/availability?grain=minute&from=2021-04-06T00:00:00Z&to=2021-04-09T00:00:00Z", "to"},
+		{"a year of incidents", "/api/v1/incidents?from=2021-01-01T00:00:00Z&to=2022-01-01T00:00:00Z", "to"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name+" is a 400 naming "+tc.param, func(t *testing.T) {
+			var got struct{ Parameter, Error string }
+			if code := get(t, srv, tc.path, &got); code != 400 {
+				t.Errorf("status %d, want 400", code)
+			}
+			if got.Parameter != tc.param || !strings.HasPrefix(got.Error, tc.param+": ") {
+				t.Errorf("answer %+v, want parameter %q", got, tc.param)
+			}
+		})
+	}
+}
+
+func TestPageAndAssetsAreServedFromTheBinary(t *testing.T) {
+	srv := server(t)
+	for _, tc := range []struct{ path, ctype, contains string }{
+		{"/", "text/html", `<script src="static/app.js">`},
+		{"/static/app.js", "javascript", "drawHeatmap"},
+		{"/static/style.css", "text/css", "#legend"},
+	} {
+		res, err := http.Get(srv.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(res.Header.Get("Content-Type"), tc.ctype) || !strings.Contains(string(body), tc.contains) {
+			t.Errorf("GET %s: %d %s, contains %q: %v", tc.path, res.StatusCode, res.Header.Get("Content-Type"), tc.contains, strings.Contains(string(body), tc.contains))
+		}
+		if strings.Contains(string(body), "https://") {
+			t.Errorf("GET %s refers to an outside URL; the page must work offline", tc.path)
+		}
+	}
+	if res, _ := http.Get(srv.URL + "/nope"); res.StatusCode != 404 {
+		t.Errorf("GET /nope = %d, want 404", res.StatusCode)
+	}
+}

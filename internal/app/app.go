@@ -1,0 +1,259 @@
+// Package app wires Vigie's parts into one process: the embedded or remote
+// Kafka, the warehouse, the ingest API, the aggregator and the dashboards,
+// behind one HTTP server with /metrics, /healthz and /readyz. It owns the
+// order of start-up and of shutdown (stop accepting → drain → flush →
+// close the sinks), nothing else: each part lives in its own package.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/vigie-fr/vigie/aggregate"
+	"github.com/vigie-fr/vigie/dashboards/sqlapi"
+	"github.com/vigie-fr/vigie/dashboards/web"
+	"github.com/vigie-fr/vigie/ingest/httpapi"
+	"github.com/vigie-fr/vigie/ingest/pseudonym"
+	"github.com/vigie-fr/vigie/internal/broker"
+	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/warehouse"
+	"github.com/vigie-fr/vigie/internal/warehouse/chdb"
+	"github.com/vigie-fr/vigie/internal/warehouse/chserver"
+)
+
+// Parts says which components this process runs.
+type Parts struct {
+	Ingest, Aggregate, Dashboards bool
+}
+
+// All is the single-machine service: every part.
+var All = Parts{Ingest: true, Aggregate: true, Dashboards: true}
+
+// App is one running Vigie process.
+type App struct {
+	cfg   config.Config
+	parts Parts
+	log   *slog.Logger
+	reg   *prometheus.Registry
+
+	embedded *broker.Embedded
+	brokers  []string
+	wh       warehouse.Warehouse
+	producer *kafka.Writer
+	dlq      *kafka.Writer
+	agg      *aggregate.Aggregator
+	ln       net.Listener
+	srv      *http.Server
+
+	ready   atomic.Bool
+	aggDone chan error
+	stopAgg context.CancelFunc
+	once    sync.Once
+}
+
+// New checks the configuration against the parts; it opens nothing.
+func New(cfg config.Config, parts Parts, log *slog.Logger) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return &App{cfg: cfg, parts: parts, log: log, reg: reg}, nil
+}
+
+// OpenWarehouse opens the configured transport: chDB in-process, or a
+// ClickHouse server (which never loads libchdb.so).
+func OpenWarehouse(cfg config.Config) (warehouse.Warehouse, error) {
+	if cfg.Warehouse.Driver == "clickhouse" {
+		return chserver.Open(cfg.Warehouse.ClickHouse, cfg.Warehouse.Database)
+	}
+	if err := os.MkdirAll(cfg.ChDBPath(), 0o750); err != nil {
+		return nil, fmt.Errorf("warehouse data dir: %w", err)
+	}
+	return chdb.Open(cfg.ChDBPath())
+}
+
+// MigrateOptions are the migrator's options from the configuration.
+func MigrateOptions(cfg config.Config) warehouse.MigrateOptions {
+	return warehouse.MigrateOptions{
+		Database:  cfg.Warehouse.Database,
+		Cluster:   cfg.Warehouse.ClickHouse.Cluster,
+		Retention: cfg.Warehouse.Retention,
+	}
+}
+
+// Start brings the parts up in dependency order and serves HTTP.
+func (a *App) Start(ctx context.Context) error {
+	if err := os.MkdirAll(a.cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data dir %s: %w", a.cfg.DataDir, err)
+	}
+	a.brokers = a.cfg.Kafka.Brokers
+	needKafka := a.parts.Ingest || a.parts.Aggregate
+	if needKafka && a.cfg.Kafka.Embedded() {
+		b, err := broker.StartEmbedded(ctx, a.cfg.DataDir, a.cfg.Kafka.EmbeddedPort, a.log)
+		if err != nil {
+			return err
+		}
+		a.embedded, a.brokers = b, b.Addrs()
+	}
+	if needKafka {
+		if err := broker.EnsureTopics(ctx, a.brokers, a.cfg.Kafka, a.log); err != nil {
+			return err
+		}
+	}
+	if a.parts.Aggregate || a.parts.Dashboards {
+		wh, err := OpenWarehouse(a.cfg)
+		if err != nil {
+			return err
+		}
+		a.wh = wh
+		if a.cfg.Warehouse.MigrateOnStart {
+			applied, err := warehouse.Migrate(ctx, wh, MigrateOptions(a.cfg))
+			if err != nil {
+				return err
+			}
+			if len(applied) > 0 {
+				a.log.Info("warehouse migrated", "applied", applied)
+			}
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !a.ready.Load() {
+			http.Error(w, "starting or stopping", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	if a.parts.Ingest {
+		key, err := pseudonym.LoadOrCreateKey(a.cfg.DataDir, a.cfg.Ingest.HMACKey)
+		if err != nil {
+			return err
+		}
+		ps, err := pseudonym.New(key)
+		if err != nil {
+			return err
+		}
+		a.producer = broker.NewWriter(a.brokers, a.cfg.Kafka.Topic, a.cfg.Kafka)
+		h, err := httpapi.New(a.cfg.Ingest, a.cfg.HTTP.MaxBodyBytes, a.producer, ps, a.log, a.reg)
+		if err != nil {
+			return err
+		}
+		h.Routes(mux)
+	}
+	if a.parts.Dashboards {
+		token, err := sqlapi.LoadOrCreateToken(a.cfg.DataDir, a.cfg.HTTP.SQLToken)
+		if err != nil {
+			return err
+		}
+		lim := warehouse.Limits{Timeout: a.cfg.Warehouse.Query.Timeout, MaxRows: a.cfg.Warehouse.Query.MaxRows}
+		mux.Handle("/api/v1/sql", sqlapi.NewHandler(a.wh, token, lim, a.log))
+		web.New(a.wh, a.cfg.Warehouse.Database, a.cfg.Incidents, a.log).Register(mux)
+	}
+	if a.parts.Aggregate {
+		a.dlq = broker.NewWriter(a.brokers, a.cfg.Kafka.DLQTopic, a.cfg.Kafka)
+		agg, err := aggregate.New(aggregate.Options{
+			Brokers: a.brokers, Kafka: a.cfg.Kafka, Config: a.cfg.Aggregate,
+			Database: a.cfg.Warehouse.Database, Warehouse: a.wh, DLQ: a.dlq,
+			Log: a.log, Registerer: a.reg,
+		})
+		if err != nil {
+			return err
+		}
+		a.agg = agg
+		actx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		a.stopAgg, a.aggDone = cancel, make(chan error, 1)
+		go func() { a.aggDone <- agg.Run(actx) }()
+	}
+	ln, err := net.Listen("tcp", a.cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http.listen %s: %w", a.cfg.HTTP.Listen, err)
+	}
+	a.ln = ln
+	a.srv = &http.Server{
+		Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: a.cfg.HTTP.ReadTimeout, WriteTimeout: a.cfg.HTTP.WriteTimeout,
+		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("http server stopped", "err", err)
+		}
+	}()
+	a.ready.Store(true)
+	a.log.Info("vigie started", "url", a.URL(), "brokers", a.brokers, "warehouse", a.cfg.Warehouse.Driver)
+	return nil
+}
+
+// URL is where the HTTP server answers.
+func (a *App) URL() string {
+	if a.ln == nil {
+		return ""
+	}
+	return sqlapi.LocalURL(a.ln.Addr().String())
+}
+
+// Warehouse is the open warehouse (nil when this process has no use for it).
+func (a *App) Warehouse() warehouse.Warehouse { return a.wh }
+
+// Registry is the process's metrics registry.
+func (a *App) Registry() *prometheus.Registry { return a.reg }
+
+// WaitCaughtUp blocks until the aggregator holds every message of the topic.
+func (a *App) WaitCaughtUp(ctx context.Context) error {
+	if a.agg == nil {
+		return errors.New("this process runs no aggregator")
+	}
+	return a.agg.WaitCaughtUp(ctx, a.cfg.Kafka.Partitions, 200*time.Millisecond)
+}
+
+// Shutdown stops in reverse order: refuse new work, let in-flight requests
+// finish, close the producer, let the aggregator flush, then close the
+// warehouse and the broker. Bounded by ctx.
+func (a *App) Shutdown(ctx context.Context) error {
+	var errs []error
+	a.once.Do(func() {
+		a.ready.Store(false)
+		if a.srv != nil {
+			errs = append(errs, a.srv.Shutdown(ctx))
+		}
+		if a.producer != nil {
+			errs = append(errs, a.producer.Close())
+		}
+		if a.stopAgg != nil {
+			a.stopAgg()
+			select {
+			case err := <-a.aggDone:
+				errs = append(errs, err)
+			case <-ctx.Done():
+				errs = append(errs, fmt.Errorf("aggregator did not stop in time: %w", ctx.Err()))
+			}
+		}
+		if a.dlq != nil {
+			errs = append(errs, a.dlq.Close())
+		}
+		if a.wh != nil {
+			errs = append(errs, a.wh.Close())
+		}
+		if a.embedded != nil {
+			a.embedded.Close()
+		}
+		a.log.Info("vigie stopped")
+	})
+	return errors.Join(errs...)
+}

@@ -1,0 +1,104 @@
+// Package brokertest starts the embedded broker for tests and reads topics
+// back, so that tests of every stage run against the real broker over TCP.
+// It is for tests only.
+package brokertest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/vigie-fr/vigie/internal/broker"
+	"github.com/vigie-fr/vigie/internal/config"
+)
+
+// Start runs an embedded broker on a free port in a temporary data dir,
+// creates the topics of cfg (use Config for test defaults) and closes the
+// broker when the test ends.
+func Start(t testing.TB, cfg config.KafkaConfig) *broker.Embedded {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := broker.StartEmbedded(ctx, t.TempDir(), 0, log)
+	if err != nil {
+		t.Fatalf("start embedded broker: %v", err)
+	}
+	t.Cleanup(b.Close)
+	if err := broker.EnsureTopics(ctx, b.Addrs(), cfg, log); err != nil {
+		t.Fatalf("ensure topics: %v", err)
+	}
+	return b
+}
+
+// Config is the Kafka configuration of tests: the default topics with
+// partitions partitions.
+func Config(partitions int) config.KafkaConfig {
+	k := config.Default().Kafka
+	k.Partitions = partitions
+	return k
+}
+
+// ReadAll returns every message currently in topic, partition by partition
+// in offset order. It fails the test if the topic cannot be read in time.
+func ReadAll(t testing.TB, brokers []string, topic string) []kafka.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil || len(md.Topics) != 1 || md.Topics[0].Error != nil {
+		t.Fatalf("metadata of %s: %v %+v", topic, err, md)
+	}
+	var parts []int
+	for _, p := range md.Topics[0].Partitions {
+		parts = append(parts, p.ID)
+	}
+	sort.Ints(parts)
+	req := map[string][]kafka.OffsetRequest{}
+	for _, p := range parts {
+		req[topic] = append(req[topic], kafka.FirstOffsetOf(p), kafka.LastOffsetOf(p))
+	}
+	offs, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: req})
+	if err != nil {
+		t.Fatalf("list offsets of %s: %v", topic, err)
+	}
+	first, last := map[int]int64{}, map[int]int64{}
+	for _, po := range offs.Topics[topic] {
+		if po.Error != nil {
+			t.Fatalf("list offsets of %s/%d: %v", topic, po.Partition, po.Error)
+		}
+		first[po.Partition], last[po.Partition] = po.FirstOffset, po.LastOffset
+	}
+	var out []kafka.Message
+	for _, p := range parts {
+		if last[p] <= first[p] {
+			continue
+		}
+		r := kafka.NewReader(kafka.ReaderConfig{
+			Brokers: brokers, Topic: topic, Partition: p,
+			MaxWait: 100 * time.Millisecond, ReadLagInterval: -1,
+		})
+		if err := r.SetOffset(first[p]); err != nil {
+			t.Fatalf("seek %s/%d: %v", topic, p, err)
+		}
+		for {
+			m, err := r.ReadMessage(ctx)
+			if err != nil {
+				r.Close()
+				t.Fatalf("read %s/%d up to offset %d: %v", topic, p, last[p], err)
+			}
+			out = append(out, m)
+			if m.Offset+1 >= last[p] {
+				break
+			}
+		}
+		r.Close()
+	}
+	return out
+}

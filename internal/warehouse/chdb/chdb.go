@@ -1,0 +1,472 @@
+// Package chdb is the in-process ClickHouse transport of the warehouse:
+// ClickHouse's own engine loaded from libchdb.so (see binding.go) and driven
+// with the same SQL as a server. It is for one machine; other processes reach
+// the data through the process that owns it (one process per data dir, one
+// engine per process).
+package chdb
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigie-fr/vigie/internal/warehouse"
+)
+
+// sessionSettings are set on every connection at open. They shape output
+// only, so both connections print values the same way and Query can
+// decode them: 64-bit integers unquoted (exact, parsed as json.Number),
+// times in ISO 8601 UTC ("…T08:00:00.123Z") whatever the column's time
+// zone, NaN/Inf as strings, decimals as strings (no float rounding).
+const sessionSettings = "SET date_time_output_format='iso', output_format_json_quote_64bit_integers=0, " +
+	"output_format_json_quote_denormals=1, output_format_json_quote_decimals=1"
+
+// insertSettings are added to every Insert: time.Time values are sent as
+// RFC 3339 with a zone (best_effort reads it; basic would read them in the
+// server's zone), and exactly-once flushes must not go through an async
+// queue (chDB has none, a server does, see DESIGN.md).
+var insertSettings = warehouse.Settings{"date_time_input_format": "best_effort", "async_insert": 0}
+
+// maxReadOnlyConns bounds how many read-only connections (one per distinct
+// Limits) are kept open. Configuration gives one Limits, so one is the norm.
+const maxReadOnlyConns = 4
+
+// DB is the chDB warehouse: one engine on one data path, with a read-write
+// connection and read-only connections, all safe for concurrent use.
+type DB struct {
+	path string
+	rw   *conn
+
+	mu     sync.RWMutex // Close takes it for writing, every statement for reading
+	closed bool
+	roMu   sync.Mutex
+	ro     map[warehouse.Limits]*conn
+}
+
+var _ warehouse.Warehouse = (*DB)(nil)
+
+// Open starts the engine on the data directory path (created if missing).
+// A missing libchdb.so is an error wrapping ErrLibraryMissing that says what
+// to run. Only one path per process: see DESIGN.md.
+func Open(path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("chdb: empty data path")
+	}
+	rw, err := connect("--path=" + path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := rw.query(sessionSettings, "TSV"); err != nil {
+		rw.close()
+		return nil, fmt.Errorf("chdb: session settings: %w", err)
+	}
+	return &DB{path: path, rw: rw, ro: map[warehouse.Limits]*conn{}}, nil
+}
+
+// Driver returns "chdb".
+func (db *DB) Driver() string { return "chdb" }
+
+// Path is the engine's data directory.
+func (db *DB) Path() string { return db.path }
+
+// Close closes every connection. Statements running in other goroutines
+// finish first.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed {
+		return nil
+	}
+	db.closed = true
+	db.roMu.Lock()
+	for k, c := range db.ro {
+		c.close()
+		delete(db.ro, k)
+	}
+	db.roMu.Unlock()
+	db.rw.close()
+	return nil
+}
+
+// Exec runs a statement that returns no rows.
+func (db *DB) Exec(ctx context.Context, query string, s warehouse.Settings) error {
+	q, err := withSettings(query, s)
+	if err != nil {
+		return err
+	}
+	_, err = db.run(ctx, db.rw, q, "TSV")
+	return err
+}
+
+// Insert writes b as one INSERT … FORMAT JSONCompactEachRow, so one retry
+// of the same batch with the same settings is the same block (what insert
+// de-duplication needs).
+func (db *DB) Insert(ctx context.Context, b *warehouse.Batch, s warehouse.Settings) error {
+	prefix, err := b.InsertPrefix()
+	if err != nil {
+		return err
+	}
+	if len(b.Rows) == 0 {
+		return nil
+	}
+	set, err := warehouse.RenderSettings(warehouse.Merge(insertSettings, s))
+	if err != nil {
+		return fmt.Errorf("insert into %s: %w", b.Table, err)
+	}
+	var buf bytes.Buffer
+	buf.WriteString(prefix + " SETTINGS " + set + " FORMAT JSONCompactEachRow\n")
+	for i, row := range b.Rows {
+		if err := encodeRow(&buf, row); err != nil {
+			return fmt.Errorf("insert into %s: row %d: %w", b.Table, i, err)
+		}
+	}
+	if _, err := db.run(ctx, db.rw, buf.String(), "TSV"); err != nil {
+		return fmt.Errorf("insert %d rows into %s: %w", len(b.Rows), b.Table, err)
+	}
+	return nil
+}
+
+// Query runs a statement on the read-write connection and decodes its rows.
+// chDB cannot stop a running statement: ctx is checked before it starts and
+// its deadline becomes max_execution_time unless s sets one.
+func (db *DB) Query(ctx context.Context, query string, s warehouse.Settings) (*warehouse.Result, error) {
+	if dl, ok := ctx.Deadline(); ok {
+		if _, set := s["max_execution_time"]; !set {
+			s = warehouse.Merge(s, warehouse.Settings{"max_execution_time": math.Max(time.Until(dl).Seconds(), 0.001)})
+		}
+	}
+	q, err := withSettings(query, s)
+	if err != nil {
+		return nil, err
+	}
+	out, err := db.run(ctx, db.rw, q, "JSONCompactEachRowWithNamesAndTypes")
+	if err != nil {
+		return nil, err
+	}
+	return decodeResult(out)
+}
+
+// QueryReadOnly runs engineers' SQL on a connection where readonly=1 was set
+// at open. readonly=1 also forbids changing settings afterwards (even in a
+// query's SETTINGS clause, so the SQL cannot lift its own limits), hence the
+// limits are set on that connection before readonly: max_execution_time
+// from lim.Timeout, max_result_rows from lim.MaxRows with
+// result_overflow_mode='throw'. One connection is kept per distinct Limits.
+func (db *DB) QueryReadOnly(ctx context.Context, query string, lim warehouse.Limits) (*warehouse.Result, error) {
+	c, release, err := db.readOnly(lim)
+	if err != nil {
+		return nil, err
+	}
+	q, _ := withSettings(query, nil) // trims a trailing ";"
+	out, err := db.run(ctx, c, q, "JSONCompactEachRowWithNamesAndTypes")
+	release()
+	if err != nil {
+		return nil, err
+	}
+	return decodeResult(out)
+}
+
+// readOnly returns the connection for lim and what to call once the query
+// is done: nothing for a cached connection, close for a one-off one (made
+// when the cache is full, so no connection is closed under a running query).
+func (db *DB) readOnly(lim warehouse.Limits) (*conn, func(), error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return nil, nil, errClosed
+	}
+	db.roMu.Lock()
+	defer db.roMu.Unlock()
+	if c, ok := db.ro[lim]; ok {
+		return c, func() {}, nil
+	}
+	c, err := openReadOnly(db.path, lim)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(db.ro) >= maxReadOnlyConns {
+		return c, func() {
+			db.mu.RLock() // Close must not close the engine under us
+			defer db.mu.RUnlock()
+			c.close()
+		}, nil
+	}
+	db.ro[lim] = c
+	return c, func() {}, nil
+}
+
+func openReadOnly(path string, lim warehouse.Limits) (*conn, error) {
+	c, err := connect("--path=" + path)
+	if err != nil {
+		return nil, err
+	}
+	set := []string{sessionSettings}
+	var limits []string
+	if lim.Timeout > 0 {
+		limits = append(limits, "max_execution_time="+strconv.FormatFloat(lim.Timeout.Seconds(), 'f', -1, 64))
+	}
+	if lim.MaxRows > 0 {
+		limits = append(limits, fmt.Sprintf("max_result_rows=%d, result_overflow_mode='throw'", lim.MaxRows))
+	}
+	if len(limits) > 0 {
+		set = append(set, "SET "+strings.Join(limits, ", "))
+	}
+	set = append(set, "SET readonly=1")
+	for _, q := range set {
+		if _, err := c.query(q, "TSV"); err != nil {
+			c.close()
+			return nil, fmt.Errorf("chdb: read-only connection: %s: %w", q, err)
+		}
+	}
+	return c, nil
+}
+
+var errClosed = errors.New("chdb: warehouse is closed")
+
+var codeRE = regexp.MustCompile(`Code: (\d+)\.`)
+
+// run executes q on c unless ctx is done or db is closed, and turns engine
+// errors into Go errors wrapping the warehouse sentinels.
+func (db *DB) run(ctx context.Context, c *conn, q, format string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed || c.c == nil {
+		return nil, errClosed
+	}
+	out, err := c.query(q, format)
+	if err != nil {
+		code := 0
+		if m := codeRE.FindStringSubmatch(err.Error()); m != nil {
+			code, _ = strconv.Atoi(m[1])
+		}
+		return nil, &warehouse.Error{Code: code, Err: fmt.Errorf("chdb: %w", err)}
+	}
+	return out, nil
+}
+
+// withSettings appends a SETTINGS clause (chDB takes settings only in the
+// SQL text; a SET would leak into concurrent statements).
+func withSettings(query string, s warehouse.Settings) (string, error) {
+	query = strings.TrimRight(strings.TrimSpace(query), ";")
+	if len(s) == 0 {
+		return query, nil
+	}
+	set, err := warehouse.RenderSettings(s)
+	if err != nil {
+		return "", err
+	}
+	// A newline first, in case the query ends with a -- comment.
+	return query + "\nSETTINGS " + set, nil
+}
+
+// encodeRow writes one JSON array of the row's values and a newline.
+func encodeRow(buf *bytes.Buffer, row []any) error {
+	buf.WriteByte('[')
+	for i, v := range row {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		if err := encodeValue(buf, v); err != nil {
+			return fmt.Errorf("value %d: %w", i, err)
+		}
+	}
+	buf.WriteString("]\n")
+	return nil
+}
+
+func encodeValue(buf *bytes.Buffer, v any) error {
+	switch x := v.(type) {
+	case time.Time:
+		// Nanoseconds always printed so DateTime64(3…9) keeps every digit
+		// the column holds; the zone is explicit (Z). Midnight UTC is sent as
+		// a bare date, the only form a Date column reads (DateTime columns
+		// read it as midnight UTC too).
+		x = x.UTC()
+		if x.Equal(x.Truncate(24 * time.Hour)) {
+			buf.WriteString(`"` + x.Format("2006-01-02") + `"`)
+		} else {
+			buf.WriteString(`"` + x.Format("2006-01-02T15:04:05.000000000Z") + `"`)
+		}
+		return nil
+	case float32:
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return fmt.Errorf("%v cannot be stored", x)
+		}
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("%v cannot be stored", x)
+		}
+	case []any:
+		buf.WriteByte('[')
+		for i, e := range x {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if err := encodeValue(buf, e); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte(']')
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	buf.Write(b)
+	return nil
+}
+
+// decodeResult reads JSONCompactEachRowWithNamesAndTypes: a line of names,
+// a line of types, then one array per row.
+func decodeResult(out []byte) (*warehouse.Result, error) {
+	res := &warehouse.Result{}
+	if len(bytes.TrimSpace(out)) == 0 {
+		return res, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	dec.UseNumber()
+	var names, types []string
+	if err := dec.Decode(&names); err != nil {
+		return nil, fmt.Errorf("chdb: result names: %w", err)
+	}
+	if err := dec.Decode(&types); err != nil {
+		return nil, fmt.Errorf("chdb: result types: %w", err)
+	}
+	parsed := make([]warehouse.Type, len(types))
+	for i := range names {
+		res.Columns = append(res.Columns, warehouse.Column{Name: names[i], Type: types[i]})
+		parsed[i] = warehouse.ParseType(types[i])
+	}
+	for {
+		var raw []any
+		if err := dec.Decode(&raw); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, fmt.Errorf("chdb: result row %d: %w", len(res.Rows), err)
+		}
+		if len(raw) != len(parsed) {
+			return nil, fmt.Errorf("chdb: result row %d has %d values for %d columns", len(res.Rows), len(raw), len(parsed))
+		}
+		row := make([]any, len(raw))
+		for i, v := range raw {
+			nv, err := normalise(parsed[i], v)
+			if err != nil {
+				return nil, fmt.Errorf("chdb: row %d column %s (%s): %w", len(res.Rows), names[i], types[i], err)
+			}
+			row[i] = nv
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	return res, nil
+}
+
+// normalise turns one decoded JSON value into the Go type Result documents.
+func normalise(t warehouse.Type, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	t = t.Unwrap()
+	switch t.Name {
+	case "Int8", "Int16", "Int32", "Int64":
+		return strconv.ParseInt(numText(v), 10, 64)
+	case "UInt8", "UInt16", "UInt32", "UInt64":
+		return strconv.ParseUint(numText(v), 10, 64)
+	case "Int128", "Int256", "UInt128", "UInt256":
+		return numText(v), nil // too wide for Go integers: decimal text
+	case "Float32", "BFloat16":
+		f, err := parseFloat(v, 32)
+		return float64(float32(f)), err
+	case "Float64":
+		return parseFloat(v, 64)
+	case "Bool":
+		b, ok := v.(bool)
+		if !ok {
+			return nil, fmt.Errorf("%v is not a boolean", v)
+		}
+		return b, nil
+	case "Date", "Date32":
+		return time.Parse("2006-01-02", fmt.Sprint(v))
+	case "DateTime", "DateTime64":
+		tm, err := time.Parse(time.RFC3339Nano, fmt.Sprint(v))
+		return tm.UTC(), err
+	case "Array":
+		return normaliseList(v, func(int) warehouse.Type { return t.Params[0] })
+	case "Tuple":
+		return normaliseList(v, func(i int) warehouse.Type {
+			if i < len(t.Params) {
+				return t.Params[i]
+			}
+			return warehouse.Type{}
+		})
+	case "Map":
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%v is not a map", v)
+		}
+		out := make(map[string]any, len(m))
+		for k, e := range m {
+			ne, err := normalise(t.Params[1], e)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = ne
+		}
+		return out, nil
+	}
+	if n, ok := v.(json.Number); ok { // decimals are quoted; this is a type we do not know
+		if i, err := n.Int64(); err == nil {
+			return i, nil
+		}
+		return n.Float64()
+	}
+	return v, nil
+}
+
+func normaliseList(v any, elem func(int) warehouse.Type) (any, error) {
+	a, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%v is not an array", v)
+	}
+	out := make([]any, len(a))
+	for i, e := range a {
+		ne, err := normalise(elem(i), e)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = ne
+	}
+	return out, nil
+}
+
+func numText(v any) string {
+	if n, ok := v.(json.Number); ok {
+		return n.String()
+	}
+	return fmt.Sprint(v) // quoted by a setting we did not expect
+}
+
+func parseFloat(v any, bits int) (float64, error) {
+	switch s := numText(v); s {
+	case "nan", "-nan":
+		return math.NaN(), nil
+	case "inf", "+inf":
+		return math.Inf(1), nil
+	case "-inf":
+		return math.Inf(-1), nil
+	default:
+		return strconv.ParseFloat(s, bits)
+	}
+}

@@ -1,0 +1,277 @@
+// Package chserver is the warehouse over a ClickHouse server or cluster,
+// spoken to with clickhouse-go's native protocol (LZ4-compressed blocks, a
+// connection pool, TLS). It runs the same SQL as the in-process chDB
+// transport and returns the same normalised Result. It never loads libchdb.
+package chserver
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+
+	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/warehouse"
+)
+
+// DB is the server warehouse: a pool of native-protocol connections, safe
+// for concurrent use.
+type DB struct {
+	conn driver.Conn
+	addr []string
+}
+
+var _ warehouse.Warehouse = (*DB)(nil)
+
+// Open builds the pool and pings the server. database is the default
+// database of every connection (the one Migrate creates may not exist yet:
+// pass "default" to migrate, then the real one, or qualify names, as Vigie's
+// SQL does). The password is never put in an error or a log.
+func Open(cfg config.ClickHouseConfig, database string) (*DB, error) {
+	if len(cfg.Addr) == 0 {
+		return nil, errors.New("chserver: no address")
+	}
+	opts := &clickhouse.Options{
+		Addr:        cfg.Addr,
+		Protocol:    clickhouse.Native,
+		Auth:        clickhouse.Auth{Database: database, Username: cfg.Username, Password: cfg.Password},
+		Compression: &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+		DialTimeout: cfg.DialTimeout,
+	}
+	if cfg.MaxOpenConn > 0 {
+		opts.MaxOpenConns = cfg.MaxOpenConn
+		opts.MaxIdleConns = cfg.MaxOpenConn
+	}
+	if cfg.TLS {
+		opts.TLS = &tls.Config{InsecureSkipVerify: cfg.TLSInsecure} //nolint:gosec // opt-in, for test clusters
+	}
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("chserver: open %v as %q: %w", cfg.Addr, cfg.Username, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), max(cfg.DialTimeout, 5*time.Second))
+	defer cancel()
+	if err := conn.Ping(ctx); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("chserver: ping %v as %q: %w", cfg.Addr, cfg.Username, err)
+	}
+	return &DB{conn: conn, addr: cfg.Addr}, nil
+}
+
+// Driver returns "clickhouse".
+func (db *DB) Driver() string { return "clickhouse" }
+
+// Close closes the pool.
+func (db *DB) Close() error { return db.conn.Close() }
+
+func withSettings(ctx context.Context, s warehouse.Settings) context.Context {
+	if len(s) == 0 {
+		return ctx
+	}
+	cs := make(clickhouse.Settings, len(s))
+	for k, v := range s {
+		if d, ok := v.(time.Duration); ok {
+			v = d.Seconds()
+		}
+		cs[k] = v
+	}
+	return clickhouse.Context(ctx, clickhouse.WithSettings(cs))
+}
+
+// Exec runs a statement that returns no rows.
+func (db *DB) Exec(ctx context.Context, query string, s warehouse.Settings) error {
+	return wrap(ctx, db.conn.Exec(withSettings(ctx, s), query))
+}
+
+// Insert sends b as one native block: PrepareBatch, Append each row, Send.
+// Keep a retried flush identical (rows, order, settings) so the server's
+// insert de-duplication drops it.
+func (db *DB) Insert(ctx context.Context, b *warehouse.Batch, s warehouse.Settings) error {
+	prefix, err := b.InsertPrefix()
+	if err != nil {
+		return err
+	}
+	if len(b.Rows) == 0 {
+		return nil
+	}
+	// async_insert is on by default since 26.2; exactly-once flushes must
+	// not be coalesced (see DESIGN.md), so it is off unless s says otherwise.
+	s = warehouse.Merge(warehouse.Settings{"async_insert": 0}, s)
+	batch, err := db.conn.PrepareBatch(withSettings(ctx, s), prefix)
+	if err != nil {
+		return fmt.Errorf("insert into %s: %w", b.Table, wrap(ctx, err))
+	}
+	defer batch.Abort() //nolint:errcheck // no-op after Send
+	for i, row := range b.Rows {
+		if err := batch.Append(row...); err != nil {
+			return fmt.Errorf("insert into %s: row %d: %w", b.Table, i, err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert %d rows into %s: %w", len(b.Rows), b.Table, wrap(ctx, err))
+	}
+	return nil
+}
+
+// Query runs a statement and normalises its rows. A context deadline
+// cancels the query on the server and is reported as warehouse.ErrTimeout.
+func (db *DB) Query(ctx context.Context, query string, s warehouse.Settings) (*warehouse.Result, error) {
+	rows, err := db.conn.Query(withSettings(ctx, s), query)
+	if err != nil {
+		return nil, wrap(ctx, err)
+	}
+	defer rows.Close()
+	types := rows.ColumnTypes()
+	res := &warehouse.Result{}
+	parsed := make([]warehouse.Type, len(types))
+	dest := make([]any, len(types))
+	for i, ct := range types {
+		res.Columns = append(res.Columns, warehouse.Column{Name: ct.Name(), Type: ct.DatabaseTypeName()})
+		parsed[i] = warehouse.ParseType(ct.DatabaseTypeName())
+		dest[i] = reflect.New(ct.ScanType()).Interface()
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("chserver: scan row %d: %w", len(res.Rows), err)
+		}
+		row := make([]any, len(dest))
+		for i, d := range dest {
+			row[i] = normalise(parsed[i], reflect.ValueOf(d).Elem())
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap(ctx, err)
+	}
+	return res, nil
+}
+
+// QueryReadOnly sends readonly=1 with the query, together with the limits:
+// the server checks a query's settings against the session's before
+// applying them, so the limits are accepted, while a SETTINGS clause in the
+// SQL that tries to lift them is refused (READONLY). Too many rows throw
+// (result_overflow_mode='throw') rather than truncate silently.
+func (db *DB) QueryReadOnly(ctx context.Context, query string, lim warehouse.Limits) (*warehouse.Result, error) {
+	s := warehouse.Settings{"readonly": 1}
+	if lim.Timeout > 0 {
+		s["max_execution_time"] = lim.Timeout.Seconds()
+		// The server stops the query; the client gives it a little longer
+		// so the answer is the server's TIMEOUT_EXCEEDED, not a cut socket.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, lim.Timeout+5*time.Second)
+		defer cancel()
+	}
+	if lim.MaxRows > 0 {
+		s["max_result_rows"] = lim.MaxRows
+		s["result_overflow_mode"] = "throw"
+	}
+	return db.Query(ctx, query, s)
+}
+
+// wrap turns server exceptions into warehouse.Error (so errors.Is finds
+// ErrReadOnly, ErrTimeout, ErrTooManyRows) and a passed deadline into
+// ErrTimeout.
+func wrap(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ex *clickhouse.Exception
+	if errors.As(err, &ex) {
+		return &warehouse.Error{Code: int(ex.Code), Err: fmt.Errorf("clickhouse: %w", err)}
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &warehouse.Error{Code: warehouse.CodeTimeout, Err: fmt.Errorf("clickhouse: %w", err)}
+	}
+	return fmt.Errorf("clickhouse: %w", err)
+}
+
+// normalise maps what clickhouse-go scanned to the types Result documents,
+// the same as chDB's JSON decoding gives: intN → int64, uintN → uint64,
+// float32 → float64 (of the float32), time → UTC (Date as midnight UTC),
+// slices and tuples → []any, maps → map[string]any keyed by the key's text,
+// decimals, wide integers, UUIDs and IPs → their text.
+func normalise(t warehouse.Type, v reflect.Value) any {
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	t = t.Unwrap()
+	switch x := v.Interface().(type) {
+	case time.Time:
+		if t.Name == "Date" || t.Name == "Date32" {
+			return time.Date(x.Year(), x.Month(), x.Day(), 0, 0, 0, 0, time.UTC)
+		}
+		return x.UTC()
+	case decimal.Decimal:
+		return x.String()
+	case big.Int:
+		return x.String()
+	case uuid.UUID:
+		return x.String()
+	case net.IP:
+		return x.String()
+	case []byte:
+		return string(x)
+	}
+	switch v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return v.Int()
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return v.Uint()
+	case reflect.Float32, reflect.Float64:
+		return v.Float() // a float32 widens exactly, as chDB's decoding does
+	case reflect.Bool:
+		return v.Bool()
+	case reflect.String:
+		return v.String()
+	case reflect.Slice, reflect.Array:
+		out := make([]any, v.Len())
+		for i := range out {
+			out[i] = normalise(param(t, i), v.Index(i))
+		}
+		return out
+	case reflect.Map:
+		if t.Name == "Tuple" { // a named tuple scans as a map: back to field order
+			out := make([]any, len(t.Params))
+			for i, p := range t.Params {
+				if e := v.MapIndex(reflect.ValueOf(p.Field)); e.IsValid() {
+					out[i] = normalise(p, e)
+				}
+			}
+			return out
+		}
+		out := make(map[string]any, v.Len())
+		for _, k := range v.MapKeys() {
+			out[fmt.Sprint(normalise(warehouse.Type{}, k))] = normalise(param(t, 1), v.MapIndex(k))
+		}
+		return out
+	}
+	return v.Interface()
+}
+
+// param is the element type of an Array (any index), a Tuple (index i) or
+// a Map's value (index 1).
+func param(t warehouse.Type, i int) warehouse.Type {
+	switch {
+	case t.Name == "Array" && len(t.Params) == 1:
+		return t.Params[0]
+	case i < len(t.Params):
+		return t.Params[i]
+	}
+	return warehouse.Type{}
+}
+
+// String names the server, never the credentials.
+func (db *DB) String() string { return "clickhouse://" + strings.Join(db.addr, ",") }
