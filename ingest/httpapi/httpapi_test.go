@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -180,7 +185,7 @@ func TestMixedBatchProducesExactlyTheValidEvents(t *testing.T) {
 	})
 	t.Run("the topic holds exactly the valid events, pseudonymised and keyed", func(t *testing.T) {
 		got := topicEvents(t, f)
-		if ids := keys(got); !reflect.DeepEqual(ids, []string{"e1", "e3", "g1"}) {
+		if ids := slices.Sorted(maps.Keys(got)); !reflect.DeepEqual(ids, []string{"e1", "e3", "g1"}) {
 			t.Fatalf("ids in topic = %v, want [e1 e3 g1]", ids)
 		}
 		for id, want := range map[string]struct{ user, source, key string }{
@@ -228,20 +233,6 @@ func TestMixedBatchProducesExactlyTheValidEvents(t *testing.T) {
 	})
 }
 
-func keys(m map[string]kafka.Message) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	// small: insertion sort keeps the helper dependency-free
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
-}
-
 func validEvent(id string) string {
 	return `{"id":"` + id + `","ts":"` + ts(-time.Minute) + `","platform":"ent","service":"monlycee.net","region":"11","kind":"page","outcome":"ok","latency_ms":5}`
 }
@@ -251,6 +242,9 @@ func TestBatchesRefusedAsAWhole(t *testing.T) {
 	f := start(t, limit, func(c *config.IngestConfig, _ *kafka.Writer) { c.MaxBatchEvents = 3 })
 	big := bytes.Repeat([]byte(validEvent("x")+"\n"), limit/100)
 	bomb := gz(t, []byte(validEvent("b")+"\n"+strings.Repeat(" ", 10*limit)))
+	noise := make([]byte, 2*limit)
+	rand.NewChaCha8([32]byte{1}).Read(noise)
+	bigGzip := gz(t, noise) // incompressible: over the limit as sent
 	for _, tc := range []struct {
 		name     string
 		body     []byte
@@ -263,6 +257,7 @@ func TestBatchesRefusedAsAWhole(t *testing.T) {
 		{"an empty body is an empty batch", nil, "", 200, "", 0, 0},
 		{"a body over the limit is 413 naming the limit", big, "", 413, "4096 bytes", 0, 0},
 		{"a gzip body that expands over the limit is 413", bomb, "gzip", 413, "after decompression", 0, 0},
+		{"a gzip body over the limit as sent is 413", bigGzip, "gzip", 413, "4096 bytes", 0, 0},
 		{"a body that is not gzip as announced is 400", []byte(validEvent("n")), "gzip", 400, "not gzip", 0, 0},
 		{"an unknown content encoding is 415", []byte(validEvent("n")), "br", 415, `"br" is not supported`, 0, 0},
 		{"a truncated JSON array is unreadable", []byte("[" + validEvent("t1") + "," + validEvent("t2")), "", 400, "unreadable batch", 0, 0},
@@ -282,8 +277,8 @@ func TestBatchesRefusedAsAWhole(t *testing.T) {
 	if n := len(brokertest.ReadAll(t, f.brokers, f.topic)); n != 0 {
 		t.Errorf("%d messages in the topic after refused batches, want 0", n)
 	}
-	if got := f.metric(t, "vigie_ingest_events_rejected_total", "reason", "oversize"); got != 2 {
-		t.Errorf("rejected{oversize} = %v, want 2", got)
+	if got := f.metric(t, "vigie_ingest_events_rejected_total", "reason", "oversize"); got != 3 {
+		t.Errorf("rejected{oversize} = %v, want 3", got)
 	}
 }
 
@@ -316,7 +311,7 @@ func TestResentEventsAreProducedAgain(t *testing.T) {
 func TestBrokerDownIs503WithRetryAfter(t *testing.T) {
 	f := start(t, 1<<20, func(c *config.IngestConfig, w *kafka.Writer) {
 		c.ProduceTimeout = time.Second
-		w.MaxAttempts = 2 // so that Close does not wait out the full retry budget
+		w.MaxAttempts = 2 // so that Close does not wait out the full retry budget (about 7s)
 	})
 	// Warm up so the writer has metadata, then stop the broker.
 	if code, _, _ := f.post(t, []byte(validEvent("before")), ""); code != 200 {
@@ -339,6 +334,56 @@ func TestBrokerDownIs503WithRetryAfter(t *testing.T) {
 	}
 	if got := f.metric(t, "vigie_ingest_batches_total", "code", "503"); got != 1 {
 		t.Errorf("batches{503} = %v, want 1", got)
+	}
+}
+
+func TestBrokerThatDoesNotAnswerIs503WithinTheProduceTimeout(t *testing.T) {
+	// A listener that accepts connections and never answers: a hung broker.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c) // never read, never answered
+		}
+	}()
+	defer func() {
+		ln.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	cfg := config.Default().Ingest
+	cfg.ProduceTimeout = 500 * time.Millisecond
+	w := broker.NewWriter([]string{ln.Addr().String()}, "vigie.events.v1", config.Default().Kafka)
+	defer w.Close()
+	p, _ := pseudonym.New([]byte(testKey))
+	h, err := httpapi.New(cfg, 1<<20, w, p, quiet(), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, httpapi.Path, strings.NewReader(validEvent("hung"))))
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "5" {
+		t.Fatalf("got %d Retry-After %q: %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+	}
+	if d := time.Since(start); d < cfg.ProduceTimeout || d > cfg.ProduceTimeout+2*time.Second {
+		t.Errorf("answered after %v, want just after the produce timeout of %v", d, cfg.ProduceTimeout)
+	}
+	var resp httpapi.Response
+	json.Unmarshal(rec.Body.Bytes(), &resp)
+	if resp.Accepted != 0 || resp.Error == "" {
+		t.Errorf("response %+v, want nothing accepted and an error", resp)
 	}
 }
 
@@ -373,4 +418,44 @@ func TestNewRefusesUnsafeWiring(t *testing.T) {
 			t.Error("second New on the same registry succeeded, want a duplicate registration error")
 		}
 	})
+}
+
+// BenchmarkIngest posts batches of 1000 valid events through HTTP to the
+// embedded broker and reports events/s end to end (acknowledged by Kafka).
+func BenchmarkIngest(b *testing.B) {
+	kcfg := brokertest.Config(4)
+	br := brokertest.Start(b, kcfg)
+	w := broker.NewWriter(br.Addrs(), kcfg.Topic, kcfg)
+	defer w.Close()
+	p, _ := pseudonym.New([]byte(testKey))
+	h, err := httpapi.New(config.Default().Ingest, 8<<20, w, p, quiet(), prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	services := []string{"monlycee.net", "enthdf.fr", "ent.auvergnerhonealpes.fr", "cned-classe-virtuelle"}
+	regions := []string{"11", "32", "84", "76"}
+	var body bytes.Buffer
+	const perBatch = 1000
+	for i := 0; i < perBatch; i++ {
+		fmt.Fprintf(&body, `{"id":"bench-%d","ts":"%s","platform":"ent","service":"%s","region":"%s","kind":"page","outcome":"ok","latency_ms":%d,"user":"eleve-%d"}`+"\n",
+			i, ts(-time.Minute), services[i%4], regions[i%4], i%900, i%300)
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			res, err := http.Post(srv.URL, "application/x-ndjson", bytes.NewReader(body.Bytes()))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				b.Errorf("status %d", res.StatusCode)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N*perBatch)/b.Elapsed().Seconds(), "events/s")
 }

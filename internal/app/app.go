@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -140,6 +141,10 @@ func (a *App) Start(ctx context.Context) error {
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	if a.cfg.HTTP.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
 	if a.parts.Ingest {
 		key, err := pseudonym.LoadOrCreateKey(a.cfg.DataDir, a.cfg.Ingest.HMACKey)
 		if err != nil {

@@ -202,6 +202,9 @@ func TestMessagesSurviveABrokerRestartOnTheSameDataDir(t *testing.T) {
 	if got := partitions(t, b2.Addrs(), cfg.Topic); got != 3 {
 		t.Errorf("after restart %d partitions, want 3", got)
 	}
+	if got := retentionMS(t, b2.Addrs(), cfg.DLQTopic); got != "604800000" {
+		t.Errorf("after restart the DLQ's retention.ms = %q, want 604800000 (7 days)", got)
+	}
 	// Produce after the restart continues the offsets.
 	produce(t, b2.Addrs(), cfg.Topic, 30, []string{"11/a"})
 	if got := len(brokertest.ReadAll(t, b2.Addrs(), cfg.Topic)); got != 330 {

@@ -38,6 +38,9 @@ func StartEmbedded(ctx context.Context, dataDir string, port int, log *slog.Logg
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if port < 0 || port > 65535 {
 		return nil, fmt.Errorf("embedded broker: port %d is not a port number", port)
 	}

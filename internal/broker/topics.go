@@ -24,13 +24,19 @@ const adminTimeout = 10 * time.Second
 // configuration is updated, so that a changed kafka.retention takes effect.
 // It works the same on the embedded broker and on a real cluster.
 func EnsureTopics(ctx context.Context, brokers []string, cfg config.KafkaConfig, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if len(brokers) == 0 {
 		return errors.New("ensure topics: no brokers given")
 	}
 	if cfg.Partitions < 1 {
 		return fmt.Errorf("ensure topics: kafka.partitions %d is not allowed, use 1 or more", cfg.Partitions)
 	}
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: adminTimeout}
+	// An own transport, closed on return: set-up leaves no idle connections behind.
+	transport := &kafka.Transport{}
+	defer transport.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: adminTimeout, Transport: transport}
 	retention := strconv.FormatInt(cfg.Retention.Milliseconds(), 10)
 	for _, topic := range []string{cfg.Topic, cfg.DLQTopic} {
 		if err := ensureTopic(ctx, client, topic, cfg.Partitions, retention, log); err != nil {

@@ -47,6 +47,8 @@ type HTTPConfig struct {
 	WriteTimeout time.Duration `mapstructure:"write_timeout"`
 	// SQLToken guards the read-only SQL endpoint; generated into the data dir when empty.
 	SQLToken string `mapstructure:"sql_token"`
+	// Pprof serves Go's profiler under /debug/pprof/ (for engineers; off by default).
+	Pprof bool `mapstructure:"pprof"`
 }
 
 // KafkaConfig says which brokers to use; none means the embedded broker.

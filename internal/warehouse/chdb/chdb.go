@@ -340,7 +340,7 @@ func decodeResult(out []byte) (*warehouse.Result, error) {
 	dec.UseNumber()
 	var names, types []string
 	if err := dec.Decode(&names); err != nil {
-		return nil, fmt.Errorf("chdb: result names: %w", err)
+		return nil, fmt.Errorf("chdb: result names (a FORMAT clause in the query?): %w", err)
 	}
 	if err := dec.Decode(&types); err != nil {
 		return nil, fmt.Errorf("chdb: result types: %w", err)
