@@ -79,7 +79,8 @@ func New(cfg config.Config, parts Parts, log *slog.Logger) (*App, error) {
 // ClickHouse server (which never loads libchdb.so).
 func OpenWarehouse(cfg config.Config) (warehouse.Warehouse, error) {
 	if cfg.Warehouse.Driver == "clickhouse" {
-		return chserver.Open(cfg.Warehouse.ClickHouse, cfg.Warehouse.Database)
+		// "default": the migrator creates Vigie's database and all SQL names it.
+		return chserver.Open(cfg.Warehouse.ClickHouse, "default")
 	}
 	if err := os.MkdirAll(cfg.ChDBPath(), 0o750); err != nil {
 		return nil, fmt.Errorf("warehouse data dir: %w", err)

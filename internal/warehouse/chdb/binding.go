@@ -93,7 +93,10 @@ func load() error {
 }
 
 // conn is one chdb connection (one engine per process, see DESIGN.md).
-type conn struct{ c *chdbConnection }
+type conn struct {
+	mu sync.Mutex // one statement at a time: see query
+	c  *chdbConnection
+}
 
 func connect(args ...string) (*conn, error) {
 	if err := load(); err != nil {
@@ -113,7 +116,22 @@ func connect(args ...string) (*conn, error) {
 }
 
 // query runs one statement and returns the output bytes in format.
+//
+// libchdb 26.7 keeps what a failed statement had already written (format
+// headers, the first blocks) in the connection's output buffer and prepends
+// it to the next statement's result. So after an error a cheap statement
+// drains the buffer, under the same lock, before anyone else can run.
 func (c *conn) query(q, format string) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out, err := c.queryLocked(q, format)
+	if err != nil {
+		_, _ = c.queryLocked("SELECT 1", "TSV")
+	}
+	return out, err
+}
+
+func (c *conn) queryLocked(q, format string) ([]byte, error) {
 	res := cQuery(c.c.internal, q, format)
 	if res == nil {
 		return nil, nil

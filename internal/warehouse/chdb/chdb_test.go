@@ -8,7 +8,9 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/vigie-fr/vigie/internal/warehouse"
 	"github.com/vigie-fr/vigie/internal/warehouse/contract"
 )
 
@@ -60,5 +62,43 @@ func TestMissingLibraryIsAnErrorThatSaysWhatToRun(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("child output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// libchdb keeps a failed statement's partial output and prepends it to the
+// next result unless the binding drains it (see conn.query).
+func TestAFailedStatementDoesNotLeakIntoTheNextResult(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	fail := []struct {
+		name string
+		run  func() error
+	}{
+		{"a statement that throws mid-stream", func() error {
+			_, err := db.Query(ctx, "SELECT number, throwIf(number = 3) FROM numbers(10) SETTINGS max_block_size = 1", nil)
+			return err
+		}},
+		{"a read-only query over its row limit", func() error {
+			_, err := db.QueryReadOnly(ctx, "SELECT number FROM numbers(50)", warehouse.Limits{Timeout: 5 * time.Second, MaxRows: 10})
+			return err
+		}},
+	}
+	for _, f := range fail {
+		t.Run(f.name, func(t *testing.T) {
+			if err := f.run(); err == nil {
+				t.Fatal("the failing statement succeeded")
+			}
+			res, err := db.Query(ctx, "SELECT 42 AS answer", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Rows) != 1 || len(res.Columns) != 1 || res.Columns[0].Name != "answer" || res.Rows[0][0] != uint64(42) {
+				t.Fatalf("next result = %+v %v, want one column answer = 42", res.Columns, res.Rows)
+			}
+			res, err = db.QueryReadOnly(ctx, "SELECT 7 AS seven", warehouse.Limits{Timeout: 5 * time.Second, MaxRows: 10})
+			if err != nil || len(res.Rows) != 1 || res.Rows[0][0] != uint64(7) {
+				t.Fatalf("next read-only result = %v, %v; want 7", res, err)
+			}
+		})
 	}
 }
