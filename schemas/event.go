@@ -255,7 +255,7 @@ func DecodeEvent(raw []byte, maxFuture time.Duration, now time.Time) (Event, *Fi
 	if maxFuture > 0 && t.After(now.Add(maxFuture)) {
 		return ev, fe("ts", "%s is more than %s in the future", ts, maxFuture)
 	}
-	if t.Year() < 2000 {
+	if t.UTC().Year() < 2000 {
 		return ev, fe("ts", "%s is before the year 2000", ts)
 	}
 	ev.TS = t.UTC()
