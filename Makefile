@@ -5,7 +5,7 @@
 export VIGIE_CACHE_DIR ?= $(HOME)/.cache/vigie
 export CHDB_LIB_PATH ?= $(VIGIE_CACHE_DIR)/libchdb.so
 GO ?= go
-STATICCHECK_VERSION ?= 2026.1
+STATICCHECK_VERSION ?= v0.8.2
 DEMO_FLAGS ?=
 
 .PHONY: all build chdb demo serve test test-long bench lint fmt clean

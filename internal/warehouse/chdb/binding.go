@@ -23,12 +23,11 @@ import (
 var ErrLibraryMissing = errors.New("libchdb.so not found")
 
 type chdbConnection struct{ internal unsafe.Pointer }
-type chdbResult struct{ internal unsafe.Pointer }
+type chdbResult struct{ _ unsafe.Pointer } // opaque to Go
 
 var (
 	loadOnce sync.Once
 	loadErr  error
-	loaded   string
 
 	cConnect        func(argc int, argv []*byte) *chdbConnection
 	cClose          func(conn *chdbConnection)
@@ -87,7 +86,6 @@ func load() error {
 		purego.RegisterLibFunc(&cResultLength, lib, "chdb_result_length")
 		purego.RegisterLibFunc(&cResultError, lib, "chdb_result_error")
 		purego.RegisterLibFunc(&cResultRowsRead, lib, "chdb_result_rows_read")
-		loaded = path
 	})
 	return loadErr
 }
