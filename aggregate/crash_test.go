@@ -1,10 +1,10 @@
 package aggregate
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -55,19 +56,25 @@ func childOptions(brokers []string, wh warehouse.Warehouse) Options {
 	return Options{
 		Brokers: brokers, Kafka: k, Config: a, Database: testDB, Warehouse: wh,
 		DLQ: broker.NewWriter(brokers, k.DLQTopic, k),
-		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 }
 
-// crashAfter dies (exit 3, no cleanup, like a crash) right after its n-th insert.
+// crashAfter dies (exit 3, no cleanup, like a crash) right after its n-th
+// insert, and reports every insert on stdout so that the parent can SIGKILL
+// it in the middle of the stream.
 type crashAfter struct {
 	warehouse.Warehouse
+	mu      sync.Mutex
 	n, seen int
 }
 
 func (c *crashAfter) Insert(ctx context.Context, b *warehouse.Batch, s warehouse.Settings) error {
 	err := c.Warehouse.Insert(ctx, b, s)
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.seen++
+	fmt.Printf("insert %d\n", c.seen)
 	if c.seen == c.n {
 		os.Exit(exitCrashed)
 	}
@@ -87,11 +94,8 @@ func runChild() int {
 		fmt.Fprintln(os.Stderr, "child: migrate:", err)
 		return 2
 	}
-	var wh warehouse.Warehouse = db
-	if n, _ := strconv.Atoi(os.Getenv("VIGIE_AGG_CRASH_AFTER")); n > 0 {
-		wh = &crashAfter{Warehouse: db, n: n}
-	}
-	agg, err := New(childOptions(brokers, wh))
+	n, _ := strconv.Atoi(os.Getenv("VIGIE_AGG_CRASH_AFTER"))
+	agg, err := New(childOptions(brokers, &crashAfter{Warehouse: db, n: n}))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		return 2
@@ -210,18 +214,26 @@ func TestKilledAggregatorRestartsWithExactlyTheTotalsOfAnUninterruptedRun(t *tes
 	w.Close()
 	dataDir := t.TempDir()
 
-	child := func(crashAfter int, killAfter time.Duration) int {
+	// child runs one aggregator process; it exits by itself after insert
+	// crashAfter, or is SIGKILLed once it reports insert killAt.
+	child := func(crashAfter, killAt int) int {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), "VIGIE_AGG_CHILD=1",
 			"VIGIE_AGG_BROKERS="+strings.Join(brokers, ","), "VIGIE_AGG_CHDB="+dataDir,
 			"VIGIE_AGG_CRASH_AFTER="+strconv.Itoa(crashAfter))
-		cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+		cmd.Stderr = os.Stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		if killAfter > 0 {
-			timer := time.AfterFunc(killAfter, func() { _ = cmd.Process.Signal(syscall.SIGKILL) })
-			defer timer.Stop()
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if killAt > 0 && sc.Text() == fmt.Sprintf("insert %d", killAt) {
+				_ = cmd.Process.Signal(syscall.SIGKILL)
+			}
 		}
 		_ = cmd.Wait()
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -229,16 +241,17 @@ func TestKilledAggregatorRestartsWithExactlyTheTotalsOfAnUninterruptedRun(t *tes
 		}
 		return cmd.ProcessState.ExitCode()
 	}
-	// Crash points: after a 'before' marker (insert 1), after the raw
-	// events of a flush (2), after its windows (3), and deep in the stream;
-	// then a SIGKILL at a random moment; then a run to the end.
+	// Crash points: after a 'before' marker (insert 1 of a flush), after
+	// the raw events of a flush (2), after its windows (3), and deep in the
+	// stream; then a SIGKILL while other partitions' flushes are in flight;
+	// then a run to the end.
 	for _, n := range []int{2, 3, 13} {
 		if code := child(n, 0); code != exitCrashed {
 			t.Fatalf("child crashing after insert %d exited %d, want %d", n, code, exitCrashed)
 		}
 	}
-	if code := child(0, 2500*time.Millisecond); code != -int(syscall.SIGKILL) && code != exitCaughtUp {
-		t.Fatalf("killed child exited %d", code)
+	if code := child(0, 30); code != -int(syscall.SIGKILL) {
+		t.Fatalf("child to be killed at insert 30 exited %d, want SIGKILL", code)
 	}
 	if code := child(0, 0); code != exitCaughtUp {
 		t.Fatalf("final child exited %d, want %d (caught up)", code, exitCaughtUp)
