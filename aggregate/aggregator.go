@@ -36,6 +36,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/vigie-fr/vigie/aggregate/window"
+	"github.com/vigie-fr/vigie/ingest/pseudonym"
 	"github.com/vigie-fr/vigie/internal/config"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 	"github.com/vigie-fr/vigie/schemas"
@@ -313,6 +314,9 @@ func decodeMessage(b []byte) (schemas.Event, uint64, string) {
 	if ferr != nil {
 		return ev, 0, ferr.Error()
 	}
+	// The collector already did this; a producer writing to the topic
+	// directly may not have.
+	pseudonym.TruncateIPs(ev.Attrs)
 	var user uint64
 	if ev.User != "" {
 		u, err := strconv.ParseUint(ev.User, 16, 64)
