@@ -332,4 +332,4 @@ FROM vigie.hour_stats ORDER BY bucket, platform, service, region`, nil)
 	}
 }
 
-func u64(v any) uint64 { return uint64(toInt64(v)) }
+func u64(v any) uint64 { return uint64(warehouse.AsInt64(v)) }

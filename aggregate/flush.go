@@ -130,7 +130,7 @@ FROM %s.consumer_offsets WHERE consumer_group = %s AND topic = %s AND partition 
 		return marker{}, nil
 	}
 	r := res.Rows[0]
-	m := marker{first: toInt64(r[0]), last: toInt64(r[1]), state: fmt.Sprint(r[2])}
+	m := marker{first: warehouse.AsInt64(r[0]), last: warehouse.AsInt64(r[1]), state: fmt.Sprint(r[2])}
 	m.found = m.state == stateBefore || m.state == stateAfter
 	return m, nil
 }
@@ -187,7 +187,7 @@ func (a *Aggregator) loadSeen(ctx context.Context, w *worker) error {
 		return fmt.Errorf("load recent event ids of partition %d: %w", w.p, err)
 	}
 	for _, r := range res.Rows {
-		w.seen[xxhash.Sum64String(fmt.Sprint(r[0]))] = toInt64(r[1])
+		w.seen[xxhash.Sum64String(fmt.Sprint(r[0]))] = warehouse.AsInt64(r[1])
 	}
 	return nil
 }
@@ -209,18 +209,4 @@ func (a *Aggregator) logBounds(ctx context.Context, p int) (first, end int64, er
 		}
 	}
 	return 0, 0, fmt.Errorf("list offsets of %s/%d: partition missing from the answer", a.o.Kafka.Topic, p)
-}
-
-func toInt64(v any) int64 {
-	switch x := v.(type) {
-	case int64:
-		return x
-	case uint64:
-		return int64(x)
-	case float64:
-		return int64(x)
-	case int:
-		return int64(x)
-	}
-	return 0
 }

@@ -3,7 +3,6 @@ package incident
 import (
 	"context"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -21,7 +20,7 @@ func Load(ctx context.Context, wh warehouse.Warehouse, db string, from, to time.
        rejected, queued, p95_ms, users, users_failed
 FROM %s.minute_stats
 WHERE bucket >= %s AND bucket < %s
-ORDER BY platform, service, region, bucket`, db, SQLTime(from), SQLTime(to))
+ORDER BY platform, service, region, bucket`, db, warehouse.TimeLiteral(from), warehouse.TimeLiteral(to))
 	res, err := wh.Query(ctx, q, nil)
 	if err != nil {
 		return nil, fmt.Errorf("load minutes %s..%s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
@@ -36,10 +35,10 @@ ORDER BY platform, service, region, bucket`, db, SQLTime(from), SQLTime(to))
 			return nil, fmt.Errorf("load minutes: row %d: bucket is %T, want time.Time", i, r[0])
 		}
 		out = append(out, Minute{
-			Bucket: bucket.UTC(), Platform: AsString(r[1]), Service: AsString(r[2]), Region: AsString(r[3]),
-			Events: AsUint(r[4]), OK: AsUint(r[5]), Errors: AsUint(r[6]), Timeouts: AsUint(r[7]),
-			Rejected: AsUint(r[8]), Queued: AsUint(r[9]), P95MS: AsFloat(r[10]),
-			Users: AsUint(r[11]), UsersFailed: AsUint(r[12]),
+			Bucket: bucket.UTC(), Platform: warehouse.AsString(r[1]), Service: warehouse.AsString(r[2]), Region: warehouse.AsString(r[3]),
+			Events: warehouse.AsUint(r[4]), OK: warehouse.AsUint(r[5]), Errors: warehouse.AsUint(r[6]), Timeouts: warehouse.AsUint(r[7]),
+			Rejected: warehouse.AsUint(r[8]), Queued: warehouse.AsUint(r[9]), P95MS: warehouse.AsFloat(r[10]),
+			Users: warehouse.AsUint(r[11]), UsersFailed: warehouse.AsUint(r[12]),
 		})
 	}
 	return out, nil
@@ -92,7 +91,7 @@ func CountAffected(ctx context.Context, wh warehouse.Warehouse, db string, incs 
 	for _, in := range incs {
 		conds = append(conds, fmt.Sprintf("(platform = %s AND service = %s AND region = %s AND bucket >= %s AND bucket < %s)",
 			warehouse.QuoteString(in.Platform), warehouse.QuoteString(in.Service), warehouse.QuoteString(in.Region),
-			SQLTime(in.Start), SQLTime(in.End)))
+			warehouse.TimeLiteral(in.Start), warehouse.TimeLiteral(in.End)))
 	}
 	for _, g := range groups {
 		// A group is the union of its incidents, not its whole rectangle:
@@ -119,61 +118,10 @@ func CountAffected(ctx context.Context, wh warehouse.Warehouse, db string, incs 
 	}
 	row := res.Rows[0]
 	for i := range incs {
-		incs[i].UsersAffected = AsUint(row[i])
+		incs[i].UsersAffected = warehouse.AsUint(row[i])
 	}
 	for g := range groups {
-		groups[g].UsersAffected = AsUint(row[len(incs)+g])
+		groups[g].UsersAffected = warehouse.AsUint(row[len(incs)+g])
 	}
-	return AsUint(row[len(row)-1]), nil
-}
-
-// SQLTime renders t as a ClickHouse DateTime literal in UTC, to the second.
-func SQLTime(t time.Time) string {
-	return fmt.Sprintf("toDateTime('%s', 'UTC')", t.UTC().Format(time.DateTime))
-}
-
-// AsUint reads a normalised warehouse value as uint64 (0 for NULL).
-func AsUint(v any) uint64 {
-	switch x := v.(type) {
-	case uint64:
-		return x
-	case int64:
-		if x < 0 {
-			return 0
-		}
-		return uint64(x)
-	case float64:
-		if x < 0 || math.IsNaN(x) {
-			return 0
-		}
-		return uint64(x)
-	}
-	return 0
-}
-
-// AsFloat reads a normalised warehouse value as float64 (0 for NULL or NaN).
-func AsFloat(v any) float64 {
-	switch x := v.(type) {
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return 0
-		}
-		return x
-	case int64:
-		return float64(x)
-	case uint64:
-		return float64(x)
-	}
-	return 0
-}
-
-// AsString reads a normalised warehouse value as a string.
-func AsString(v any) string {
-	if s, ok := v.(string); ok {
-		return s
-	}
-	if v == nil {
-		return ""
-	}
-	return fmt.Sprint(v)
+	return warehouse.AsUint(row[len(row)-1]), nil
 }

@@ -6,7 +6,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/vigie-fr/vigie/dashboards/incident"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 	"github.com/vigie-fr/vigie/schemas"
 )
@@ -74,7 +73,7 @@ func LoadGrid(ctx context.Context, wh warehouse.Warehouse, db, platform, grain s
 FROM %s.agg_%s
 WHERE platform = %s AND bucket >= %s AND bucket < %s
 GROUP BY region, bucket
-ORDER BY region, bucket`, db, grain, warehouse.QuoteString(platform), incident.SQLTime(from), incident.SQLTime(to))
+ORDER BY region, bucket`, db, grain, warehouse.QuoteString(platform), warehouse.TimeLiteral(from), warehouse.TimeLiteral(to))
 	res, err := wh.Query(ctx, q, nil)
 	if err != nil {
 		return nil, fmt.Errorf("grid %s by %s: %w", platform, grain, err)
@@ -89,8 +88,8 @@ ORDER BY region, bucket`, db, grain, warehouse.QuoteString(platform), incident.S
 		if !ok {
 			return nil, fmt.Errorf("grid: row %d: bucket is %T, want time.Time", i, r[1])
 		}
-		c := Cell{Region: incident.AsString(r[0]), Bucket: bucket.UTC(), Events: incident.AsUint(r[2]),
-			OK: incident.AsUint(r[3]), Failed: incident.AsUint(r[4]), P95MS: incident.AsFloat(r[5])}
+		c := Cell{Region: warehouse.AsString(r[0]), Bucket: bucket.UTC(), Events: warehouse.AsUint(r[2]),
+			OK: warehouse.AsUint(r[3]), Failed: warehouse.AsUint(r[4]), P95MS: warehouse.AsFloat(r[5])}
 		if den := c.OK + c.Failed; den > 0 {
 			a := float64(c.OK) / float64(den)
 			c.Availability = &a

@@ -91,16 +91,8 @@ type Region struct {
 	Name string `json:"name"`
 }
 
-// Cell is one heatmap cell as the API gives it.
-type Cell struct {
-	Region       string    `json:"region"`
-	Bucket       time.Time `json:"bucket"`
-	Availability *float64  `json:"availability"`
-	Events       uint64    `json:"events"`
-	OK           uint64    `json:"ok"`
-	Failed       uint64    `json:"failed"`
-	P95MS        float64   `json:"p95_ms"`
-}
+// Cell is one heatmap cell as the API gives it: the report's grid cell.
+type Cell = report.Cell
 
 // Availability is the answer of /api/v1/availability.
 type Availability struct {
@@ -149,12 +141,9 @@ func (s *Server) availability(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := Availability{From: g.From, To: g.To, Grain: grain, Platform: platform,
-		Regions: make([]Region, len(g.Regions)), Buckets: g.Buckets, Cells: make([]Cell, len(g.Cells))}
+		Regions: make([]Region, len(g.Regions)), Buckets: g.Buckets, Cells: g.Cells}
 	for i, code := range g.Regions {
 		out.Regions[i] = Region{Code: code, Name: report.RegionName(code)}
-	}
-	for i, c := range g.Cells {
-		out.Cells[i] = Cell(c)
 	}
 	s.reply(w, out)
 }
@@ -200,7 +189,7 @@ func (s *Server) dataRange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := DataRange{Empty: true, RegionNames: schemas.RegionNames}
-	if len(res.Rows) == 1 && incident.AsUint(res.Rows[0][0]) > 0 {
+	if len(res.Rows) == 1 && warehouse.AsUint(res.Rows[0][0]) > 0 {
 		first, _ := res.Rows[0][1].(time.Time)
 		last, _ := res.Rows[0][2].(time.Time)
 		end := last.Add(time.Hour)

@@ -160,7 +160,7 @@ func (h *Handler) produce(ctx context.Context, events []schemas.Event) error {
 	msgs := make([]kafka.Message, len(events))
 	for i := range events {
 		ev := &events[i]
-		ev.User = h.pseudo.Of(ev.User) // the raw id never leaves this process
+		ev.User = h.pseudo.Of(ev.User)  // the raw id never leaves this process
 		pseudonym.TruncateIPs(ev.Attrs) // nor a full IP address
 		if ev.Source == "" {
 			ev.Source = DefaultSource
