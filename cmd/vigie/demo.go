@@ -70,7 +70,11 @@ earlier demo created it.`,
 				return err
 			}
 			sc, _ := simulate.Lookup(f.scenario)
-			paths, err := writeReport(cmd, a.Warehouse(), cfg, sc.Start, sc.End, "both", "")
+			src, err := localReport(ctx, a.Warehouse(), cfg, sc.Start, sc.End)
+			if err != nil {
+				return err
+			}
+			paths, err := writeReport(cmd, src, cfg.DataDir, sc.Start, "both", "")
 			if err != nil {
 				return err
 			}

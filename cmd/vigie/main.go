@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/warehouse"
 	"github.com/vigie-fr/vigie/internal/warehouse/chdb"
 )
 
@@ -25,6 +26,9 @@ func main() {
 	root := newRoot()
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "vigie:", err)
+		if errors.Is(err, warehouse.ErrReadOnly) {
+			fmt.Fprintln(os.Stderr, "\nvigie query is read-only: the engine refuses statements that write or change settings (INSERT, CREATE, ALTER, DROP, SET).\nTo change the schema, use vigie migrate.")
+		}
 		if errors.Is(err, chdb.ErrLibraryMissing) {
 			fmt.Fprintln(os.Stderr, "\nThe in-process ClickHouse engine (libchdb.so, ~560 MB) is not installed.\nInstall it with:  make chdb   (or: scripts/install-chdb.sh)\nor point warehouse.driver at a ClickHouse server (warehouse.driver: clickhouse).")
 		}

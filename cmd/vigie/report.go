@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -9,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigie-fr/vigie/dashboards/report"
+	"github.com/vigie-fr/vigie/dashboards/sqlapi"
 	"github.com/vigie-fr/vigie/internal/app"
 	"github.com/vigie-fr/vigie/internal/config"
 	"github.com/vigie-fr/vigie/internal/warehouse"
@@ -34,12 +40,20 @@ incidents.* configuration keys. Times are RFC 3339 (2021-04-06T06:00:00+02:00) o
 			if err != nil {
 				return err
 			}
-			wh, err := app.OpenWarehouse(cfg)
-			if err != nil {
-				return err
+			// A running server owns the warehouse (chDB: one process per
+			// data dir): ask it for the report; else build it here.
+			src := remoteReport(sqlapi.LocalURL(cfg.HTTP.Listen), f, t)
+			if !sqlapi.ServerUp(cmd.Context(), nil, sqlapi.LocalURL(cfg.HTTP.Listen)) {
+				wh, err := app.OpenWarehouse(cfg)
+				if err != nil {
+					return err
+				}
+				defer wh.Close()
+				if src, err = localReport(cmd.Context(), wh, cfg, f, t); err != nil {
+					return err
+				}
 			}
-			defer wh.Close()
-			paths, err := writeReport(cmd, wh, cfg, f, t, format, out)
+			paths, err := writeReport(cmd, src, cfg.DataDir, f, format, out)
 			for _, p := range paths {
 				fmt.Fprintln(cmd.OutOrStdout(), "report written:", p)
 			}
@@ -98,44 +112,77 @@ func parseTime(s string) (time.Time, bool, error) {
 	return time.Time{}, false, fmt.Errorf("%q is neither RFC 3339 (2021-04-06T06:00:00+02:00) nor a day (2021-04-06)", s)
 }
 
-// writeReport builds the report once and writes it in the asked formats.
-func writeReport(cmd *cobra.Command, wh warehouse.Warehouse, cfg config.Config, from, to time.Time, format, out string) ([]string, error) {
+// reportSource renders the report in one format: "md" or "json".
+type reportSource func(ctx context.Context, format string) ([]byte, error)
+
+// localReport builds the report once from an open warehouse.
+func localReport(ctx context.Context, wh warehouse.Warehouse, cfg config.Config, from, to time.Time) (reportSource, error) {
+	r, err := report.Build(ctx, wh, cfg.Warehouse.Database, from, to, cfg.Incidents)
+	if err != nil {
+		return nil, err
+	}
+	return func(_ context.Context, format string) ([]byte, error) {
+		var buf bytes.Buffer
+		write := r.WriteMarkdown
+		if format == "json" {
+			write = r.WriteJSON
+		}
+		err := write(&buf)
+		return buf.Bytes(), err
+	}, nil
+}
+
+// remoteReport asks the server at base (GET /api/v1/report).
+func remoteReport(base string, from, to time.Time) reportSource {
+	return func(ctx context.Context, format string) ([]byte, error) {
+		q := url.Values{"from": {from.Format(time.RFC3339)}, "to": {to.Format(time.RFC3339)}, "format": {format}}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/report?"+q.Encode(), nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("report from the server at %s: %w", base, err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("report from the server at %s: HTTP %d: %s", base, resp.StatusCode, bytes.TrimSpace(body))
+		}
+		return body, nil
+	}
+}
+
+// writeReport writes the report in the asked formats ("md", "json" or
+// "both") to out ("-" is stdout) or to <dataDir>/reports/.
+func writeReport(cmd *cobra.Command, src reportSource, dataDir string, from time.Time, format, out string) ([]string, error) {
 	exts := map[string][]string{"md": {"md"}, "json": {"json"}, "both": {"md", "json"}}[format]
 	if exts == nil {
 		return nil, fmt.Errorf("--format %q: use md, json or both", format)
 	}
-	r, err := report.Build(cmd.Context(), wh, cfg.Warehouse.Database, from, to, cfg.Incidents)
-	if err != nil {
-		return nil, err
-	}
 	var paths []string
 	for _, ext := range exts {
-		write := r.WriteMarkdown
-		if ext == "json" {
-			write = r.WriteJSON
+		body, err := src(cmd.Context(), ext)
+		if err != nil {
+			return paths, err
 		}
 		if out == "-" {
-			if err := write(cmd.OutOrStdout()); err != nil {
+			if _, err := cmd.OutOrStdout().Write(body); err != nil {
 				return paths, err
 			}
 			continue
 		}
 		path := out
 		if path == "" || len(exts) > 1 {
-			path = filepath.Join(cfg.DataDir, "reports", "lessons-"+from.In(paris).Format("2006-01-02T1504")+"."+ext)
+			path = filepath.Join(dataDir, "reports", "lessons-"+from.In(paris).Format("2006-01-02T1504")+"."+ext)
 		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 			return paths, err
 		}
-		f, err := os.Create(path)
-		if err != nil {
-			return paths, err
-		}
-		err = write(f)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+		if err := os.WriteFile(path, body, 0o640); err != nil {
 			return paths, fmt.Errorf("write %s: %w", path, err)
 		}
 		paths = append(paths, path)

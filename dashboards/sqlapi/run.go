@@ -63,7 +63,7 @@ func Run(ctx context.Context, opts RunOptions) error {
 		return Write(io.Discard, nil, opts.Format) // the error names the formats
 	}
 	var a *Answer
-	if opts.ServerURL != "" && serverUp(ctx, opts.HTTP, opts.ServerURL) {
+	if opts.ServerURL != "" && ServerUp(ctx, opts.HTTP, opts.ServerURL) {
 		tok := opts.Token
 		if tok == "" {
 			if tok, err = ReadToken(opts.DataDir); err != nil {
@@ -142,8 +142,8 @@ func validFormat(f string) bool {
 	return false
 }
 
-// serverUp reports whether GET base/healthz answers 2xx within probeTimeout.
-func serverUp(ctx context.Context, hc *http.Client, base string) bool {
+// ServerUp reports whether GET base/healthz answers 2xx within probeTimeout.
+func ServerUp(ctx context.Context, hc *http.Client, base string) bool {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)

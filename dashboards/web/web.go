@@ -6,6 +6,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
@@ -71,6 +72,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/availability", s.availability)
 	mux.HandleFunc("GET /api/v1/incidents", s.incidents)
 	mux.HandleFunc("GET /api/v1/range", s.dataRange)
+	mux.HandleFunc("GET /api/v1/report", s.report)
 }
 
 // paramError is a bad query parameter: 400 with the parameter's name.
@@ -162,6 +164,45 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.reply(w, f)
+}
+
+// report answers the lessons-learned report of [from, to), as Markdown
+// (format=md, the default) or JSON: what `vigie report` fetches when a
+// server owns the warehouse, and what a browser can save.
+func (s *Server) report(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	from, to, err := timeRange(q.Get("from"), q.Get("to"), MaxIncidentRange)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	format := q.Get("format")
+	if format == "" {
+		format = "md"
+	}
+	if format != "md" && format != "json" {
+		s.fail(w, r, badParam("format", "%q is not md or json", format))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
+	defer cancel()
+	rep, err := report.Build(ctx, s.wh, s.db, from, to, s.cfg)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var buf bytes.Buffer
+	write, ctype := rep.WriteMarkdown, "text/markdown; charset=utf-8"
+	if format == "json" {
+		write, ctype = rep.WriteJSON, "application/json"
+	}
+	if err := write(&buf); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = buf.WriteTo(w)
 }
 
 // DataRange is the answer of /api/v1/range: where the data is, and the

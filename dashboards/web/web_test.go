@@ -190,3 +190,32 @@ func TestPageAndAssetsAreServedFromTheBinary(t *testing.T) {
 		t.Errorf("GET /nope = %d, want 404", res.StatusCode)
 	}
 }
+
+func TestTheReportIsServedAsMarkdownAndJSON(t *testing.T) {
+	srv := server(t)
+	var rep struct {
+		Incidents []json.RawMessage `json:"incidents"`
+		Summary   struct {
+			UsersAffected uint64 `json:"users_affected"`
+		} `json:"summary"`
+	}
+	if code := get(t, srv, "/api/v1/report?format=json&"+morning, &rep); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if len(rep.Incidents) != 7 || rep.Summary.UsersAffected != 60 {
+		t.Errorf("JSON report: %d incidents, %d users; want 7 and 60 like /api/v1/incidents", len(rep.Incidents), rep.Summary.UsersAffected)
+	}
+	res, err := http.Get(srv.URL + "/api/v1/report?" + morning)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	md, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/markdown; charset=utf-8" || !strings.HasPrefix(string(md), "# Lessons learned") {
+		t.Errorf("Markdown report: %d %s %.60q", res.StatusCode, res.Header.Get("Content-Type"), md)
+	}
+	var bad map[string]string
+	if code := get(t, srv, "/api/v1/report?format=pdf&"+morning, &bad); code != 400 || bad["parameter"] != "format" {
+		t.Errorf("format=pdf: %d %v, want 400 naming format", code, bad)
+	}
+}

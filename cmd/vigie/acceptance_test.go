@@ -1,0 +1,408 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigie-fr/vigie/dashboards/report"
+	"github.com/vigie-fr/vigie/dashboards/web"
+	"github.com/vigie-fr/vigie/ingest/simulate"
+)
+
+// tolerance is how far a detected incident's start or end may be from the
+// scenario's truth.
+const tolerance = 5 * time.Minute
+
+func TestDemoReportFindsTheScriptedIncidents(t *testing.T) {
+	d := theDemo(t)
+	out := d.res.stdout
+	if want := "Dashboard: http://" + d.listen + "/"; !strings.Contains(out, want) {
+		t.Errorf("demo output does not print the dashboard URL %q:\n%s", want, out)
+	}
+	var mdPath, jsonPath string
+	for _, line := range strings.Split(out, "\n") {
+		p := strings.TrimSpace(line)
+		switch {
+		case filepath.IsAbs(p) && strings.HasSuffix(p, ".md"):
+			mdPath = p
+		case filepath.IsAbs(p) && strings.HasSuffix(p, ".json"):
+			jsonPath = p
+		}
+	}
+	if mdPath == "" || jsonPath == "" {
+		t.Fatalf("demo output does not print both report paths (.md and .json):\n%s", out)
+	}
+	if !fileExists(mdPath) {
+		t.Errorf("the printed Markdown report %s does not exist", mdPath)
+	}
+	raw, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatalf("the printed JSON report: %v", err)
+	}
+	var r report.Report
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatalf("the JSON report does not parse as report.Report: %v", err)
+	}
+
+	sc, err := simulate.Lookup("2021-04-06")
+	if err != nil {
+		t.Fatal(err)
+	}
+	truthENT := map[string]simulate.TruthIncident{}
+	var truthCNED simulate.TruthIncident
+	for _, tr := range sc.Truth() {
+		if tr.Platform == "ent" {
+			truthENT[tr.Service] = tr
+		} else {
+			truthCNED = tr
+		}
+	}
+	if len(truthENT) != 7 {
+		t.Fatalf("the scenario's truth has %d failing ENT services, this test expects 7", len(truthENT))
+	}
+	near := func(got, want time.Time) bool {
+		d := got.Sub(want)
+		return d >= -tolerance && d <= tolerance
+	}
+	paris := func(tm time.Time) string { return tm.In(mustLoadLocation("Europe/Paris")).Format("15:04") }
+
+	foundENT := map[string]int{}
+	cned := 0
+	for _, in := range r.Incidents {
+		switch in.Platform {
+		case "ent":
+			foundENT[in.Service]++
+			tr, ok := truthENT[in.Service]
+			if !ok {
+				t.Errorf("incident for %s (region %s, %s–%s Paris) but that ENT did not fail in the scenario",
+					in.Service, in.Region, paris(in.Start), paris(in.End))
+				continue
+			}
+			if in.Region != tr.Region || !near(in.Start, tr.Start) || !near(in.End, tr.End) {
+				t.Errorf("%s: incident region %s %s–%s Paris, truth region %s %s–%s (±%s)", in.Service,
+					in.Region, paris(in.Start), paris(in.End), tr.Region, paris(tr.Start), paris(tr.End), tolerance)
+			}
+		case "cned":
+			cned++
+			if !near(in.Start, truthCNED.Start) || !near(in.End, truthCNED.End) {
+				t.Errorf("CNED incident in region %s is %s–%s Paris, want %s–%s (±%s)",
+					in.Region, paris(in.Start), paris(in.End), paris(truthCNED.Start), paris(truthCNED.End), tolerance)
+			}
+		default:
+			t.Errorf("incident on unknown platform %q", in.Platform)
+		}
+	}
+	for svc := range truthENT {
+		if n := foundENT[svc]; n != 1 {
+			t.Errorf("%s failed in the scenario: %d incidents in the report, want 1", svc, n)
+		}
+	}
+	if cned == 0 {
+		t.Errorf("no CNED incident in the report; the CNED was slow %s–%s Paris", paris(truthCNED.Start), paris(truthCNED.End))
+	}
+}
+
+// queryFiles are the example queries engineers copy.
+func queryFiles(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("../../schemas/queries/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 10 {
+		t.Fatalf("found %d example queries in schemas/queries, want at least 10", len(files))
+	}
+	for i, f := range files {
+		if files[i], err = filepath.Abs(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return files
+}
+
+var (
+	localOnce sync.Once
+	localCSV  map[string]result // by query file, run with no server up
+)
+
+// localAnswers runs every example query as CSV on the demo's data dir with
+// no server (opening the warehouse in the query process), once.
+func localAnswers(t *testing.T) map[string]result {
+	t.Helper()
+	d := theDemo(t)
+	files := queryFiles(t)
+	localOnce.Do(func() {
+		m := map[string]result{}
+		for _, f := range files {
+			m[f] = vigie(t, time.Minute, nil, "query", "--data-dir", d.dir, "--listen", freeListen(t), "-f", f, "--format", "csv")
+		}
+		localCSV = m
+	})
+	if localCSV == nil {
+		t.Fatal("the local example queries did not run")
+	}
+	return localCSV
+}
+
+var rowsLine = regexp.MustCompile(`\((\d+) rows?\)\s*$`)
+
+// readOnlyMessage is what a refused write must say.
+var readOnlyMessage = regexp.MustCompile(`(?i)read-?only`)
+
+func TestQueryWithoutServerIsReadOnlyAndAnswersTheExampleQueries(t *testing.T) {
+	d := theDemo(t)
+	noServer := freeListen(t)
+
+	r := vigie(t, time.Minute, nil, "query", "--data-dir", d.dir, "--listen", noServer, "CREATE TABLE x (a Int8) ENGINE=Memory")
+	if r.code == 0 || !readOnlyMessage.MatchString(r.stderr) {
+		t.Errorf("CREATE TABLE: exit %d, stderr %q; want a non-zero exit and a read-only message", r.code, r.stderr)
+	}
+
+	local := localAnswers(t)
+	for _, f := range queryFiles(t) {
+		name := filepath.Base(f)
+		t.Run(name, func(t *testing.T) {
+			tab := vigie(t, time.Minute, nil, "query", "--data-dir", d.dir, "--listen", noServer, "-f", f)
+			if tab.code != 0 {
+				t.Fatalf("table: exit %d: %s", tab.code, tab.stderr)
+			}
+			m := rowsLine.FindStringSubmatch(tab.stdout)
+			if m == nil {
+				t.Fatalf("table output has no \"(N rows)\" line:\n%s", tail(tab.stdout))
+			}
+			if n, _ := strconv.Atoi(m[1]); n == 0 {
+				t.Errorf("%s returns no rows on the demo's data:\n%s", name, tab.stdout)
+			}
+
+			c := local[f]
+			if c.code != 0 {
+				t.Fatalf("csv: exit %d: %s", c.code, c.stderr)
+			}
+			recs, err := csv.NewReader(strings.NewReader(c.stdout)).ReadAll()
+			if err != nil {
+				t.Fatalf("csv output does not parse: %v\n%s", err, tail(c.stdout))
+			}
+			if len(recs) < 2 {
+				t.Errorf("csv output has %d lines, want a header and at least one row", len(recs))
+			}
+
+			js := vigie(t, time.Minute, nil, "query", "--data-dir", d.dir, "--listen", noServer, "-f", f, "--format", "json")
+			if js.code != 0 {
+				t.Fatalf("json: exit %d: %s", js.code, js.stderr)
+			}
+			var rows []map[string]any
+			if err := json.Unmarshal([]byte(js.stdout), &rows); err != nil {
+				t.Fatalf("json output does not parse as an array of objects: %v\n%s", err, tail(js.stdout))
+			}
+			if len(rows) == 0 {
+				t.Errorf("json output is an empty array")
+			}
+			if len(recs) > 0 && len(rows) != len(recs)-1 {
+				t.Errorf("json has %d rows, csv %d", len(rows), len(recs)-1)
+			}
+		})
+	}
+}
+
+func TestServeAnswersQueriesDashboardsAndMetricsOnTheDemoData(t *testing.T) {
+	d := theDemo(t)
+	local := localAnswers(t) // before serve takes the data dir
+	s := startServe(t, d.dir)
+
+	for _, f := range queryFiles(t) {
+		// The server holds the data dir's lock: a local open would fail, so
+		// an answer proves the query went through the server.
+		r := vigie(t, time.Minute, nil, "query", "--data-dir", d.dir, "--listen", s.listen, "-f", f, "--format", "csv")
+		if r.code != 0 {
+			t.Errorf("%s through serve: exit %d: %s", filepath.Base(f), r.code, r.stderr)
+			continue
+		}
+		if r.stdout != local[f].stdout {
+			t.Errorf("%s through serve differs from the local answer:\nserve:\n%s\nlocal:\n%s",
+				filepath.Base(f), tail(r.stdout), tail(local[f].stdout))
+		}
+	}
+	r := vigie(t, time.Minute, nil, "query", "--data-dir", d.dir, "--listen", s.listen, "CREATE TABLE x (a Int8) ENGINE=Memory")
+	if r.code == 0 || !readOnlyMessage.MatchString(r.stderr) {
+		t.Errorf("CREATE TABLE through serve: exit %d, stderr %q; want a non-zero exit and a read-only message", r.code, r.stderr)
+	}
+
+	get := func(path string) (int, string, string) {
+		t.Helper()
+		resp, err := http.Get(s.url + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
+	}
+	if code, _, body := get("/readyz"); code != http.StatusOK {
+		t.Errorf("GET /readyz: %d %s", code, body)
+	}
+	code, _, metrics := get("/metrics")
+	if code != http.StatusOK {
+		t.Errorf("GET /metrics: %d", code)
+	}
+	for _, name := range []string{"vigie_ingest_events_accepted_total", "vigie_aggregate_events_total", "vigie_aggregate_flush_duration_seconds"} {
+		if !strings.Contains(metrics, "\n"+name) {
+			t.Errorf("GET /metrics has no %s", name)
+		}
+	}
+	code, ctype, page := get("/")
+	if code != http.StatusOK || !strings.HasPrefix(ctype, "text/html") || !strings.Contains(strings.ToLower(page), "<html") {
+		t.Errorf("GET /: %d %q, want the dashboard HTML; body starts %q", code, ctype, page[:min(len(page), 200)])
+	}
+	code, _, body := get("/api/v1/availability?from=2021-04-06T00:00:00%2B02:00&to=2021-04-07T00:00:00%2B02:00")
+	var av web.Availability
+	if code != http.StatusOK {
+		t.Errorf("GET /api/v1/availability: %d %s", code, body)
+	} else if err := json.Unmarshal([]byte(body), &av); err != nil {
+		t.Errorf("GET /api/v1/availability: %v", err)
+	} else if len(av.Regions) != 18 {
+		t.Errorf("GET /api/v1/availability for 2021-04-06: %d regions, want 18", len(av.Regions))
+	}
+
+	if code, took := s.terminate(t, 30*time.Second); code != 0 {
+		t.Errorf("serve exited %d after SIGTERM (in %s):\n%s", code, took, tail(s.log()))
+	}
+}
+
+// events2023 is a batch of n valid events of 9 January 2023 (a day the demo
+// never touches), ids unique, spread over two hours, one in ten failing.
+func events2023(n int) []byte {
+	var b bytes.Buffer
+	for i := range n {
+		ts := time.Date(2023, 1, 9, 8, 0, 0, 0, time.FixedZone("CET", 3600)).Add(time.Duration(i) * 14 * time.Second)
+		ev := map[string]any{
+			"id": fmt.Sprintf("acceptance-2023-01-09-%04d", i), "ts": ts.Format(time.RFC3339),
+			"platform": "ent", "service": "ent-53", "region": "53", "kind": "login",
+			"user": fmt.Sprintf("pupil-%d", i%97), "role": "student",
+		}
+		if i%10 == 0 {
+			ev["outcome"], ev["status"] = "error", 503
+		} else {
+			ev["outcome"], ev["status"], ev["latency_ms"] = "ok", 200, 80+i%50
+		}
+		line, _ := json.Marshal(ev)
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
+
+func TestServeShutdownOnSIGTERMKeepsEveryAcceptedEventOnce(t *testing.T) {
+	d := theDemo(t)
+	// A copy: these events must not change what the other tests read.
+	dir := filepath.Join(t.TempDir(), "data")
+	if out, err := exec.Command("cp", "-a", d.dir, dir).CombinedOutput(); err != nil {
+		t.Fatalf("copy the demo's data dir: %v %s", err, out)
+	}
+	const n = 500
+	s := startServe(t, dir)
+	resp, err := http.Post(s.url+"/v1/events", "application/x-ndjson", bytes.NewReader(events2023(n)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ack struct {
+		Accepted, Rejected int
+		Error              string
+	}
+	err = json.NewDecoder(resp.Body).Decode(&ack)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || ack.Accepted != n {
+		t.Fatalf("POST /v1/events: %d %+v (%v), want 200 and %d accepted", resp.StatusCode, ack, err, n)
+	}
+	code, took := s.terminate(t, 30*time.Second)
+	t.Logf("serve stopped %s after SIGTERM", took.Round(time.Millisecond))
+	if code != 0 {
+		t.Fatalf("serve exited %d after SIGTERM:\n%s", code, tail(s.log()))
+	}
+
+	s2 := startServe(t, dir)
+	count := func(sql string) (int, string) {
+		r := vigie(t, time.Minute, nil, "query", "--data-dir", dir, "--listen", s2.listen, "--format", "csv", sql)
+		recs, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+		if r.code != 0 || err != nil || len(recs) != 2 || len(recs[1]) != 1 {
+			return -1, fmt.Sprintf("exit %d, %v: %s%s", r.code, err, r.stdout, r.stderr)
+		}
+		v, err := strconv.Atoi(recs[1][0])
+		if err != nil {
+			return -1, recs[1][0]
+		}
+		return v, ""
+	}
+	const rawSQL = "SELECT count() FROM vigie.events WHERE toDate(ts) = '2023-01-09'"
+	const hourSQL = "SELECT toUInt64(sum(events)) FROM vigie.hour_stats WHERE toDate(bucket) = '2023-01-09'"
+	var raw, hours int
+	var note string
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		raw, note = count(rawSQL)
+		if raw >= 0 {
+			hours, note = count(hourSQL)
+		}
+		if (raw >= n && hours >= n) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if raw != n || hours != n {
+		t.Errorf("after SIGTERM and restart: %d raw events and %d in hour_stats for 2023-01-09, want exactly %d in both %s\nfirst serve's log:\n%s\nsecond serve's log:\n%s",
+			raw, hours, n, note, tail(s.log()), tail(s2.log()))
+	}
+}
+
+func TestCommandLine(t *testing.T) {
+	t.Run("vigie --help says what Vigie is and lists its commands", func(t *testing.T) {
+		r := vigie(t, 30*time.Second, nil, "--help")
+		for _, want := range []string{"Telemetry", "ENT", "CNED", "demo", "serve", "collect", "aggregate", "dashboards", "simulate", "report", "query", "migrate"} {
+			if r.code != 0 || !strings.Contains(r.stdout, want) {
+				t.Errorf("vigie --help (exit %d) does not mention %q:\n%s", r.code, want, r.stdout)
+			}
+		}
+	})
+	t.Run("vigie demo --help says it replays 6 April 2021 and writes the report", func(t *testing.T) {
+		r := vigie(t, 30*time.Second, nil, "demo", "--help")
+		for _, want := range []string{"6 April 2021", "replay", "lessons-learned report", "--exit", "--data-dir"} {
+			if r.code != 0 || !strings.Contains(r.stdout, want) {
+				t.Errorf("vigie demo --help (exit %d) does not mention %q:\n%s", r.code, want, r.stdout)
+			}
+		}
+	})
+	t.Run("a configuration with zero Kafka partitions is refused at start, naming the key", func(t *testing.T) {
+		r := vigie(t, 30*time.Second, []string{"VIGIE_KAFKA_PARTITIONS=0"},
+			"serve", "--data-dir", t.TempDir(), "--listen", freeListen(t))
+		if r.code == 0 || !strings.Contains(r.stderr, "kafka.partitions") {
+			t.Errorf("exit %d, stderr %q; want a failure naming kafka.partitions", r.code, r.stderr)
+		}
+	})
+	t.Run("migrate twice: the second run is up to date", func(t *testing.T) {
+		needChDB(t)
+		dir := t.TempDir()
+		first := vigie(t, time.Minute, nil, "migrate", "--data-dir", dir)
+		if first.code != 0 || !strings.Contains(first.stdout, "applied 0001_init") {
+			t.Errorf("first migrate: exit %d, stdout %q, stderr %q; want 0001_init applied", first.code, first.stdout, first.stderr)
+		}
+		second := vigie(t, time.Minute, nil, "migrate", "--data-dir", dir)
+		if second.code != 0 || !strings.Contains(second.stdout, "up to date") {
+			t.Errorf("second migrate: exit %d, stdout %q, stderr %q; want \"up to date\"", second.code, second.stdout, second.stderr)
+		}
+	})
+}
