@@ -70,6 +70,11 @@ func New(cfg config.Config, parts Parts, log *slog.Logger) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if parts.Ingest && parts != All && cfg.Ingest.HMACKey == "" {
+		// One key per collector would give one user several pseudonyms.
+		return nil, errors.New("ingest.hmac_key: empty, but collectors running on their own must share one key " +
+			"(set VIGIE_INGEST_HMAC_KEY to the same secret of at least 32 characters on every collector)")
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return &App{cfg: cfg, parts: parts, log: log, reg: reg}, nil

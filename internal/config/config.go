@@ -8,9 +8,11 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -178,21 +180,30 @@ func (c *Config) Validate() error {
 	if !oneOf(c.Log.Format, "text", "json") {
 		bad("log.format", quote(c.Log.Format), "is not one of text, json")
 	}
-	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
-		bad("http.listen", quote(c.HTTP.Listen), "is not host:port")
+	if !hostPort(c.HTTP.Listen, 0) {
+		bad("http.listen", quote(c.HTTP.Listen), "is not host:port (port 0 to 65535)")
 	}
 	if c.HTTP.MaxBodyBytes < 1024 {
 		bad("http.max_body_bytes", c.HTTP.MaxBodyBytes, "is too small, use 1024 or more")
 	}
 	positiveDur(&errs, "http.read_timeout", c.HTTP.ReadTimeout)
 	positiveDur(&errs, "http.write_timeout", c.HTTP.WriteTimeout)
+	if c.HTTP.SQLToken != "" && len(c.HTTP.SQLToken) < 32 {
+		bad("http.sql_token", "(hidden)", fmt.Sprintf("is %d characters, use at least 32 (or leave it empty to generate one)", len(c.HTTP.SQLToken)))
+	}
 	for i, b := range c.Kafka.Brokers {
-		if _, _, err := net.SplitHostPort(b); err != nil {
-			bad(fmt.Sprintf("kafka.brokers[%d]", i), quote(b), "is not host:port")
+		if !hostPort(b, 1) {
+			bad(fmt.Sprintf("kafka.brokers[%d]", i), quote(b), "is not host:port (port 1 to 65535)")
 		}
 	}
-	if c.Kafka.Topic == "" || c.Kafka.DLQTopic == "" || c.Kafka.Topic == c.Kafka.DLQTopic {
-		bad("kafka.topic/kafka.dlq_topic", quote(c.Kafka.Topic+" / "+c.Kafka.DLQTopic), "must be two different non-empty names")
+	if !topicName(c.Kafka.Topic) {
+		bad("kafka.topic", quote(c.Kafka.Topic), topicRule)
+	}
+	if !topicName(c.Kafka.DLQTopic) {
+		bad("kafka.dlq_topic", quote(c.Kafka.DLQTopic), topicRule)
+	} else if c.Kafka.DLQTopic == c.Kafka.Topic {
+		// Poison messages sent back to the topic they came from would loop forever.
+		bad("kafka.dlq_topic", quote(c.Kafka.DLQTopic), "is the same as kafka.topic, use another topic")
 	}
 	if c.Kafka.Partitions < 1 || c.Kafka.Partitions > 1000 {
 		bad("kafka.partitions", c.Kafka.Partitions, "is not allowed, use 1 to 1000")
@@ -219,13 +230,18 @@ func (c *Config) Validate() error {
 			bad("warehouse.clickhouse.addr", "[]", "is empty, give host:port of the native protocol (9000, or 9440 with TLS)")
 		}
 		for i, a := range w.ClickHouse.Addr {
-			if _, _, err := net.SplitHostPort(a); err != nil {
-				bad(fmt.Sprintf("warehouse.clickhouse.addr[%d]", i), quote(a), "is not host:port")
+			if !hostPort(a, 1) {
+				bad(fmt.Sprintf("warehouse.clickhouse.addr[%d]", i), quote(a), "is not host:port (port 1 to 65535)")
 			}
 		}
 		if w.ClickHouse.MaxOpenConn < 1 {
 			bad("warehouse.clickhouse.max_open_conns", w.ClickHouse.MaxOpenConn, "is not allowed, use 1 or more")
 		}
+		positiveDur(&errs, "warehouse.clickhouse.dial_timeout", w.ClickHouse.DialTimeout)
+	} else if w.ClickHouse.Cluster != "" {
+		// The migrator would render ON CLUSTER and Replicated tables, which
+		// the in-process engine has no cluster for.
+		bad("warehouse.clickhouse.cluster", quote(w.ClickHouse.Cluster), "needs warehouse.driver: clickhouse (chDB has no cluster)")
 	}
 	if w.ClickHouse.Cluster != "" && !identRE(w.ClickHouse.Cluster) {
 		bad("warehouse.clickhouse.cluster", quote(w.ClickHouse.Cluster), "must be letters, digits and _")
@@ -261,13 +277,17 @@ func (c *Config) Validate() error {
 	}
 	if c.Aggregate.SessionTimeout < 6*time.Second {
 		bad("aggregate.session_timeout", c.Aggregate.SessionTimeout, "is below the brokers' 6s minimum")
+	} else if c.Aggregate.SessionTimeout > 5*time.Minute {
+		// The embedded broker refuses more; a longer one also delays fail-over.
+		bad("aggregate.session_timeout", c.Aggregate.SessionTimeout, "is above 5m, the embedded broker's maximum")
 	}
 	in := c.Incidents
-	if in.AvailabilityTarget <= 0 || in.AvailabilityTarget > 1 {
+	// Written as what must hold, so that NaN (YAML .nan) fails too.
+	if !(in.AvailabilityTarget > 0 && in.AvailabilityTarget <= 1) {
 		bad("incidents.availability_target", in.AvailabilityTarget, "must be above 0 and at most 1 (e.g. 0.95)")
 	}
-	if in.P95ThresholdMS <= 0 {
-		bad("incidents.p95_threshold_ms", in.P95ThresholdMS, "must be above 0")
+	if !(in.P95ThresholdMS > 0 && !math.IsInf(in.P95ThresholdMS, 1)) {
+		bad("incidents.p95_threshold_ms", in.P95ThresholdMS, "must be a number above 0")
 	}
 	if in.MinMinutes < 1 {
 		bad("incidents.min_minutes", in.MinMinutes, "is not allowed, use 1 or more")
@@ -285,6 +305,33 @@ func positiveDur(errs *[]error, key string, d time.Duration) {
 	if d <= 0 {
 		*errs = append(*errs, fmt.Errorf("%s: %v must be above 0", key, d))
 	}
+}
+
+// hostPort reports whether s is host:port with a numeric port from minPort
+// to 65535 (a named port such as "http" would fail late, at dial time).
+func hostPort(s string, minPort int) bool {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= minPort && n <= 65535
+}
+
+const topicRule = "is not a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ -, not . or ..)"
+
+// topicName applies Kafka's own rule, so a bad name fails here and not at
+// topic creation.
+func topicName(s string) bool {
+	if s == "" || len(s) > 249 || s == "." || s == ".." {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '.' || r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func oneOf(s string, options ...string) bool {
@@ -347,6 +394,7 @@ func Load(path string, flags *pflag.FlagSet, bind map[string]string) (Config, er
 	}
 	var c Config
 	err := v.UnmarshalExact(&c, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
+		bareNumberDuration,
 		mapstructure.StringToTimeDurationHookFunc(),
 		mapstructure.StringToSliceHookFunc(","),
 	)))
@@ -364,6 +412,25 @@ func orDefaults(path string) string {
 		return "defaults and environment"
 	}
 	return path
+}
+
+// bareNumberDuration refuses a number where a duration belongs: YAML's
+// `read_timeout: 30` would otherwise decode as 30ns and pass validation.
+// Zero needs no unit.
+func bareNumberDuration(from, to reflect.Type, data any) (any, error) {
+	durationType := reflect.TypeOf(time.Duration(0))
+	if to != durationType || from == durationType {
+		return data, nil
+	}
+	switch from.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		if !reflect.ValueOf(data).IsZero() {
+			return nil, fmt.Errorf("%v has no unit, write a duration such as 500ms, 30s, 5m or 2h", data)
+		}
+	}
+	return data, nil
 }
 
 // setDefaults registers every leaf key so that environment variables reach

@@ -1,0 +1,745 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
+)
+
+// exampleFile is the reference a user copies; it must say the defaults.
+const exampleFile = "../../deploy/vigie.example.yaml"
+
+// clusterFile is the distributed example the deploy manifests use.
+const clusterFile = "../../deploy/cluster.example.yaml"
+
+// cleanEnv unsets every VIGIE_ variable for the test, so that a developer's
+// shell cannot change what Load returns (t.Setenv restores them after).
+func cleanEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "VIGIE_") {
+			t.Setenv(k, "")
+			os.Unsetenv(k)
+		}
+	}
+}
+
+// problems returns the joined errors of a failed Load or Validate, one per
+// broken rule.
+func problems(t *testing.T, err error) []error {
+	t.Helper()
+	var joined interface{ Unwrap() []error }
+	if !errors.As(err, &joined) {
+		t.Fatalf("error %v does not join its problems", err)
+	}
+	return joined.Unwrap()
+}
+
+// leafKeys lists every key of the YAML file, from the struct tags.
+func leafKeys(typ reflect.Type, prefix string) []string {
+	var keys []string
+	for i := 0; i < typ.NumField(); i++ {
+		f := typ.Field(i)
+		key := prefix + f.Tag.Get("mapstructure")
+		if f.Type.Kind() == reflect.Struct {
+			keys = append(keys, leafKeys(f.Type, key+".")...)
+			continue
+		}
+		keys = append(keys, key)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// fileKeys lists the keys a YAML file writes, read apart from any defaults.
+func fileKeys(t *testing.T, path string) []string {
+	t.Helper()
+	v := viper.New()
+	v.SetConfigFile(path)
+	if err := v.ReadInConfig(); err != nil {
+		t.Fatal(err)
+	}
+	keys := v.AllKeys()
+	slices.Sort(keys)
+	return keys
+}
+
+// leafValues maps every key to its value in c.
+func leafValues(val reflect.Value, prefix string, out map[string]any) {
+	typ := val.Type()
+	for i := 0; i < typ.NumField(); i++ {
+		f := typ.Field(i)
+		key := prefix + f.Tag.Get("mapstructure")
+		if f.Type.Kind() == reflect.Struct {
+			leafValues(val.Field(i), key+".", out)
+			continue
+		}
+		out[key] = val.Field(i).Interface()
+	}
+}
+
+// normalized makes an empty list and no list the same: YAML's `brokers: []`
+// decodes to an empty slice, Default() has nil, and both mean "none".
+func normalized(c Config) Config {
+	if len(c.Kafka.Brokers) == 0 {
+		c.Kafka.Brokers = nil
+	}
+	if len(c.Warehouse.ClickHouse.Addr) == 0 {
+		c.Warehouse.ClickHouse.Addr = nil
+	}
+	return c
+}
+
+func TestDefaultIsValid(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Default() does not validate:\n%v", err)
+	}
+}
+
+func TestLoadWithoutFileOrEnvironmentGivesDefaults(t *testing.T) {
+	cleanEnv(t)
+	c, err := Load("", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c, Default()) {
+		t.Fatalf("Load(\"\") = %+v\nwant Default() = %+v", c, Default())
+	}
+}
+
+func TestLoadFileSetsEveryKey(t *testing.T) {
+	cleanEnv(t)
+	got, err := Load("testdata/config.yaml", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		DataDir: "/var/lib/vigie-test",
+		Log:     LogConfig{Level: "debug", Format: "json"},
+		HTTP: HTTPConfig{
+			Listen: "0.0.0.0:9090", MaxBodyBytes: 1 << 20,
+			ReadTimeout: 15 * time.Second, WriteTimeout: 2 * time.Minute,
+			SQLToken: "sql-token-of-the-test-file-0123456789", Pprof: true,
+		},
+		Kafka: KafkaConfig{
+			Brokers: []string{"kafka-1:9092", "kafka-2:9092"},
+			Topic:   "test.events", DLQTopic: "test.events.dlq", Partitions: 12, Group: "test-aggregate",
+			Retention: 72 * time.Hour, BatchTimeout: 10 * time.Millisecond, EmbeddedPort: 19092,
+		},
+		Warehouse: WarehouseConfig{
+			Driver: "clickhouse", Database: "vigie_test", MigrateOnStart: false,
+			ChDB: ChDBConfig{Path: "/srv/chdb"},
+			ClickHouse: ClickHouseConfig{
+				Addr:     []string{"ch-1:9440", "ch-2:9440"},
+				Username: "vigie", Password: "clickhouse-password-of-the-test-file",
+				TLS: true, TLSInsecure: true, Cluster: "vigie_cluster",
+				MaxOpenConn: 16, DialTimeout: 5 * time.Second,
+			},
+			Retention: RetentionConfig{Raw: 30 * 24 * time.Hour, Minute: 14 * 24 * time.Hour, Hour: 3650 * 24 * time.Hour},
+			Query:     QueryConfig{Timeout: time.Minute, MaxRows: 500},
+		},
+		Ingest: IngestConfig{
+			HMACKey:        "hmac-key-of-the-test-file-0123456789abcdef",
+			MaxBatchEvents: 5000, MaxFuture: 30 * time.Minute, ProduceTimeout: 20 * time.Second,
+		},
+		Aggregate: AggregateConfig{
+			FlushInterval: 2 * time.Second, FlushEvents: 50000, DedupWindow: 100000, SessionTimeout: 30 * time.Second,
+		},
+		Incidents: IncidentsConfig{AvailabilityTarget: 0.99, P95ThresholdMS: 1500, MinMinutes: 10, MinEvents: 50, MergeGapMinutes: 5},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("testdata/config.yaml loads to\n%+v\nwant\n%+v", got, want)
+	}
+
+	// The file must keep up with Config: a new key gets a non-default line,
+	// or this test would prove nothing about it.
+	if keys, all := fileKeys(t, "testdata/config.yaml"), leafKeys(reflect.TypeOf(Config{}), ""); !slices.Equal(keys, all) {
+		t.Errorf("testdata/config.yaml sets keys\n%v\nwant every key\n%v", keys, all)
+	}
+	gotVals, defVals := map[string]any{}, map[string]any{}
+	leafValues(reflect.ValueOf(got), "", gotVals)
+	leafValues(reflect.ValueOf(Default()), "", defVals)
+	for key, v := range gotVals {
+		if reflect.DeepEqual(v, defVals[key]) {
+			t.Errorf("testdata/config.yaml sets %s to its default %v: use another value", key, v)
+		}
+	}
+}
+
+func TestExampleFileSaysTheDefaults(t *testing.T) {
+	cleanEnv(t)
+	got, err := Load(exampleFile, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(normalized(got), Default()) {
+		t.Errorf("%s loads to\n%+v\nwant Default()\n%+v", exampleFile, got, Default())
+	}
+	if keys, all := fileKeys(t, exampleFile), leafKeys(reflect.TypeOf(Config{}), ""); !slices.Equal(keys, all) {
+		t.Errorf("%s writes keys\n%v\nwant every key\n%v", exampleFile, keys, all)
+	}
+}
+
+func TestClusterExampleIsADistributedSetupThatValidates(t *testing.T) {
+	cleanEnv(t)
+	c, err := Load(clusterFile, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := c.Warehouse.ClickHouse
+	switch {
+	case c.Kafka.Embedded():
+		t.Error("kafka.brokers is empty: the cluster example runs the embedded broker")
+	case c.Warehouse.Driver != "clickhouse":
+		t.Errorf("warehouse.driver = %q, want clickhouse", c.Warehouse.Driver)
+	case len(ch.Addr) < 2 || !ch.TLS || ch.Cluster == "":
+		t.Errorf("warehouse.clickhouse = %+v, want several addresses, TLS and a cluster", ch)
+	case ch.Password != "" || c.Ingest.HMACKey != "" || c.HTTP.SQLToken != "":
+		t.Error("the cluster example holds a secret: secrets come from the environment")
+	}
+	if host, _, _ := strings.Cut(c.HTTP.Listen, ":"); host != "0.0.0.0" {
+		t.Errorf("http.listen = %q: other machines (and probes) cannot reach a loopback address", c.HTTP.Listen)
+	}
+}
+
+func TestEachValidationRuleNamesItsKey(t *testing.T) {
+	cleanEnv(t)
+	tests := []struct {
+		name, file, key, says string
+	}{
+		{"an empty data directory is refused", "data-dir-empty", "data_dir", "is empty"},
+		{"an unknown log level is refused", "log-level", "log.level", `"verbose" is not one of`},
+		{"an unknown log format is refused", "log-format", "log.format", `"xml" is not one of`},
+		{"a listen address without a port is refused", "http-listen", "http.listen", `"localhost" is not host:port`},
+		{"a listen address with a named port is refused", "http-listen-port", "http.listen", `"127.0.0.1:http" is not host:port`},
+		{"a tiny request body limit is refused", "http-max-body-bytes", "http.max_body_bytes", "100 is too small"},
+		{"a zero read timeout is refused", "http-read-timeout", "http.read_timeout", "0s must be above 0"},
+		{"a negative write timeout is refused", "http-write-timeout", "http.write_timeout", "-1s must be above 0"},
+		{"a short SQL token is refused", "http-sql-token", "http.sql_token", "is 15 characters, use at least 32"},
+		{"a broker without a port is refused", "kafka-brokers", "kafka.brokers[1]", `"kafka-2" is not host:port`},
+		{"a topic name Kafka would refuse is refused", "kafka-topic", "kafka.topic", `"vigie events" is not a Kafka topic name`},
+		{"an empty dead-letter topic is refused", "kafka-dlq-topic-empty", "kafka.dlq_topic", `"" is not a Kafka topic name`},
+		{"a dead-letter topic equal to the events topic is refused", "kafka-dlq-topic-same", "kafka.dlq_topic", "is the same as kafka.topic"},
+		{"zero partitions are refused", "kafka-partitions", "kafka.partitions", "0 is not allowed"},
+		{"an empty consumer group is refused", "kafka-group", "kafka.group", "is empty"},
+		{"a zero topic retention is refused", "kafka-retention", "kafka.retention", "0s must be above 0"},
+		{"a batch timeout above one second is refused", "kafka-batch-timeout", "kafka.batch_timeout", "2s must be above 0 and at most 1s"},
+		{"an embedded port above 65535 is refused", "kafka-embedded-port", "kafka.embedded_port", "70000 is not a port number"},
+		{"an unknown warehouse driver is refused", "warehouse-driver", "warehouse.driver", `"postgres" is not one of chdb, clickhouse`},
+		{"a database name with a dash is refused", "warehouse-database", "warehouse.database", `"vigie-prod" must be letters`},
+		{"a ClickHouse server without addresses is refused", "warehouse-clickhouse-addr-empty", "warehouse.clickhouse.addr", "is empty"},
+		{"a ClickHouse address with a port above 65535 is refused", "warehouse-clickhouse-addr", "warehouse.clickhouse.addr[1]", `"ch-2:99999" is not host:port`},
+		{"a ClickHouse pool of zero connections is refused", "warehouse-clickhouse-max-open-conns", "warehouse.clickhouse.max_open_conns", "0 is not allowed"},
+		{"a zero ClickHouse dial timeout is refused", "warehouse-clickhouse-dial-timeout", "warehouse.clickhouse.dial_timeout", "0s must be above 0"},
+		{"a cluster name with a space is refused", "warehouse-clickhouse-cluster", "warehouse.clickhouse.cluster", `"prod cluster" must be letters`},
+		{"a cluster with the in-process engine is refused", "warehouse-clickhouse-cluster-chdb", "warehouse.clickhouse.cluster", "needs warehouse.driver: clickhouse"},
+		{"a raw retention that is not whole days is refused", "warehouse-retention-raw", "warehouse.retention.raw", "36h0m0s must be a whole number of days"},
+		{"a minute retention under a day is refused", "warehouse-retention-minute", "warehouse.retention.minute", "1h0m0s must be a whole number of days"},
+		{"a zero hour retention is refused", "warehouse-retention-hour", "warehouse.retention.hour", "0s must be a whole number of days"},
+		{"a zero query timeout is refused", "warehouse-query-timeout", "warehouse.query.timeout", "0s must be above 0"},
+		{"a zero query row limit is refused", "warehouse-query-max-rows", "warehouse.query.max_rows", "0 is not allowed"},
+		{"a short HMAC key is refused", "ingest-hmac-key", "ingest.hmac_key", "is 14 characters, use at least 32"},
+		{"a zero batch size is refused", "ingest-max-batch-events", "ingest.max_batch_events", "0 is not allowed"},
+		{"a negative future allowance is refused", "ingest-max-future", "ingest.max_future", "-1m0s must not be negative"},
+		{"a zero produce timeout is refused", "ingest-produce-timeout", "ingest.produce_timeout", "0s must be above 0"},
+		{"a zero flush interval is refused", "aggregate-flush-interval", "aggregate.flush_interval", "0s must be above 0"},
+		{"a flush larger than one insert block is refused", "aggregate-flush-events", "aggregate.flush_events", "600000 is not allowed"},
+		{"a negative dedup window is refused", "aggregate-dedup-window", "aggregate.dedup_window", "-1 must not be negative"},
+		{"a session timeout below the brokers' minimum is refused", "aggregate-session-timeout-low", "aggregate.session_timeout", "3s is below the brokers' 6s minimum"},
+		{"a session timeout above the embedded broker's maximum is refused", "aggregate-session-timeout-high", "aggregate.session_timeout", "10m0s is above 5m"},
+		{"an availability target written as a percentage is refused", "incidents-availability-target", "incidents.availability_target", "95 must be above 0 and at most 1"},
+		{"an availability target that is not a number is refused", "incidents-availability-target-nan", "incidents.availability_target", "NaN must be above 0 and at most 1"},
+		{"a zero latency threshold is refused", "incidents-p95-threshold-ms", "incidents.p95_threshold_ms", "0 must be a number above 0"},
+		{"zero minutes per incident are refused", "incidents-min-minutes", "incidents.min_minutes", "0 is not allowed"},
+		{"zero events per judged minute are refused", "incidents-min-events", "incidents.min_events", "0 is not allowed"},
+		{"a negative merge gap is refused", "incidents-merge-gap-minutes", "incidents.merge_gap_minutes", "-1 must not be negative"},
+	}
+	files, _ := filepath.Glob("testdata/invalid-*.yaml")
+	if len(files) != len(tests) {
+		t.Errorf("%d testdata/invalid-*.yaml files, %d cases: each file needs its case", len(files), len(tests))
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := "testdata/invalid-" + tt.file + ".yaml"
+			_, err := Load(path, nil, nil)
+			if err == nil {
+				t.Fatalf("%s loaded without error", path)
+			}
+			// One file breaks one rule: a second problem would mean a
+			// rule fires where it should not.
+			ps := problems(t, err)
+			if len(ps) != 1 {
+				t.Fatalf("%s: %d problems, want 1:\n%v", path, len(ps), err)
+			}
+			msg := ps[0].Error()
+			if !strings.HasPrefix(msg, tt.key+": ") || !strings.Contains(msg, tt.says) {
+				t.Errorf("%s: problem %q, want it to start with %q and say %q", path, msg, tt.key+": ", tt.says)
+			}
+			if !strings.Contains(err.Error(), path) {
+				t.Errorf("error %q does not name the file %s", err, path)
+			}
+		})
+	}
+}
+
+func TestInfiniteLatencyThresholdIsRefused(t *testing.T) {
+	// YAML's .inf cannot reach an int field, but it can reach this one; the
+	// rule is that every minute would pass, so no incident would ever show.
+	c := Default()
+	c.Incidents.P95ThresholdMS = math.Inf(1)
+	err := c.Validate()
+	if err == nil || !strings.HasPrefix(err.Error(), "incidents.p95_threshold_ms: +Inf") {
+		t.Fatalf("Validate() = %v, want incidents.p95_threshold_ms: +Inf …", err)
+	}
+}
+
+func TestMisspeltKeyIsAnErrorNamingIt(t *testing.T) {
+	cleanEnv(t)
+	_, err := Load("testdata/misspelt-key.yaml", nil, nil)
+	if err == nil {
+		t.Fatal("a misspelt key loaded without error: it would silently keep its default")
+	}
+	if msg := err.Error(); !strings.Contains(msg, "'kafka' has invalid keys: partitons") {
+		t.Errorf("error %q does not name kafka.partitons", msg)
+	}
+}
+
+func TestDurationWithoutUnitIsAnErrorNamingIt(t *testing.T) {
+	cleanEnv(t)
+	// read_timeout: 30 would be 30ns and pass "above 0"; max_future: 0 is
+	// the same in every unit and stays allowed.
+	_, err := Load("testdata/duration-without-unit.yaml", nil, nil)
+	if err == nil {
+		t.Fatal("a duration without a unit loaded")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "'http.read_timeout' 30 has no unit") {
+		t.Errorf("error %q does not name http.read_timeout", msg)
+	}
+	if strings.Contains(msg, "max_future") {
+		t.Errorf("error %q refuses max_future: 0", msg)
+	}
+}
+
+func TestSeveralProblemsAreReportedAtOnce(t *testing.T) {
+	cleanEnv(t)
+	_, err := Load("testdata/several-problems.yaml", nil, nil)
+	if err == nil {
+		t.Fatal("loaded without error")
+	}
+	var keys []string
+	for _, p := range problems(t, err) {
+		key, _, _ := strings.Cut(p.Error(), ": ")
+		keys = append(keys, key)
+	}
+	want := []string{"log.level", "kafka.partitions", "warehouse.clickhouse.addr"}
+	if !slices.Equal(keys, want) {
+		t.Errorf("problems name %v, want %v (all of them, in the file's order):\n%v", keys, want, err)
+	}
+}
+
+func TestEnvironmentOverridesTheFile(t *testing.T) {
+	tests := []struct {
+		name, file string
+		env        map[string]string
+		check      func(Config) (got, want any)
+	}{
+		{"a number replaces the file's", exampleFile, map[string]string{"VIGIE_KAFKA_PARTITIONS": "24"},
+			func(c Config) (any, any) { return c.Kafka.Partitions, 24 }},
+		{"a string replaces the file's", exampleFile, map[string]string{"VIGIE_WAREHOUSE_DRIVER": "clickhouse"},
+			func(c Config) (any, any) { return c.Warehouse.Driver, "clickhouse" }},
+		{"a comma list replaces the file's list", exampleFile, map[string]string{"VIGIE_KAFKA_BROKERS": "k1:9092,k2:9092,k3:9092"},
+			func(c Config) (any, any) { return c.Kafka.Brokers, []string{"k1:9092", "k2:9092", "k3:9092"} }},
+		{"a duration replaces the file's", exampleFile, map[string]string{"VIGIE_AGGREGATE_FLUSH_INTERVAL": "250ms"},
+			func(c Config) (any, any) { return c.Aggregate.FlushInterval, 250 * time.Millisecond }},
+		{"a boolean replaces the file's", exampleFile, map[string]string{"VIGIE_WAREHOUSE_CLICKHOUSE_TLS": "true"},
+			func(c Config) (any, any) { return c.Warehouse.ClickHouse.TLS, true }},
+		{"a float replaces the file's", exampleFile, map[string]string{"VIGIE_INCIDENTS_AVAILABILITY_TARGET": "0.9"},
+			func(c Config) (any, any) { return c.Incidents.AvailabilityTarget, 0.9 }},
+		{"a secret comes from the environment", clusterFile, map[string]string{"VIGIE_WAREHOUSE_CLICKHOUSE_PASSWORD": "from-the-secret-store"},
+			func(c Config) (any, any) { return c.Warehouse.ClickHouse.Password, "from-the-secret-store" }},
+		{"a key the file does not write is set", clusterFile, map[string]string{"VIGIE_WAREHOUSE_QUERY_MAX_ROWS": "77"},
+			func(c Config) (any, any) { return c.Warehouse.Query.MaxRows, 77 }},
+		{"an empty variable is ignored", exampleFile, map[string]string{"VIGIE_KAFKA_TOPIC": ""},
+			func(c Config) (any, any) { return c.Kafka.Topic, "vigie.events.v1" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cleanEnv(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			c, err := Load(tt.file, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := tt.check(c); !reflect.DeepEqual(got, want) {
+				t.Errorf("got %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestAnInvalidEnvironmentValueIsReportedWithItsKey(t *testing.T) {
+	cleanEnv(t)
+	t.Setenv("VIGIE_KAFKA_PARTITIONS", "0")
+	_, err := Load("", nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "kafka.partitions: 0 is not allowed") {
+		t.Fatalf("Load = %v, want kafka.partitions: 0 is not allowed", err)
+	}
+}
+
+// newFlags declares the global flags and their keys as cmd/vigie/main.go
+// does (flagKeys and newRoot), which this package cannot import.
+func newFlags() (*pflag.FlagSet, map[string]string) {
+	fs := pflag.NewFlagSet("vigie", pflag.ContinueOnError)
+	fs.String("data-dir", "", "")
+	fs.String("log-level", "", "")
+	fs.String("log-format", "", "")
+	fs.String("listen", "", "")
+	fs.StringSlice("brokers", nil, "")
+	fs.String("warehouse", "", "")
+	return fs, map[string]string{
+		"data_dir":         "data-dir",
+		"log.level":        "log-level",
+		"log.format":       "log-format",
+		"http.listen":      "listen",
+		"kafka.brokers":    "brokers",
+		"warehouse.driver": "warehouse",
+	}
+}
+
+func TestFlagsOverrideTheEnvironment(t *testing.T) {
+	tests := []struct {
+		name, env, envValue string
+		args                []string
+		check               func(Config) (got, want any)
+	}{
+		{"--data-dir beats VIGIE_DATA_DIR", "VIGIE_DATA_DIR", "/from/env", []string{"--data-dir", "/from/flag"},
+			func(c Config) (any, any) { return c.DataDir, "/from/flag" }},
+		{"--log-level beats VIGIE_LOG_LEVEL", "VIGIE_LOG_LEVEL", "warn", []string{"--log-level", "error"},
+			func(c Config) (any, any) { return c.Log.Level, "error" }},
+		{"--log-format beats VIGIE_LOG_FORMAT", "VIGIE_LOG_FORMAT", "text", []string{"--log-format", "json"},
+			func(c Config) (any, any) { return c.Log.Format, "json" }},
+		{"--listen beats VIGIE_HTTP_LISTEN", "VIGIE_HTTP_LISTEN", "0.0.0.0:80", []string{"--listen", "127.0.0.1:0"},
+			func(c Config) (any, any) { return c.HTTP.Listen, "127.0.0.1:0" }},
+		{"--brokers beats VIGIE_KAFKA_BROKERS", "VIGIE_KAFKA_BROKERS", "env-1:9092", []string{"--brokers", "flag-1:9092,flag-2:9092"},
+			func(c Config) (any, any) { return c.Kafka.Brokers, []string{"flag-1:9092", "flag-2:9092"} }},
+		{"--warehouse beats VIGIE_WAREHOUSE_DRIVER", "VIGIE_WAREHOUSE_DRIVER", "chdb", []string{"--warehouse", "clickhouse"},
+			func(c Config) (any, any) { return c.Warehouse.Driver, "clickhouse" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cleanEnv(t)
+			t.Setenv(tt.env, tt.envValue)
+			fs, bind := newFlags()
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Load("", fs, bind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := tt.check(c); !reflect.DeepEqual(got, want) {
+				t.Errorf("got %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestEachLayerOverridesTheOneBelow(t *testing.T) {
+	cleanEnv(t)
+	t.Setenv("VIGIE_DATA_DIR", "/from/env")
+	t.Setenv("VIGIE_HTTP_LISTEN", "127.0.0.1:9999")
+	t.Setenv("VIGIE_LOG_LEVEL", "warn")
+	fs, bind := newFlags()
+	if err := fs.Parse([]string{"--data-dir", "/from/flag"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(clusterFile, fs, bind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		key, layers string
+		got, want   any
+	}{
+		{"data_dir", "default, file, env, flag", c.DataDir, "/from/flag"},
+		{"http.listen", "default, file, env", c.HTTP.Listen, "127.0.0.1:9999"},
+		{"log.level", "default, env", c.Log.Level, "warn"},
+		{"log.format", "default, file", c.Log.Format, "json"},
+		{"kafka.topic", "default", c.Kafka.Topic, Default().Kafka.Topic},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s set by %s = %v, want %v", tt.key, tt.layers, tt.got, tt.want)
+		}
+	}
+}
+
+func TestFlagsNotGivenChangeNothing(t *testing.T) {
+	cleanEnv(t)
+	t.Setenv("VIGIE_LOG_LEVEL", "warn")
+	fs, bind := newFlags()
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	// Bound but not given: their empty defaults must not blank the keys.
+	c, err := Load("testdata/config.yaml", fs, bind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []any{c.Log.Level, c.DataDir, c.Kafka.Brokers, c.Warehouse.Driver}
+	want := []any{"warn", "/var/lib/vigie-test", []string{"kafka-1:9092", "kafka-2:9092"}, "clickhouse"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+func TestSecretsNeverAppearInErrors(t *testing.T) {
+	cleanEnv(t)
+	const hmac, token, password = "hmac-SECRET-short", "token-SECRET-short", "password-SECRET-value"
+	t.Setenv("VIGIE_INGEST_HMAC_KEY", hmac)
+	t.Setenv("VIGIE_HTTP_SQL_TOKEN", token)
+	t.Setenv("VIGIE_WAREHOUSE_CLICKHOUSE_PASSWORD", password)
+	t.Setenv("VIGIE_WAREHOUSE_DRIVER", "clickhouse")
+	t.Setenv("VIGIE_WAREHOUSE_CLICKHOUSE_ADDR", "no-port")
+	errs := map[string]error{}
+	_, errs["Load with invalid values"] = Load("", nil, nil)
+	_, errs["Load with a misspelt key"] = Load("testdata/misspelt-key.yaml", nil, nil)
+	c := Default()
+	c.Ingest.HMACKey, c.HTTP.SQLToken, c.Warehouse.ClickHouse.Password = hmac, token, password
+	c.Warehouse.Driver, c.Warehouse.ClickHouse.MaxOpenConn = "clickhouse", 0
+	errs["Validate"] = c.Validate()
+	for name, err := range errs {
+		if err == nil {
+			t.Errorf("%s: no error", name)
+			continue
+		}
+		for _, secret := range []string{hmac, token, password} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("%s: error shows the secret %q:\n%v", name, secret, err)
+			}
+		}
+	}
+	msg := fmt.Sprint(errs["Load with invalid values"])
+	for _, want := range []string{"ingest.hmac_key: (hidden) is 17 characters", "http.sql_token: (hidden) is 18 characters", `warehouse.clickhouse.addr[0]: "no-port"`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error does not say %q:\n%s", want, msg)
+		}
+	}
+}
+
+// yamlDocs reads every document of a YAML file as plain maps and lists.
+func yamlDocs(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var docs []map[string]any
+	dec := yaml.NewDecoder(f)
+	for {
+		var doc map[string]any
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return docs
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		docs = append(docs, doc)
+	}
+}
+
+// dig follows map keys (strings) and list indexes (ints); nil when absent.
+func dig(v any, path ...any) any {
+	for _, p := range path {
+		switch p := p.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[p]
+		case int:
+			l, _ := v.([]any)
+			if p >= len(l) {
+				return nil
+			}
+			v = l[p]
+		}
+	}
+	return v
+}
+
+// envKeys maps every VIGIE_ variable to its key.
+func envKeys() map[string]string {
+	out := map[string]string{}
+	for _, k := range leafKeys(reflect.TypeOf(Config{}), "") {
+		out["VIGIE_"+strings.ToUpper(strings.ReplaceAll(k, ".", "_"))] = k
+	}
+	return out
+}
+
+// secretEnv is what each part needs from the secret store.
+var secretEnv = map[string][]string{
+	"collect":    {"VIGIE_INGEST_HMAC_KEY"},
+	"aggregate":  {"VIGIE_WAREHOUSE_CLICKHOUSE_PASSWORD"},
+	"dashboards": {"VIGIE_WAREHOUSE_CLICKHOUSE_PASSWORD", "VIGIE_HTTP_SQL_TOKEN"},
+}
+
+func TestKubernetesManifestsRunTheClusterConfig(t *testing.T) {
+	cleanEnv(t)
+	const dir = "../../deploy/kubernetes/"
+	want, err := Load(clusterFile, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(dir + "*.yaml")
+	var resources []string
+	for _, r := range dig(yamlDocs(t, dir+"kustomization.yaml")[0], "resources").([]any) {
+		resources = append(resources, dir+r.(string))
+	}
+	resources = append(resources, dir+"kustomization.yaml")
+	slices.Sort(resources)
+	if !slices.Equal(files, resources) {
+		t.Errorf("kustomization.yaml lists %v, the directory holds %v", resources, files)
+	}
+	deployments := map[string]map[string]any{}
+	for _, f := range files {
+		for _, doc := range yamlDocs(t, f) {
+			switch doc["kind"] {
+			case "ConfigMap":
+				path := filepath.Join(t.TempDir(), "vigie.yaml")
+				if err := os.WriteFile(path, []byte(dig(doc, "data", "vigie.yaml").(string)), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				got, err := Load(path, nil, nil)
+				if err != nil {
+					t.Fatalf("%s: %v", f, err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s holds another configuration than %s:\n%+v\nwant\n%+v", f, clusterFile, got, want)
+				}
+			case "Deployment":
+				deployments[dig(doc, "metadata", "name").(string)] = doc
+			}
+		}
+	}
+	_, port, _ := strings.Cut(want.HTTP.Listen, ":")
+	keys := envKeys()
+	for part, secrets := range secretEnv {
+		t.Run("vigie "+part, func(t *testing.T) {
+			d := deployments["vigie-"+part]
+			if d == nil {
+				t.Fatalf("no Deployment vigie-%s", part)
+			}
+			pod := dig(d, "spec", "template")
+			c := dig(pod, "spec", "containers", 0)
+			checks := []struct{ what, got, want any }{
+				{"args", dig(c, "args"), []any{part, "--config", "/etc/vigie/vigie.yaml"}},
+				{"config mount", dig(c, "volumeMounts", 0, "mountPath"), "/etc/vigie"},
+				{"config volume", dig(pod, "spec", "volumes", 0, "configMap", "name"), "vigie-config"},
+				{"data mount (data_dir)", dig(c, "volumeMounts", 1, "mountPath"), want.DataDir},
+				{"container port (http.listen)", fmt.Sprint(dig(c, "ports", 0, "containerPort")), port},
+				{"readiness probe", dig(c, "readinessProbe", "httpGet", "path"), "/readyz"},
+				{"liveness probe", dig(c, "livenessProbe", "httpGet", "path"), "/healthz"},
+				{"scrape annotation", dig(pod, "metadata", "annotations", "prometheus.io/scrape"), "true"},
+				{"scrape port", dig(pod, "metadata", "annotations", "prometheus.io/port"), port},
+				{"scrape path", dig(pod, "metadata", "annotations", "prometheus.io/path"), "/metrics"},
+			}
+			for _, ch := range checks {
+				if !reflect.DeepEqual(ch.got, ch.want) {
+					t.Errorf("%s = %v, want %v", ch.what, ch.got, ch.want)
+				}
+			}
+			var names []string
+			for _, e := range dig(c, "env").([]any) {
+				name := dig(e, "name").(string)
+				names = append(names, name)
+				if keys[name] == "" {
+					t.Errorf("env %s is no configuration key", name)
+				}
+				if ref := dig(e, "valueFrom", "secretKeyRef", "name"); ref != "vigie-secrets" {
+					t.Errorf("env %s comes from %v, want the Secret vigie-secrets", name, ref)
+				}
+			}
+			if !slices.Equal(names, secrets) {
+				t.Errorf("env %v, want exactly the secrets %v", names, secrets)
+			}
+		})
+	}
+	if n := dig(deployments["vigie-aggregate"], "spec", "replicas").(int); n > want.Kafka.Partitions {
+		t.Errorf("vigie-aggregate has %d replicas for %d partitions: %d would sit idle", n, want.Kafka.Partitions, n-want.Kafka.Partitions)
+	}
+}
+
+func TestComposeRunsAValidConfiguration(t *testing.T) {
+	doc := yamlDocs(t, "../../deploy/compose.yaml")[0]
+	keys := envKeys()
+	for part, secrets := range secretEnv {
+		t.Run("vigie "+part, func(t *testing.T) {
+			cleanEnv(t)
+			svc := dig(doc, "services", part)
+			if got, want := dig(svc, "command"), []any{part, "--config", "/etc/vigie/vigie.yaml"}; !reflect.DeepEqual(got, want) {
+				t.Errorf("command = %v, want %v", got, want)
+			}
+			if got := dig(svc, "volumes", 0); got != "./cluster.example.yaml:/etc/vigie/vigie.yaml:ro" {
+				t.Errorf("volume %v does not mount the cluster config", got)
+			}
+			// Apply the service's environment as compose would, with a
+			// 32-character stand-in for each ${secret}.
+			var names []string
+			for name, val := range dig(svc, "environment").(map[string]any) {
+				if keys[name] == "" {
+					t.Errorf("environment %s is no configuration key", name)
+				}
+				s := fmt.Sprint(val)
+				if strings.HasPrefix(s, "${") {
+					names = append(names, name)
+					s = strings.Repeat("s", 32)
+				}
+				t.Setenv(name, s)
+			}
+			slices.Sort(names)
+			want := slices.Sorted(slices.Values(secrets))
+			if !slices.Equal(names, want) {
+				t.Errorf("secrets from the host %v, want %v", names, want)
+			}
+			c, err := Load(clusterFile, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := []any{c.Kafka.Brokers, c.Warehouse.ClickHouse.Addr, c.Warehouse.ClickHouse.TLS}; !reflect.DeepEqual(got, []any{[]string{"redpanda:9092"}, []string{"clickhouse:9000"}, false}) {
+				t.Errorf("brokers, clickhouse addr, tls = %v: not the compose services", got)
+			}
+		})
+	}
+}
+
+func TestReferenceDocumentsEveryKey(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for env, key := range envKeys() {
+		if row := "| `" + key + "` |"; !strings.Contains(string(doc), row) {
+			t.Errorf("docs/configuration.md has no row for %s", key)
+		}
+		if !strings.Contains(string(doc), "`"+env+"`") {
+			t.Errorf("docs/configuration.md does not name %s for %s", env, key)
+		}
+	}
+}

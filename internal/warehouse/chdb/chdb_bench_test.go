@@ -1,0 +1,182 @@
+package chdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/vigie-fr/vigie/aggregate/window"
+	"github.com/vigie-fr/vigie/internal/warehouse"
+	"github.com/vigie-fr/vigie/schemas"
+)
+
+// flushSettings are the settings the aggregator sends with each flush
+// (aggregate/flush.go): a token per batch, synchronous, de-duplication in
+// the materialized views' targets too. The benchmarks pay for them as
+// production does; each operation has its own token, so nothing is dropped.
+func flushSettings(token string) warehouse.Settings {
+	return warehouse.Settings{
+		"insert_deduplication_token": token,
+		"async_insert":               0,
+		"deduplicate_blocks_in_dependent_materialized_views": 1,
+		"max_partitions_per_insert_block":                    0,
+	}
+}
+
+var rawColumns = []string{"id", "ts", "platform", "service", "region", "academy", "kind", "outcome",
+	"status", "latency_ms", "queue_ms", "user", "role", "source", "attrs", "kafka_partition", "kafka_offset"}
+
+// benchRawRows are n rows of vigie.events as the aggregator writes them.
+func benchRawRows(n int) [][]any {
+	r := rand.New(rand.NewPCG(3, 4))
+	base := time.Date(2021, 4, 6, 6, 0, 0, 0, time.UTC)
+	rows := make([][]any, n)
+	for i := range rows {
+		reg := schemas.Regions[i%len(schemas.Regions)]
+		outcome, status := "ok", uint16(200)
+		var lat any
+		if i%8 < 6 {
+			l := float32(math.Exp(5 + r.NormFloat64()))
+			lat = &l
+		} else {
+			outcome, status = "error", 503
+		}
+		rows[i] = []any{fmt.Sprintf("ev-%08d", i), base.Add(time.Duration(i) * 13 * time.Millisecond),
+			"ent", "ent-" + reg, reg, "ac-" + reg, "page", outcome, status, lat, nil,
+			1 + r.Uint64N(50_000), "student", "beacon", map[string]string{"ua": "firefox"},
+			uint32(i % 4), int64(i / 4)}
+	}
+	return rows
+}
+
+// windowRows folds n events spread over regions × platforms × minutes
+// into agg_in rows, the way the aggregator does (package window).
+func windowRows(n, minutes int, seed uint64) [][]any {
+	r := rand.New(rand.NewPCG(seed, 5))
+	base := time.Date(2021, 4, 6, 4, 0, 0, 0, time.UTC)
+	s := window.NewSet()
+	var ev schemas.Event
+	for i := range n {
+		reg := schemas.Regions[i%len(schemas.Regions)]
+		plat := schemas.Platforms[(i/len(schemas.Regions))%2]
+		ev = schemas.Event{
+			TS:       base.Add(time.Duration(r.Int64N(int64(minutes) * int64(time.Minute)))),
+			Platform: plat, Service: plat + "-" + reg, Region: reg, Kind: "page", Outcome: "ok", Status: 200,
+		}
+		if i%8 < 6 {
+			l := math.Exp(5 + r.NormFloat64())
+			ev.LatencyMS = &l
+		} else {
+			ev.Outcome, ev.Status = "timeout", 504
+		}
+		s.Add(&ev, 1+r.Uint64N(300_000))
+	}
+	return s.Rows()
+}
+
+// BenchmarkWarehouse measures the chDB transport on the real schema
+// (warehouse.Migrate): the two INSERTs of an aggregator flush, and the
+// region × hour question over a morning's worth of windows. One engine per
+// process, so the sub-benchmarks share one, isolated by database.
+func BenchmarkWarehouse(b *testing.B) {
+	db, err := Open(b.TempDir())
+	if errors.Is(err, ErrLibraryMissing) {
+		b.Skipf("%v", err)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	ctx := context.Background()
+	for _, name := range []string{"bench_insert", "bench_query"} {
+		if _, err := warehouse.Migrate(ctx, db, warehouse.MigrateOptions{Database: name}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	count := func(q string) uint64 {
+		b.Helper()
+		res, err := db.Query(ctx, q, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, _ := res.Rows[0][0].(uint64)
+		return n
+	}
+
+	b.Run("events_insert_20000", func(b *testing.B) {
+		rows := benchRawRows(20_000)
+		before := count("SELECT count() FROM bench_insert.events")
+		ops := 0
+		for b.Loop() {
+			ops++
+			batch := &warehouse.Batch{Table: "bench_insert.events", Columns: rawColumns, Rows: rows}
+			if err := db.Insert(ctx, batch, flushSettings(fmt.Sprintf("bench/events/%d/%d", before, ops))); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if got := count("SELECT count() FROM bench_insert.events"); got != before+uint64(ops*len(rows)) {
+			b.Fatalf("%d rows in events, want %d", got, before+uint64(ops*len(rows)))
+		}
+		b.ReportMetric(float64(ops*len(rows))/b.Elapsed().Seconds(), "rows/s")
+	})
+
+	b.Run("agg_in_insert_100k_events", func(b *testing.B) {
+		const events = 100_000
+		rows := windowRows(events, 60, 6) // 18 regions × 2 platforms × 60 minutes
+		before := count("SELECT sum(n_total) FROM bench_insert.agg_minute")
+		ops := 0
+		for b.Loop() {
+			ops++
+			batch := &warehouse.Batch{Table: "bench_insert.agg_in", Columns: window.Columns, Rows: rows}
+			if err := db.Insert(ctx, batch, flushSettings(fmt.Sprintf("bench/agg_in/%d/%d", before, ops))); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if got := count("SELECT sum(n_total) FROM bench_insert.agg_minute"); got != before+uint64(ops*events) {
+			b.Fatalf("%d events in agg_minute, want %d", got, before+uint64(ops*events))
+		}
+		b.ReportMetric(float64(ops*len(rows))/b.Elapsed().Seconds(), "rows/s")
+		b.ReportMetric(float64(ops*events)/b.Elapsed().Seconds(), "events/s")
+	})
+
+	// One million events over 18 regions × 2 platforms × 12 hours: 25,920
+	// minute windows, loaded once (outside the timing) in chunks the size
+	// of a flush.
+	const queryEvents, hours = 1_000_000, 12
+	rows := windowRows(queryEvents, hours*60, 7)
+	for start := 0; start < len(rows); start += 5000 {
+		batch := &warehouse.Batch{Table: "bench_query.agg_in", Columns: window.Columns, Rows: rows[start:min(start+5000, len(rows))]}
+		if err := db.Insert(ctx, batch, flushSettings(fmt.Sprintf("bench/load/%d", start))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("hour_stats_region_x_hour_1M_events", func(b *testing.B) {
+		const q = `SELECT bucket AS hour, region, sum(events) AS events,
+       round(sum(ok) / nullIf(sum(ok + errors + timeouts + rejected), 0), 4) AS availability,
+       max(p95_ms) AS worst_p95_ms, sum(users) AS users
+FROM bench_query.hour_stats
+GROUP BY hour, region
+ORDER BY hour, region`
+		var res *warehouse.Result
+		for b.Loop() {
+			var err error
+			if res, err = db.Query(ctx, q, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var total uint64
+		for _, r := range res.Rows {
+			n, _ := r[2].(uint64)
+			total += n
+		}
+		if len(res.Rows) != hours*len(schemas.Regions) || total != queryEvents {
+			b.Fatalf("%d rows summing %d events, want %d rows summing %d", len(res.Rows), total, hours*len(schemas.Regions), queryEvents)
+		}
+		b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/query")
+		b.ReportMetric(float64(len(rows)), "windows")
+	})
+}
