@@ -176,9 +176,10 @@ type server struct {
 	waitErr error
 }
 
-// startServe starts `vigie serve` on dataDir and waits until /readyz says
-// ready. The process is stopped at the end of the test if still running.
-func startServe(t *testing.T, dataDir string) *server {
+// startServe starts `vigie serve` on dataDir, with env added to its
+// environment, and waits until /readyz says ready. The process is stopped at
+// the end of the test if still running.
+func startServe(t *testing.T, dataDir string, env ...string) *server {
 	t.Helper()
 	listen := freeListen(t)
 	errf, err := os.CreateTemp(t.TempDir(), "serve-stderr-")
@@ -188,7 +189,7 @@ func startServe(t *testing.T, dataDir string) *server {
 	s := &server{listen: listen, url: "http://" + listen, dataDir: dataDir, stderr: errf, done: make(chan struct{})}
 	s.cmd = exec.Command(vigieBin, "serve", "--data-dir", dataDir, "--listen", listen)
 	s.cmd.Dir = t.TempDir()
-	s.cmd.Env = baseEnv()
+	s.cmd.Env = baseEnv(env...)
 	s.cmd.Stdout, s.cmd.Stderr = errf, errf
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
