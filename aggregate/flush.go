@@ -117,10 +117,13 @@ type marker struct {
 	state       string
 }
 
-// Markers returns, for every partition with a record, the newest marker.
+// markers returns the partition's newest marker; found is false when it has
+// none (an aggregate without GROUP BY answers one row even over no rows,
+// hence the HAVING).
 func (a *Aggregator) markers(ctx context.Context, partition int) (marker, error) {
 	q := fmt.Sprintf(`SELECT argMax(first_offset, version), argMax(last_offset, version), toString(argMax(state, version))
-FROM %s.consumer_offsets WHERE consumer_group = %s AND topic = %s AND partition = %d`,
+FROM %s.consumer_offsets WHERE consumer_group = %s AND topic = %s AND partition = %d
+HAVING count() > 0`,
 		a.o.Database, warehouse.QuoteString(a.o.Kafka.Group), warehouse.QuoteString(a.o.Kafka.Topic), partition)
 	res, err := a.o.Warehouse.Query(ctx, q, nil)
 	if err != nil {

@@ -1,5 +1,5 @@
--- Question: how long did pupils wait in the waiting room (queue) before a
--- virtual class, per hour and region?
+-- Question: how long did pupils wait in waiting rooms (queues: an ENT under
+-- quota, the CNED before a virtual class), per hour, region and service?
 -- queued counts requests sent to the waiting room; mean and max wait come
 -- from the queue events' queue_ms. Queued is not counted as a failure in
 -- availability.
@@ -11,7 +11,6 @@ SELECT
     round(mean_queue_ms / 1000, 1)      AS mean_wait_s,
     round(max_queue_ms / 1000, 1)       AS max_wait_s
 FROM vigie.hour_stats
-WHERE platform = 'cned'
-  AND queued > 0
+WHERE queued > 0
   AND bucket >= toDateTime('2021-04-06 00:00:00', 'Europe/Paris') AND bucket < toDateTime('2021-04-07 00:00:00', 'Europe/Paris')   -- Paris time
-ORDER BY hour, region;
+ORDER BY hour, region, service;

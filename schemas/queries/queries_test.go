@@ -209,6 +209,7 @@ var want = map[string][][]any{
 	"09_events_drilldown.sql": {
 		{at("08:01").Add(2 * time.Second), "11", "paris", "page", "error", u(503), 30.0, u(7), map[string]any{"brand": "monlycee.net"}},
 		{at("08:01").Add(3500 * time.Millisecond), "11", "paris", "page", "timeout", u(0), nil, u(8), map[string]any{}},
+		{at("08:02"), "11", "paris", "page", "error", u(503), 40.0, u(8), map[string]any{}},
 	},
 	"10_busiest_users.sql": {
 		{u(424242), u(30), u(0), u(2), 15.0, []any{"cned-classe-virtuelle"}},
