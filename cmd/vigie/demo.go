@@ -21,12 +21,13 @@ const demoMarker = ".vigie-demo"
 func demoCmd(g *globals) *cobra.Command {
 	var f simFlags
 	var exit bool
+	var compare string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run everything on embedded parts, replay 6 April 2021, write the lessons-learned report",
 		Long: `The main job on one machine: start the embedded Kafka broker, the in-process ClickHouse
 engine, the ingest API, the aggregator and the dashboards in this process; replay the morning
-of 6 April 2021 through the ingest API; wait until the aggregator has caught up; write the
+of 16 March 2020 (the comparison point) and then that of 6 April 2021 through the ingest API; wait until the aggregator has caught up; write the
 lessons-learned report (Markdown and JSON); print where the report and the dashboard are;
 then keep serving until Ctrl-C (or stop at once with --exit).
 
@@ -59,11 +60,20 @@ earlier demo created it.`,
 			}
 			defer shutdown(a)
 			fmt.Fprintf(out, "Vigie is running at %s\n", a.URL())
-			st, err := f.run(ctx, a.URL(), cmd.ErrOrStderr())
-			if err != nil {
-				return fmt.Errorf("replay: %w", err)
+			// The comparison point first, in time order: the report of the
+			// main scenario then shows "the same situation as last year".
+			names := []string{f.scenario}
+			if compare != "" && compare != f.scenario {
+				names = []string{compare, f.scenario}
 			}
-			fmt.Fprintf(out, "Replayed %d events (%d refused) in %s; waiting for the aggregator…\n", st.Events, st.Rejected, st.Elapsed.Round(time.Millisecond))
+			for _, name := range names {
+				st, err := f.replay(ctx, name, a.URL(), cmd.ErrOrStderr())
+				if err != nil {
+					return fmt.Errorf("replay %s: %w", name, err)
+				}
+				fmt.Fprintf(out, "Replayed %s: %d events (%d refused) in %s\n", name, st.Events, st.Rejected, st.Elapsed.Round(time.Millisecond))
+			}
+			fmt.Fprintln(out, "Waiting for the aggregator to catch up…")
 			wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 			defer cancel()
 			if err := a.WaitCaughtUp(wctx); err != nil {
@@ -94,6 +104,7 @@ earlier demo created it.`,
 	}
 	f.register(cmd)
 	cmd.Flags().BoolVar(&exit, "exit", false, "stop after writing the report (for scripts)")
+	cmd.Flags().StringVar(&compare, "compare", "2020-03-16", `earlier scenario replayed first, for the report's comparison ("" for none)`)
 	return cmd
 }
 

@@ -33,7 +33,11 @@ func (f *simFlags) register(cmd *cobra.Command) {
 // run generates the scenario and sends it to the collector at url, with a
 // progress bar on progress.
 func (f *simFlags) run(ctx context.Context, url string, progress io.Writer) (simulate.SendStats, error) {
-	sc, err := simulate.Lookup(f.scenario)
+	return f.replay(ctx, f.scenario, url, progress)
+}
+
+func (f *simFlags) replay(ctx context.Context, name, url string, progress io.Writer) (simulate.SendStats, error) {
+	sc, err := simulate.Lookup(name)
 	if err != nil {
 		return simulate.SendStats{}, err
 	}
