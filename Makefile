@@ -37,7 +37,7 @@ test-long: chdb
 
 ## bench: performance figures as a table (events/s, ratios)
 bench: chdb
-	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./... | scripts/bench-table.sh
+	$(GO) test -p 1 -run '^$$' -bench . -benchtime 3x -count 1 ./... | scripts/bench-table.sh
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
