@@ -28,7 +28,7 @@ func demoCmd(g *globals) *cobra.Command {
 		Long: `The main job on one machine: start the embedded Kafka broker, the in-process ClickHouse
 engine, the ingest API, the aggregator and the dashboards in this process; replay the morning
 of 16 March 2020 (the comparison point) and then that of 6 April 2021 through the ingest API; wait until the aggregator has caught up; write the
-lessons-learned report (Markdown and JSON); print where the report and the dashboard are;
+lessons-learned report (Markdown, JSON and an HTML page with charts); print where the report and the dashboard are;
 then keep serving until Ctrl-C (or stop at once with --exit).
 
 The data dir (default ./vigie-demo) starts fresh on every demo: it is wiped only if an
@@ -84,7 +84,7 @@ earlier demo created it.`,
 			if err != nil {
 				return err
 			}
-			paths, err := writeReport(cmd, src, cfg.DataDir, sc.Start, "both", "")
+			paths, err := writeReport(cmd, src, cfg.DataDir, sc.Start, "all", "")
 			if err != nil {
 				return err
 			}

@@ -24,7 +24,7 @@ func reportCmd(g *globals) *cobra.Command {
 	var from, to, format, out string
 	cmd := &cobra.Command{
 		Use:   "report --from TIME --to TIME",
-		Short: "Write the lessons-learned report for a time range (Markdown or JSON)",
+		Short: "Write the lessons-learned report for a time range (Markdown, JSON or HTML)",
 		Long: `Write the lessons-learned report for [from, to): incidents found in the data (start,
 end, duration, worst availability and p95, users affected, regions and services), cause
 signals, and the region × hour availability table. Incident thresholds come from the
@@ -62,7 +62,7 @@ incidents.* configuration keys. Times are RFC 3339 (2021-04-06T06:00:00+02:00) o
 	}
 	cmd.Flags().StringVar(&from, "from", "", "start of the range (required)")
 	cmd.Flags().StringVar(&to, "to", "", "end of the range, exclusive (default: one day after --from)")
-	cmd.Flags().StringVar(&format, "format", "md", "md, json or both")
+	cmd.Flags().StringVar(&format, "format", "md", "md (Markdown), json, html (self-contained page with charts) or all")
 	cmd.Flags().StringVarP(&out, "out", "o", "", `output file ("-" for stdout); default <data_dir>/reports/lessons-<from>.<ext>`)
 	_ = cmd.MarkFlagRequired("from")
 	return cmd
@@ -123,10 +123,7 @@ func localReport(ctx context.Context, wh warehouse.Warehouse, cfg config.Config,
 	}
 	return func(_ context.Context, format string) ([]byte, error) {
 		var buf bytes.Buffer
-		write := r.WriteMarkdown
-		if format == "json" {
-			write = r.WriteJSON
-		}
+		write := map[string]func(io.Writer) error{"md": r.WriteMarkdown, "json": r.WriteJSON, "html": r.WriteHTML}[format]
 		err := write(&buf)
 		return buf.Bytes(), err
 	}, nil
@@ -156,12 +153,12 @@ func remoteReport(base string, from, to time.Time) reportSource {
 	}
 }
 
-// writeReport writes the report in the asked formats ("md", "json" or
-// "both") to out ("-" is stdout) or to <dataDir>/reports/.
+// writeReport writes the report in the asked formats ("md", "json",
+// "html" or "all") to out ("-" is stdout) or to <dataDir>/reports/.
 func writeReport(cmd *cobra.Command, src reportSource, dataDir string, from time.Time, format, out string) ([]string, error) {
-	exts := map[string][]string{"md": {"md"}, "json": {"json"}, "both": {"md", "json"}}[format]
+	exts := map[string][]string{"md": {"md"}, "json": {"json"}, "html": {"html"}, "all": {"md", "json", "html"}}[format]
 	if exts == nil {
-		return nil, fmt.Errorf("--format %q: use md, json or both", format)
+		return nil, fmt.Errorf("--format %q: use md, json, html or all", format)
 	}
 	var paths []string
 	for _, ext := range exts {

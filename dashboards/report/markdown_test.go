@@ -13,19 +13,46 @@ import (
 func TestMarkdownOfAQuietRangeSaysSo(t *testing.T) {
 	from := time.Date(2021, 4, 5, 22, 0, 0, 0, time.UTC)
 	r := &Report{From: from, To: from.Add(24 * time.Hour), Objective: objective(config.Default().Incidents),
-		Grids: []*Grid{{Platform: "ent"}}}
-	var buf bytes.Buffer
-	if err := r.WriteMarkdown(&buf); err != nil {
+		Grids: []*Grid{{Platform: "ent"}}, Comparison: &Comparison{From: time.Date(2020, 3, 1, 23, 0, 0, 0, time.UTC)}}
+	var md, page bytes.Buffer
+	if err := r.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.WriteHTML(&page); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"# Lessons learned: 2021-04-06 00:00 to 2021-04-07 00:00 (Paris time)",
+		"Lessons learned: 2021-04-06 00:00 to 2021-04-07 00:00 (Paris time)",
 		"No incident: every service met its objective over the range.",
 		"No ENT traffic in the range.",
+		"No earlier data: the warehouse holds nothing from the 400 days before the range (since 2020-03-02), so there is nothing to compare with.",
 	} {
-		if !strings.Contains(buf.String(), want) {
-			t.Errorf("Markdown lacks %q:\n%s", want, buf.String())
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("Markdown lacks %q:\n%s", want, md.String())
 		}
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("HTML lacks %q:\n%s", want, page.String())
+		}
+	}
+	for _, absent := range []string{"## Timeline", "## Capacity needed", "<svg"} {
+		if strings.Contains(md.String()+page.String(), absent) {
+			t.Errorf("a quiet report has %q", absent)
+		}
+	}
+}
+
+func TestBoldMarkdownBecomesStrongInHTML(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"pairs of stars become strong", "**7 incidents** on **4 services**", "<strong>7 incidents</strong> on <strong>4 services</strong>"},
+		{"text is escaped first", "**a<b** & c's", "<strong>a&lt;b</strong> &amp; c&#39;s"},
+		{"an unpaired pair of stars stays", "x ** y", "x ** y"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := inline(tc.in); got != tc.want {
+				t.Errorf("inline(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
 	}
 }
 

@@ -1,9 +1,11 @@
 // Package report writes the lessons-learned report of a time range: what
 // failed, where, when, for how many users, and which cause the data points
-// to, in the shape of a good post-mortem. It is written for ministry
-// analysts and unions (no SQL; French region names), as Markdown and JSON.
-// Detection itself is package incident's job; this package presents it and
-// adds the region × hour view and the cause signals.
+// to, how it compares with earlier incidents and what capacity was missing,
+// in the shape of a good post-mortem. It is written for ministry analysts
+// and unions (no SQL; French region names), as Markdown, a self-contained
+// HTML page with charts, and JSON. Detection itself is package incident's
+// job; this package presents it and adds the region × hour view, the cause
+// signals, the comparison and the capacity needed.
 package report
 
 import (
@@ -31,6 +33,10 @@ type Report struct {
 	Groups    []incident.Group    `json:"groups"`
 	Signals   []Signal            `json:"signals"`
 	Grids     []*Grid             `json:"grids"`
+	// Comparison holds the incidents of the LookbackDays before From.
+	Comparison *Comparison `json:"comparison"`
+	// Capacity has one entry per group, in the groups' order.
+	Capacity []Capacity `json:"capacity"`
 }
 
 // Objective is the incident definition the report applied
@@ -62,7 +68,9 @@ type Summary struct {
 	Events uint64 `json:"events"`
 }
 
-// Build reads [from, to) from database db and assembles the report.
+// Build reads [from, to) from database db and assembles the report. It also
+// reads the LookbackDays before from, for the comparison with earlier
+// incidents (see compare for how the cost stays bounded).
 func Build(ctx context.Context, wh warehouse.Warehouse, db string, from, to time.Time, cfg config.IncidentsConfig) (*Report, error) {
 	if !to.After(from) {
 		return nil, fmt.Errorf("report: range %s..%s is empty", from.Format(time.RFC3339), to.Format(time.RFC3339))
@@ -81,6 +89,10 @@ func Build(ctx context.Context, wh warehouse.Warehouse, db string, from, to time
 	}
 	r.Summary = summarise(f)
 	r.Signals = Signals(f.Incidents, f.Groups, minutes)
+	r.Capacity = Capacities(f.Incidents, f.Groups, minutes)
+	if r.Comparison, err = compare(ctx, wh, db, from, f.Incidents, cfg); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
 	return r, nil
 }
 

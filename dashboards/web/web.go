@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -167,8 +168,9 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 }
 
 // report answers the lessons-learned report of [from, to), as Markdown
-// (format=md, the default) or JSON: what `vigie report` fetches when a
-// server owns the warehouse, and what a browser can save.
+// (format=md, the default), JSON or a self-contained HTML page: what
+// `vigie report` fetches when a server owns the warehouse, and what a
+// browser can open and save.
 func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	from, to, err := timeRange(q.Get("from"), q.Get("to"), MaxIncidentRange)
@@ -180,8 +182,17 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	if format == "" {
 		format = "md"
 	}
-	if format != "md" && format != "json" {
-		s.fail(w, r, badParam("format", "%q is not md or json", format))
+	type render struct {
+		write func(*report.Report, io.Writer) error
+		ctype string
+	}
+	out, ok := map[string]render{
+		"md":   {(*report.Report).WriteMarkdown, "text/markdown; charset=utf-8"},
+		"json": {(*report.Report).WriteJSON, "application/json"},
+		"html": {(*report.Report).WriteHTML, "text/html; charset=utf-8"},
+	}[format]
+	if !ok {
+		s.fail(w, r, badParam("format", "%q is not md, json or html", format))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
@@ -192,15 +203,11 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var buf bytes.Buffer
-	write, ctype := rep.WriteMarkdown, "text/markdown; charset=utf-8"
-	if format == "json" {
-		write, ctype = rep.WriteJSON, "application/json"
-	}
-	if err := write(&buf); err != nil {
+	if err := out.write(rep, &buf); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Type", out.ctype)
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = buf.WriteTo(w)
 }

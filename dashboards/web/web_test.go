@@ -214,6 +214,15 @@ func TestTheReportIsServedAsMarkdownAndJSON(t *testing.T) {
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/markdown; charset=utf-8" || !strings.HasPrefix(string(md), "# Lessons learned") {
 		t.Errorf("Markdown report: %d %s %.60q", res.StatusCode, res.Header.Get("Content-Type"), md)
 	}
+	res, err = http.Get(srv.URL + "/api/v1/report?format=html&" + morning)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	page, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/html; charset=utf-8" || !strings.Contains(string(page), "<svg") {
+		t.Errorf("HTML report: %d %s, has svg: %v", res.StatusCode, res.Header.Get("Content-Type"), strings.Contains(string(page), "<svg"))
+	}
 	var bad map[string]string
 	if code := get(t, srv, "/api/v1/report?format=pdf&"+morning, &bad); code != 400 || bad["parameter"] != "format" {
 		t.Errorf("format=pdf: %d %v, want 400 naming format", code, bad)

@@ -40,11 +40,18 @@ var insertSettings = warehouse.Settings{"date_time_input_format": "best_effort",
 // Limits) are kept open. Configuration gives one Limits, so one is the norm.
 const maxReadOnlyConns = 4
 
-// DB is the chDB warehouse: one engine on one data path, with a read-write
-// connection and read-only connections, all safe for concurrent use.
+// rwConns is how many read-write connections share the engine. Each
+// connection runs one statement at a time (see conn.query); several let the
+// aggregator's partitions flush while a dashboard query runs. They are
+// sessions on one engine, not engines.
+const rwConns = 4
+
+// DB is the chDB warehouse: one engine on one data path, with a pool of
+// read-write connections and read-only connections, all safe for
+// concurrent use.
 type DB struct {
 	path string
-	rw   *conn
+	rw   chan *conn // the pool; a statement takes one and gives it back
 
 	mu     sync.RWMutex // Close takes it for writing, every statement for reading
 	closed bool
@@ -61,15 +68,48 @@ func Open(path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("chdb: empty data path")
 	}
-	rw, err := connect("--path=" + path)
-	if err != nil {
-		return nil, err
+	db := &DB{path: path, rw: make(chan *conn, rwConns), ro: map[warehouse.Limits]*conn{}}
+	for range rwConns {
+		c, err := connect("--path=" + path)
+		if err == nil {
+			if _, err = c.query(sessionSettings, "TSV"); err != nil {
+				c.close()
+				err = fmt.Errorf("chdb: session settings: %w", err)
+			}
+		}
+		if err != nil {
+			db.closeRW(len(db.rw))
+			return nil, err
+		}
+		db.rw <- c
 	}
-	if _, err := rw.query(sessionSettings, "TSV"); err != nil {
-		rw.close()
-		return nil, fmt.Errorf("chdb: session settings: %w", err)
+	return db, nil
+}
+
+// closeRW closes the n pooled connections and puts them back closed, so a
+// later statement takes one and gets errClosed instead of waiting forever.
+// Close holds db.mu, so no statement is running; a connection whose
+// statement just ended is waited for.
+func (db *DB) closeRW(n int) {
+	conns := make([]*conn, n)
+	for i := range conns {
+		conns[i] = <-db.rw
+		conns[i].close()
 	}
-	return &DB{path: path, rw: rw, ro: map[warehouse.Limits]*conn{}}, nil
+	for _, c := range conns {
+		db.rw <- c
+	}
+}
+
+// runRW runs a statement on a pooled read-write connection.
+func (db *DB) runRW(ctx context.Context, q, format string) ([]byte, error) {
+	select {
+	case c := <-db.rw:
+		defer func() { db.rw <- c }()
+		return db.run(ctx, c, q, format)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // Driver returns "chdb".
@@ -93,7 +133,7 @@ func (db *DB) Close() error {
 		delete(db.ro, k)
 	}
 	db.roMu.Unlock()
-	db.rw.close()
+	db.closeRW(rwConns)
 	return nil
 }
 
@@ -103,7 +143,7 @@ func (db *DB) Exec(ctx context.Context, query string, s warehouse.Settings) erro
 	if err != nil {
 		return err
 	}
-	_, err = db.run(ctx, db.rw, q, "TSV")
+	_, err = db.runRW(ctx, q, "TSV")
 	return err
 }
 
@@ -129,7 +169,7 @@ func (db *DB) Insert(ctx context.Context, b *warehouse.Batch, s warehouse.Settin
 			return fmt.Errorf("insert into %s: row %d: %w", b.Table, i, err)
 		}
 	}
-	if _, err := db.run(ctx, db.rw, buf.String(), "TSV"); err != nil {
+	if _, err := db.runRW(ctx, buf.String(), "TSV"); err != nil {
 		return fmt.Errorf("insert %d rows into %s: %w", len(b.Rows), b.Table, err)
 	}
 	return nil
@@ -148,7 +188,7 @@ func (db *DB) Query(ctx context.Context, query string, s warehouse.Settings) (*w
 	if err != nil {
 		return nil, err
 	}
-	out, err := db.run(ctx, db.rw, q, "JSONCompactEachRowWithNamesAndTypes")
+	out, err := db.runRW(ctx, q, "JSONCompactEachRowWithNamesAndTypes")
 	if err != nil {
 		return nil, err
 	}

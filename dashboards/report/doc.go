@@ -1,0 +1,329 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The report's text is written once, as a list of blocks in reading order,
+// and rendered as Markdown or HTML. Text is inline Markdown limited to
+// **bold**, which both renderers understand.
+type block struct {
+	heading string   // a section title
+	para    string   // a paragraph
+	items   []string // a bullet list
+	table   *table
+	grid    *Grid // region × hour availability: a table in Markdown, a heatmap in HTML
+	chart   string
+}
+
+// Charts only the HTML page draws.
+const (
+	chartKPIs     = "kpis"
+	chartTimeline = "timeline"
+)
+
+type table struct {
+	head  []string
+	right []bool // right-aligned (numeric) columns
+	rows  [][]string
+}
+
+func (r *Report) blocks() []block {
+	var out []block
+	add := func(b ...block) { out = append(out, b...) }
+	o := r.Objective
+	add(block{para: fmt.Sprintf("Range in UTC: %s to %s. ", r.From.Format(time.RFC3339), r.To.Format(time.RFC3339)) +
+		fmt.Sprintf("A service is **in incident** when, for at least %d minutes with %d or more attempts a minute, "+
+			"its availability falls below %s or its 95th-percentile response time exceeds %s "+
+			"(bad minutes separated by at most %d good or quiet minutes count as one incident).",
+			o.MinMinutes, o.MinEvents, pct(o.AvailabilityTarget), ms(o.P95ThresholdMS), o.MergeGapMinutes)})
+	add(r.summaryBlocks()...)
+	add(r.groupBlocks()...)
+	add(r.timelineBlocks()...)
+	add(r.signalBlocks()...)
+	add(r.comparisonBlocks()...)
+	add(r.capacityBlocks()...)
+	for _, g := range r.Grids {
+		add(block{heading: "Availability by region and hour: " + strings.ToUpper(g.Platform)}, block{grid: g})
+	}
+	add(block{heading: "Definitions"}, block{items: []string{
+		"**Availability** = successful attempts / (successful + errors + timeouts + quota refusals). " +
+			"Attempts sent to a waiting room are not counted as failures.",
+		"**Users affected** = distinct pseudonymous users who saw at least one error, timeout or quota refusal during the incident; " +
+			"a user failing for an hour counts once (HyperLogLog estimate, about 1 % error on large counts).",
+		"**p95** = the response time that 95 % of measured answers beat (1 % relative error).",
+		"Regions are those of the users (INSEE codes in brackets); a national service is counted in each region it failed in.",
+	}})
+	return out
+}
+
+// title is the report's first heading.
+func (r *Report) title() string {
+	return fmt.Sprintf("Lessons learned: %s to %s (Paris time)", r.From.In(paris).Format("2006-01-02 15:04"), r.To.In(paris).Format("2006-01-02 15:04"))
+}
+
+func (r *Report) summaryBlocks() []block {
+	s := r.Summary
+	head := block{heading: "Summary"}
+	if s.Incidents == 0 {
+		return []block{head, {para: "No incident: every service met its objective over the range."}}
+	}
+	names := make([]string, len(s.Regions))
+	for i, c := range s.Regions {
+		names[i] = RegionName(c)
+	}
+	items := []string{
+		fmt.Sprintf("**%s** on **%s** in **%s**, **%s** in incident in total.",
+			plural(s.Incidents, "incident"), plural(len(s.Services), "service"), plural(len(s.Regions), "region"), duration(s.IncidentMinutes)),
+		fmt.Sprintf("**%s users** saw at least one failure; %s of %s attempts failed during the incidents (%s).",
+			count(s.UsersAffected), count(s.Failed), count(s.Events), pct(ratio(s.Failed, s.Events))),
+		fmt.Sprintf("Services: %s.", strings.Join(s.Services, ", ")),
+		fmt.Sprintf("Regions: %s.", strings.Join(names, ", ")),
+	}
+	if len(r.Signals) > 0 {
+		kinds := []string{}
+		seen := map[string]bool{}
+		for _, sg := range r.Signals {
+			if !seen[sg.Kind] {
+				seen[sg.Kind] = true
+				kinds = append(kinds, sg.Label)
+			}
+		}
+		items = append(items, fmt.Sprintf("What the data points to: %s (see Cause signals).", strings.Join(kinds, "; ")))
+	}
+	if line := r.repeatSummary(); line != "" {
+		items = append(items, line)
+	}
+	return []block{head, {chart: chartKPIs}, {items: items}}
+}
+
+// repeatSummary says how many of the failing pairs had failed before.
+func (r *Report) repeatSummary() string {
+	if r.Comparison == nil {
+		return ""
+	}
+	now := map[[2]string]bool{}
+	for _, in := range r.Incidents {
+		now[[2]string{in.Service, in.Region}] = true
+	}
+	again := map[[2]string]bool{}
+	var dates []string
+	for _, d := range r.Comparison.Days {
+		if len(d.Repeated) == 0 {
+			continue
+		}
+		dates = append(dates, longDate(d.Date))
+		for _, rp := range d.Repeated {
+			again[[2]string{rp.Service, rp.Region}] = true
+		}
+	}
+	if len(again) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("**Not the first time**: %d of the %d service–region pairs in incident had already failed on %s (see Comparison with earlier incidents).",
+		len(again), len(now), joinAnd(dates))
+}
+
+func (r *Report) groupBlocks() []block {
+	if len(r.Groups) == 0 {
+		return nil
+	}
+	t := &table{head: []string{"Service", "Platform", "When (Paris)", "Regions", "Worst availability", "Worst p95", "Failed / attempts", "Users affected"},
+		right: []bool{false, false, false, false, true, true, true, true}}
+	for _, g := range r.Groups {
+		t.rows = append(t.rows, []string{g.Service, strings.ToUpper(g.Platform), period(g.Start, g.End), r.regionList(g.Platform, g.Regions),
+			pct(g.WorstAvailability), ms(g.WorstP95MS), count(g.Failed) + " / " + count(g.Events), count(g.UsersAffected)})
+	}
+	return []block{{heading: "Impact by service"},
+		{para: "Incidents of one service that overlap in time are one failure seen from several regions."}, {table: t}}
+}
+
+// regionList names regions, or says "all regions" when every region of the
+// platform that had traffic is in the list.
+func (r *Report) regionList(platform string, regions []string) string {
+	for _, g := range r.Grids {
+		if g.Platform == platform && len(regions) > 1 && len(regions) == len(g.Regions) {
+			return fmt.Sprintf("all regions with traffic (%d)", len(regions))
+		}
+	}
+	names := make([]string, len(regions))
+	for i, c := range regions {
+		names[i] = RegionName(c)
+	}
+	return strings.Join(names, ", ")
+}
+
+func (r *Report) timelineBlocks() []block {
+	if len(r.Incidents) == 0 {
+		return nil
+	}
+	t := &table{head: []string{"#", "Start (Paris)", "End (Paris)", "Duration", "Service", "Region", "Objective broken",
+		"Worst availability", "Worst p95", "Failed / attempts", "Users affected"},
+		right: []bool{true, false, false, true, false, false, false, true, true, true, true}}
+	for i, in := range r.Incidents {
+		t.rows = append(t.rows, []string{fmt.Sprint(i + 1), in.Start.In(paris).Format("2006-01-02 15:04"), endTime(in.Start, in.End),
+			duration(in.Minutes), in.Service, regionLabel(in.Region), reasonText(in.Reason), pct(in.WorstAvailability), ms(in.WorstP95MS),
+			count(in.Failed) + " / " + count(in.Events), count(in.UsersAffected)})
+	}
+	return []block{{heading: "Timeline"}, {chart: chartTimeline}, {table: t}}
+}
+
+func (r *Report) signalBlocks() []block {
+	if len(r.Incidents) == 0 {
+		return nil
+	}
+	out := []block{{heading: "Cause signals"}}
+	if len(r.Signals) == 0 {
+		out = append(out, block{para: "No cause signal crossed its threshold."})
+	}
+	var items []string
+	for _, s := range r.Signals {
+		when := period(s.Start, s.End)
+		switch s.Kind {
+		case SignalSaturation:
+			items = append(items, fmt.Sprintf("**%s**: %s, %s, %s: %s of attempts were refused by a quota or sent to a waiting room.",
+				s.Label, s.Service, r.regionList(s.Platform, s.Regions), when, pct(s.Value)))
+		case SignalAttack:
+			items = append(items, fmt.Sprintf("**%s**: %s, %s, %s: %.1f attempts per active user a minute, %.1f× the platform's normal %.1f.",
+				s.Label, s.Service, r.regionList(s.Platform, s.Regions), when, s.Value, s.Value/s.Baseline, s.Baseline))
+		case SignalSharedProvider:
+			items = append(items, fmt.Sprintf("**%s**: %d services in incident at the same time, %s: %s. "+
+				"A common surge of demand looks the same: check whether they share a host or network before concluding.",
+				s.Label, int(s.Value), when, strings.Join(s.Services, ", ")))
+		}
+	}
+	if len(items) > 0 {
+		out = append(out, block{items: items})
+	}
+	return append(out, block{para: fmt.Sprintf("These are patterns in the data, not proven causes. Thresholds: saturation when %s or more of the attempts "+
+		"were refused or queued; attack-like when attempts per active user reach %.0f× the platform's rate outside incidents; "+
+		"shared provider when %d or more distinct services are in incident at once.",
+		pct(SaturationShare), AttackRatio, SharedProviderServices)})
+}
+
+func (r *Report) comparisonBlocks() []block {
+	c := r.Comparison
+	if c == nil {
+		return nil
+	}
+	out := []block{{heading: "Comparison with earlier incidents"}}
+	since := fmt.Sprintf("the %d days before the range (since %s)", LookbackDays, c.From.In(paris).Format(time.DateOnly))
+	switch {
+	case c.DaysWithData == 0:
+		return append(out, block{para: "No earlier data: the warehouse holds nothing from " + since + ", so there is nothing to compare with."})
+	case len(c.Days) == 0:
+		return append(out, block{para: fmt.Sprintf("No earlier incident: the warehouse holds %s of data from %s, and none had an incident.",
+			plural(c.DaysWithData, "day"), since)})
+	}
+	out = append(out, block{para: fmt.Sprintf("Searched %s: %s of data, %s with an hour below the objective, %d examined for incidents. "+
+		"The last column lists the service–region pairs that failed then and fail again in this range.",
+		since, plural(c.DaysWithData, "day"), plural(c.CandidateDays, "day"), c.ExaminedDays)})
+	t := &table{head: []string{"Date (Paris)", "Days before", "Incidents", "Services", "Regions", "Time in incident", "Worst availability", "Worst p95", "Users affected", "Failed again now"},
+		right: []bool{false, true, true, false, false, true, true, true, true, false}}
+	var sentences []string
+	for _, d := range c.Days {
+		date := d.Date
+		if d.Grain == ComparedByHour {
+			date += " (by hour)"
+		}
+		again := make([]string, len(d.Repeated))
+		for i, rp := range d.Repeated {
+			again[i] = fmt.Sprintf("%s in %s", rp.Service, RegionName(rp.Region))
+			sentences = append(sentences, repeatSentence(d, rp))
+		}
+		t.rows = append(t.rows, []string{date, fmt.Sprint(d.DaysBefore), fmt.Sprint(d.Incidents), strings.Join(d.Services, ", "),
+			regionNames(d.Regions), duration(d.IncidentMinutes), pct(d.WorstAvailability), ms(d.WorstP95MS), count(d.UsersAffected),
+			orNone(strings.Join(again, ", "))})
+	}
+	s := r.Summary
+	worst, worstP95 := 1.0, 0.0
+	for _, in := range r.Incidents {
+		worst, worstP95 = min(worst, in.WorstAvailability), max(worstP95, in.WorstP95MS)
+	}
+	t.rows = append(t.rows, []string{"**this range**", "0", fmt.Sprint(s.Incidents), strings.Join(s.Services, ", "), regionNames(s.Regions),
+		duration(s.IncidentMinutes), pct(worst), ms(worstP95), count(s.UsersAffected), "—"})
+	out = append(out, block{table: t})
+	if len(sentences) > 0 {
+		out = append(out, block{items: sentences})
+	}
+	if c.ExaminedDays < c.CandidateDays {
+		out = append(out, block{para: fmt.Sprintf("%s with an hour below the objective were not examined (only the %d with the most such hours are).",
+			plural(c.CandidateDays-c.ExaminedDays, "other day"), MaxEarlierDays)})
+	}
+	return out
+}
+
+// repeatSentence says plainly that the same pair failed then and now.
+func repeatSentence(d EarlierDay, rp Repeat) string {
+	who := fmt.Sprintf("%s's %s (%s)", RegionName(rp.Region), strings.ToUpper(rp.Platform), rp.Service)
+	if rp.Platform != "ent" {
+		who = fmt.Sprintf("The %s (%s) in %s", strings.ToUpper(rp.Platform), rp.Service, RegionName(rp.Region))
+	}
+	return fmt.Sprintf("%s failed on %s for %s and again on %s for %s.", who, longDate(d.Date), duration(rp.ThenMinutes),
+		rp.NowStart.In(paris).Format("2 January 2006"), duration(rp.NowMinutes))
+}
+
+func (r *Report) capacityBlocks() []block {
+	if len(r.Capacity) == 0 {
+		return nil
+	}
+	t := &table{head: []string{"Service", "When (Paris)", "Regions", "Peak attempts / min", "Peak minute", "Served then / min",
+		"Median served / min", "Users at peak", "Capacity needed"},
+		right: []bool{false, false, false, true, false, true, true, true, true}}
+	var items []string
+	for _, c := range r.Capacity {
+		factor := "nothing served"
+		if c.Factor > 0 {
+			factor = fmt.Sprintf("≈ %.1f×", c.Factor)
+		}
+		t.rows = append(t.rows, []string{c.Service, period(c.Start, c.End), r.regionList(c.Platform, c.Regions), count(c.PeakAttempts),
+			c.PeakAt.In(paris).Format("15:04"), count(c.ServedAtPeak), count(uint64(c.MedianServed + 0.5)), count(c.UsersAtPeak), factor})
+		if c.Factor > 0 {
+			items = append(items, fmt.Sprintf("**%s** would have needed **≈ %.1f× the capacity it served**: %s attempts in its busiest minute "+
+				"(%s, from %s users) against a median of %s successful attempts a minute.",
+				c.Service, c.Factor, count(c.PeakAttempts), c.PeakAt.In(paris).Format("15:04"), count(c.UsersAtPeak), count(uint64(c.MedianServed+0.5))))
+		}
+	}
+	out := []block{{heading: "Capacity needed"},
+		{para: "Per failing service, the busiest minute's attempts (all its regions in incident together) against the median number of " +
+			"successful attempts a minute during the incident. Attempts include retries and waiting-room entries, so the factor is an " +
+			"upper bound; for a service under attack-like traffic it includes the attack."},
+		{table: t}}
+	if len(items) > 0 {
+		out = append(out, block{items: items})
+	}
+	return out
+}
+
+func regionNames(codes []string) string {
+	names := make([]string, len(codes))
+	for i, c := range codes {
+		names[i] = RegionName(c)
+	}
+	return strings.Join(names, ", ")
+}
+
+// longDate shows a YYYY-MM-DD date as "16 March 2020".
+func longDate(date string) string {
+	t, err := time.Parse(time.DateOnly, date)
+	if err != nil {
+		return date
+	}
+	return t.Format("2 January 2006")
+}
+
+func joinAnd(s []string) string {
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
