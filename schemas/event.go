@@ -13,8 +13,10 @@ import (
 	"io"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -114,28 +116,28 @@ func DecodeBatch(r io.Reader, opt DecodeOptions) (events []Event, positions []in
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: %v", ErrBatch, err)
 	}
-	var raws <-chan rawItem
+	// The items are pulled one at a time on this goroutine: handing each
+	// event over a channel from a reader goroutine cost more than decoding it.
+	next := lineItems(br)
 	if first == '[' {
-		raws = arrayItems(br)
-	} else {
-		raws = lineItems(br)
+		next = arrayItems(br)
 	}
 	now := time.Now
 	if opt.Now != nil {
 		now = opt.Now
 	}
-	n := 0
-	for it := range raws {
-		if it.err != nil {
-			return events, positions, bad, fmt.Errorf("%w: after %d events: %v", ErrBatch, n, it.err)
+	for n := 0; ; n++ {
+		raw, err := next()
+		if err == errBatchEnd {
+			return events, positions, bad, nil
+		}
+		if err != nil {
+			return events, positions, bad, fmt.Errorf("%w: after %d events: %v", ErrBatch, n, err)
 		}
 		if opt.MaxEvents > 0 && n >= opt.MaxEvents {
-			// Drain so the goroutine ends, then refuse the batch.
-			for range raws {
-			}
 			return nil, nil, nil, fmt.Errorf("%w: more than %d events in one batch", ErrBatch, opt.MaxEvents)
 		}
-		ev, ferr := DecodeEvent(it.raw, opt.MaxFuture, now())
+		ev, ferr := DecodeEvent(raw, opt.MaxFuture, now())
 		if ferr != nil {
 			ferr.Index = n
 			bad = append(bad, *ferr)
@@ -143,15 +145,11 @@ func DecodeBatch(r io.Reader, opt DecodeOptions) (events []Event, positions []in
 			events = append(events, ev)
 			positions = append(positions, n)
 		}
-		n++
 	}
-	return events, positions, bad, nil
 }
 
-type rawItem struct {
-	raw []byte
-	err error
-}
+// errBatchEnd is what an item reader returns after the last item.
+var errBatchEnd = errors.New("end of batch")
 
 func firstNonSpace(br *bufio.Reader) (byte, error) {
 	for {
@@ -167,49 +165,54 @@ func firstNonSpace(br *bufio.Reader) (byte, error) {
 	}
 }
 
-func arrayItems(br *bufio.Reader) <-chan rawItem {
-	ch := make(chan rawItem)
-	go func() {
-		defer close(ch)
-		dec := json.NewDecoder(br)
-		if _, err := dec.Token(); err != nil { // '['
-			ch <- rawItem{err: err}
-			return
+// arrayItems returns a reader of the elements of a JSON array, one raw value
+// per call, then errBatchEnd once the array is closed.
+func arrayItems(br *bufio.Reader) func() ([]byte, error) {
+	dec := json.NewDecoder(br)
+	started, ended := false, false
+	return func() ([]byte, error) {
+		if ended {
+			return nil, errBatchEnd
 		}
-		for dec.More() {
+		if !started {
+			started = true
+			if _, err := dec.Token(); err != nil { // '['
+				return nil, err
+			}
+		}
+		if dec.More() {
 			var raw json.RawMessage
 			if err := dec.Decode(&raw); err != nil {
-				ch <- rawItem{err: err}
-				return
+				return nil, err
 			}
-			ch <- rawItem{raw: raw}
+			return raw, nil
 		}
+		ended = true
 		if _, err := dec.Token(); err != nil { // ']'
-			ch <- rawItem{err: fmt.Errorf("array not closed: %v", err)}
+			return nil, fmt.Errorf("array not closed: %v", err)
 		}
-	}()
-	return ch
+		return nil, errBatchEnd
+	}
 }
 
-func lineItems(br *bufio.Reader) <-chan rawItem {
-	ch := make(chan rawItem)
-	go func() {
-		defer close(ch)
-		for {
+// lineItems returns a reader of the non-blank lines of NDJSON, trimmed, then
+// errBatchEnd at the end of the input (or the read error that stopped it).
+func lineItems(br *bufio.Reader) func() ([]byte, error) {
+	var stop error
+	return func() ([]byte, error) {
+		for stop == nil {
 			line, err := br.ReadBytes('\n')
-			if t := bytes.TrimSpace(line); len(t) > 0 {
-				ch <- rawItem{raw: t}
-			}
 			if err == io.EOF {
-				return
+				stop = errBatchEnd
+			} else if err != nil {
+				stop = err
 			}
-			if err != nil {
-				ch <- rawItem{err: err}
-				return
+			if t := bytes.TrimSpace(line); len(t) > 0 {
+				return t, nil
 			}
 		}
-	}()
-	return ch
+		return nil, stop
+	}
 }
 
 var knownFields = map[string]bool{
@@ -222,6 +225,17 @@ var knownFields = map[string]bool{
 // (a typo such as "latency" for "latency_ms" must not be silently dropped);
 // free-form data belongs in attrs. The returned error names the field.
 func DecodeEvent(raw []byte, maxFuture time.Duration, now time.Time) (Event, *FieldError) {
+	if ev, ok := decodeEventFast(raw, maxFuture, now); ok {
+		return ev, nil
+	}
+	return decodeEventSlow(raw, maxFuture, now)
+}
+
+// decodeEventSlow is the reference decoder: encoding/json into a map of raw
+// values, then one Unmarshal per field. It defines the contract (what is
+// accepted, the Event built, the exact FieldError) and answers every event
+// the fast path gives up on.
+func decodeEventSlow(raw []byte, maxFuture time.Duration, now time.Time) (Event, *FieldError) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil {
 		return Event{}, &FieldError{Msg: "not a JSON object: " + shortJSONErr(err)}
@@ -400,3 +414,468 @@ func (e *Event) Failed() bool {
 // PartitionKey is the Kafka message key: region/service, so that one
 // service's events in one region stay ordered in one partition.
 func (e *Event) PartitionKey() string { return e.Region + "/" + e.Service }
+
+// The fast path. decodeEventSlow spends its time in encoding/json's
+// reflection, and both the collector and the aggregator run DecodeEvent on
+// every event. decodeEventFast reads the shape producers send in one pass and
+// without reflection: a flat object whose values are strings, numbers or null,
+// plus attrs as an object of strings. It answers only when the event is valid,
+// and then with the Event decodeEventSlow would build; on anything else (any
+// invalid value, an unknown key, a surrogate \u escape, a nested value, a
+// boolean) it gives up and decodeEventSlow answers, so errors are the
+// reference ones by construction. FuzzFastMatchesSlow checks the two agree.
+
+// Slots of the fast path, one per field of schema v1.
+const (
+	slotID = iota
+	slotTS
+	slotPlatform
+	slotService
+	slotRegion
+	slotAcademy
+	slotKind
+	slotOutcome
+	slotStatus
+	slotLatency
+	slotQueue
+	slotUser
+	slotRole
+	slotSource
+	slotAttrs
+	numSlots
+)
+
+// slotOf matches keys exactly, as the reference decoder's map does ("ID" is
+// not "id"); -1 is an unknown field.
+func slotOf(key []byte) int {
+	switch string(key) {
+	case "id":
+		return slotID
+	case "ts":
+		return slotTS
+	case "platform":
+		return slotPlatform
+	case "service":
+		return slotService
+	case "region":
+		return slotRegion
+	case "academy":
+		return slotAcademy
+	case "kind":
+		return slotKind
+	case "outcome":
+		return slotOutcome
+	case "status":
+		return slotStatus
+	case "latency_ms":
+		return slotLatency
+	case "queue_ms":
+		return slotQueue
+	case "user":
+		return slotUser
+	case "role":
+		return slotRole
+	case "source":
+		return slotSource
+	case "attrs":
+		return slotAttrs
+	}
+	return -1
+}
+
+// Kinds of fastValue. Null is stored as absent: the reference decoder treats
+// them alike for every field.
+const (
+	valAbsent byte = iota
+	valString
+	valNumber
+	valObject // attrs, whose entries are in fastScan.attrs
+)
+
+type fastValue struct {
+	kind byte
+	b    []byte // the decoded string, or the number as written
+}
+
+// fastScan reads one event. It lives on the stack: the strings it holds are
+// slices of the input, except those with escapes, which it decodes.
+type fastScan struct {
+	b      []byte
+	i      int
+	vals   [numSlots]fastValue // the last value of each key wins, as in a map
+	attrs  [MaxAttrs][2][]byte // key and value of the last attrs object
+	nattrs int
+}
+
+func (s *fastScan) skipSpace() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// eat skips spaces and then c, reporting whether c was there.
+func (s *fastScan) eat(c byte) bool {
+	s.skipSpace()
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// object reads the whole input as one event object.
+func (s *fastScan) object() bool {
+	if !s.eat('{') {
+		return false
+	}
+	for {
+		s.skipSpace()
+		key, ok := s.str()
+		if !ok || !s.eat(':') {
+			return false
+		}
+		slot := slotOf(key)
+		if slot < 0 {
+			return false
+		}
+		s.skipSpace()
+		if !s.value(slot) {
+			return false
+		}
+		if s.eat(',') {
+			continue
+		}
+		if !s.eat('}') {
+			return false
+		}
+		s.skipSpace()
+		return s.i == len(s.b)
+	}
+}
+
+func (s *fastScan) value(slot int) bool {
+	if s.i >= len(s.b) {
+		return false
+	}
+	switch c := s.b[s.i]; {
+	case c == '"':
+		b, ok := s.str()
+		s.vals[slot] = fastValue{valString, b}
+		return ok
+	case c == 'n':
+		if !bytes.HasPrefix(s.b[s.i:], []byte("null")) {
+			return false
+		}
+		s.i += 4
+		s.vals[slot] = fastValue{}
+		return true
+	case c == '-' || '0' <= c && c <= '9':
+		b, ok := s.number()
+		s.vals[slot] = fastValue{valNumber, b}
+		return ok
+	case c == '{' && slot == slotAttrs:
+		s.vals[slot] = fastValue{kind: valObject}
+		return s.attrsObject()
+	}
+	return false
+}
+
+// attrsObject reads an object of strings, at most MaxAttrs entries.
+func (s *fastScan) attrsObject() bool {
+	s.i++ // '{'
+	s.nattrs = 0
+	if s.eat('}') {
+		return true
+	}
+	for s.nattrs < MaxAttrs {
+		s.skipSpace()
+		k, ok := s.str()
+		if !ok || !s.eat(':') {
+			return false
+		}
+		s.skipSpace()
+		v, ok := s.str()
+		if !ok {
+			return false
+		}
+		s.attrs[s.nattrs] = [2][]byte{k, v}
+		s.nattrs++
+		if s.eat('}') {
+			return true
+		}
+		if !s.eat(',') {
+			return false
+		}
+	}
+	return false
+}
+
+// str reads a string and returns its content as encoding/json decodes it.
+// Without escapes that is the bytes between the quotes, provided they are
+// valid UTF-8 (encoding/json would replace invalid bytes, so it gives up).
+func (s *fastScan) str() ([]byte, bool) {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return nil, false
+	}
+	start := s.i + 1
+	ascii := true
+	for j := start; j < len(s.b); j++ {
+		switch c := s.b[j]; {
+		case c == '"':
+			out := s.b[start:j]
+			if !ascii && !utf8.Valid(out) {
+				return nil, false
+			}
+			s.i = j + 1
+			return out, true
+		case c == '\\':
+			return s.strEscaped(start)
+		case c < ' ':
+			return nil, false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	return nil, false
+}
+
+// strEscaped decodes a string that has escapes into a new slice. A \u escape
+// of a surrogate is left to the slow path (pairs and lone halves are where
+// decoders differ most).
+func (s *fastScan) strEscaped(start int) ([]byte, bool) {
+	out := make([]byte, 0, 64)
+	b := s.b
+	for j := start; j < len(b); {
+		c := b[j]
+		switch {
+		case c == '"':
+			s.i = j + 1
+			return out, true
+		case c < ' ':
+			return nil, false
+		case c == '\\':
+			if j+1 >= len(b) {
+				return nil, false
+			}
+			e := b[j+1]
+			j += 2
+			switch e {
+			case '"', '\\', '/':
+				out = append(out, e)
+			case 'b':
+				out = append(out, '\b')
+			case 'f':
+				out = append(out, '\f')
+			case 'n':
+				out = append(out, '\n')
+			case 'r':
+				out = append(out, '\r')
+			case 't':
+				out = append(out, '\t')
+			case 'u':
+				r, ok := hex4(b[j:])
+				if !ok || utf16.IsSurrogate(r) {
+					return nil, false
+				}
+				out = utf8.AppendRune(out, r)
+				j += 4
+			default:
+				return nil, false
+			}
+		case c < utf8.RuneSelf:
+			out = append(out, c)
+			j++
+		default:
+			r, size := utf8.DecodeRune(b[j:])
+			if r == utf8.RuneError && size == 1 {
+				return nil, false
+			}
+			out = append(out, b[j:j+size]...)
+			j += size
+		}
+	}
+	return nil, false
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// number reads a number of the JSON grammar and returns it as written.
+func (s *fastScan) number() ([]byte, bool) {
+	b, j := s.b, s.i
+	digits := func() int {
+		n := 0
+		for j < len(b) && '0' <= b[j] && b[j] <= '9' {
+			j++
+			n++
+		}
+		return n
+	}
+	if b[j] == '-' {
+		j++
+	}
+	switch {
+	case j < len(b) && b[j] == '0':
+		j++
+	case digits() == 0:
+		return nil, false
+	}
+	if j < len(b) && b[j] == '.' {
+		j++
+		if digits() == 0 {
+			return nil, false
+		}
+	}
+	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
+		j++
+		if j < len(b) && (b[j] == '+' || b[j] == '-') {
+			j++
+		}
+		if digits() == 0 {
+			return nil, false
+		}
+	}
+	out := b[s.i:j]
+	s.i = j
+	return out, true
+}
+
+// decodeEventFast returns the event and true when raw is a valid event of the
+// shape it reads; false means "ask decodeEventSlow", never "invalid".
+func decodeEventFast(raw []byte, maxFuture time.Duration, now time.Time) (Event, bool) {
+	s := fastScan{b: raw}
+	if !s.object() {
+		return Event{}, false
+	}
+	v := &s.vals
+	var ev Event
+	var ok [14]bool
+	ev.ID, ok[0] = fastString(v[slotID], true, MaxIDLen)
+	ev.Platform, ok[1] = fastEnum(v[slotPlatform], Platforms, true)
+	ev.Service, ok[2] = fastString(v[slotService], true, MaxServiceLen)
+	ev.Region, ok[3] = fastEnum(v[slotRegion], Regions, true)
+	ev.Academy, ok[4] = fastString(v[slotAcademy], false, MaxAcademyLen)
+	ev.Kind, ok[5] = fastEnum(v[slotKind], Kinds, true)
+	ev.Outcome, ok[6] = fastEnum(v[slotOutcome], Outcomes, true)
+	ev.User, ok[7] = fastString(v[slotUser], false, MaxUserLen)
+	ev.Role, ok[8] = fastEnum(v[slotRole], Roles, false)
+	ev.Source, ok[9] = fastEnum(v[slotSource], Sources, false)
+	ev.TS, ok[10] = fastTS(v[slotTS], maxFuture, now)
+	ev.Status, ok[11] = fastStatus(v[slotStatus])
+	ev.LatencyMS, ok[12] = fastMillis(v[slotLatency])
+	ev.QueueMS, ok[13] = fastMillis(v[slotQueue])
+	for _, o := range ok {
+		if !o {
+			return Event{}, false
+		}
+	}
+	if ev.Outcome == "ok" && ev.LatencyMS == nil {
+		return Event{}, false
+	}
+	if v[slotAttrs].kind == valObject {
+		ev.Attrs = make(map[string]string, s.nattrs)
+		for _, kv := range s.attrs[:s.nattrs] {
+			// Checked per entry, before duplicates collapse: stricter than
+			// the reference, which is safe since giving up is always right.
+			if len(kv[0]) == 0 || len(kv[0]) > MaxAttrKeyLen || len(kv[1]) > MaxAttrValLen {
+				return Event{}, false
+			}
+			ev.Attrs[string(kv[0])] = string(kv[1])
+		}
+	} else if v[slotAttrs].kind != valAbsent {
+		return Event{}, false
+	}
+	return ev, true
+}
+
+// fastString follows str: absent is "" unless required, which also refuses "".
+func fastString(v fastValue, required bool, max int) (string, bool) {
+	switch {
+	case v.kind == valAbsent:
+		return "", !required
+	case v.kind != valString || required && len(v.b) == 0 || len(v.b) > max:
+		return "", false
+	}
+	return string(v.b), true
+}
+
+// fastEnum returns the enumeration's own string, so valid events allocate
+// nothing for these fields. An optional field may be "".
+func fastEnum(v fastValue, enum []string, required bool) (string, bool) {
+	switch {
+	case v.kind == valAbsent:
+		return "", !required
+	case v.kind != valString:
+		return "", false
+	case len(v.b) == 0:
+		return "", !required
+	}
+	for _, e := range enum {
+		if string(v.b) == e {
+			return e, true
+		}
+	}
+	return "", false
+}
+
+func fastTS(v fastValue, maxFuture time.Duration, now time.Time) (time.Time, bool) {
+	if v.kind != valString || len(v.b) == 0 || len(v.b) > 64 {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(v.b))
+	if err != nil || maxFuture > 0 && t.After(now.Add(maxFuture)) || t.UTC().Year() < 2000 {
+		return time.Time{}, false
+	}
+	return t.UTC(), true
+}
+
+func fastStatus(v fastValue) (int, bool) {
+	switch v.kind {
+	case valAbsent:
+		return 0, true
+	case valNumber:
+		s, err := strconv.ParseFloat(string(v.b), 64)
+		if err != nil || s != math.Trunc(s) || s < 100 || s > 599 {
+			return 0, false
+		}
+		return int(s), true
+	}
+	return 0, false
+}
+
+func fastMillis(v fastValue) (*float64, bool) {
+	switch v.kind {
+	case valAbsent:
+		return nil, true
+	case valNumber:
+		x, err := strconv.ParseFloat(string(v.b), 64)
+		if err != nil || math.IsNaN(x) || x < 0 || x > MaxLatencyMS {
+			return nil, false
+		}
+		return &x, true
+	}
+	return nil, false
+}

@@ -5,7 +5,9 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -179,6 +181,124 @@ func FuzzDecodeBatch(f *testing.F) {
 			if b.Msg == "" {
 				t.Fatal("an error without a message")
 			}
+		}
+	})
+}
+
+// sameEvent is reflect.DeepEqual plus the sign of zero, which DeepEqual
+// ignores: a latency of -0 must stay -0 whichever path decoded it.
+func sameEvent(a, b Event) bool {
+	bits := func(p *float64) uint64 {
+		if p == nil {
+			return 1<<64 - 1 // not a float64 any decoder produces here (a NaN)
+		}
+		return math.Float64bits(*p)
+	}
+	return reflect.DeepEqual(a, b) && bits(a.LatencyMS) == bits(b.LatencyMS) && bits(a.QueueMS) == bits(b.QueueMS)
+}
+
+// insert adds members just after the opening brace of good, so that they
+// come before (and lose to) good's own keys, or appends them at the end.
+func insert(members string, atEnd bool) string {
+	if atEnd {
+		return good[:len(good)-1] + "," + members + "}"
+	}
+	return "{" + members + "," + good[1:]
+}
+
+func TestTheFastPathDecodesWhatTheReferenceDecodes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		raw  string
+		fast bool // the fast path answers by itself
+	}{
+		{"a valid event", good, true},
+		{"a valid event with spaces everywhere", " \t{ \"id\" : \"e1\" ,\n\"ts\":\"2021-04-06T08:30:00Z\",\"platform\":\"cned\",\"service\":\"s\",\"region\":\"01\",\"kind\":\"api\",\"outcome\":\"error\" }\r\n", true},
+		{"a duplicate key, where the last one wins", insert(`"region":"99"`, false), true},
+		{"a duplicate key that turns a good value bad", insert(`"region":"99"`, true), false},
+		{"a key with a different case, which is an unknown field", insert(`"ID":"x"`, true), false},
+		{"a key spelt with a unicode escape", strings.Replace(good, `"id"`, `"\u0069d"`, 1), true},
+		{"null for an optional field, which means absent", with("user", "null"), true},
+		{"null for a required field", with("service", "null"), false},
+		{"null for attrs", with("attrs", "null"), true},
+		{"empty attrs, which is an empty map and not nil", with("attrs", "{}"), true},
+		{"attrs with a duplicate key", with("attrs", `{"a":"1","a":"2"}`), true},
+		{"attrs with a null value", with("attrs", `{"a":null}`), false},
+		{"attrs with a nested object", with("attrs", `{"a":{}}`), false},
+		{"attrs with 33 entries", with("attrs", `{`+strings.Repeat(`"k":"v",`, 32)+`"k":"v"}`), false},
+		{"a status written 200.0", with("status", "200.0"), true},
+		{"a status written 2e2", with("status", "2e2"), true},
+		{"a status written 2.5E+2", with("status", "2.5E+2"), true},
+		{"a status with a fraction", with("status", "200.5"), false},
+		{"a status as a string", with("status", `"200"`), false},
+		{"a status of true", with("status", "true"), false},
+		{"a latency of minus zero", with("latency_ms", "-0"), true},
+		{"a latency with a huge exponent", with("latency_ms", "1e400"), false},
+		{"a latency with a tiny exponent", with("latency_ms", "1e-400"), true},
+		{"a latency with a leading zero", strings.Replace(good, `:120`, `:0120`, 1), false},
+		{"a latency with a plus sign", strings.Replace(good, `:120`, `:+120`, 1), false},
+		{"a string with escapes", with("user", `"a\"b\\c\/d\n\t\u00e9\u20ac"`), true},
+		{"a string with a surrogate pair", with("user", `"\ud83d\ude00"`), false},
+		{"a string with a lone surrogate", with("user", `"\ud83dx"`), false},
+		{"a string with UTF-8", with("service", `"académie-€"`), true},
+		{"a string with invalid UTF-8", with("service", "\"a\xffb\""), false},
+		{"a string with a raw control character", with("user", "\"a\tb\""), false},
+		{"an id of 64 bytes once unescaped", with("id", `"`+strings.Repeat(`\n`, 64)+`"`), true},
+		{"an empty optional enum", with("role", `""`), true},
+		{"trailing garbage", good + "x", false},
+		{"two objects", good + good, false},
+		{"a truncated object", good[:len(good)-1], false},
+		{"a trailing comma", insert("", true), false},
+		{"an array", "[" + good + "]", false},
+		{"null", "null", false},
+		{"a byte order mark", "\xef\xbb\xbf" + good, false},
+		{"an invalid timestamp", with("ts", `"2021-04-06 08:30:00+02:00"`), false},
+		{"a timestamp with nanoseconds", with("ts", `"2021-04-06T08:30:00.123456789-03:00"`), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := []byte(tc.raw)
+			wantEv, wantErr := decodeEventSlow(raw, time.Hour, now)
+			gotEv, gotErr := DecodeEvent(raw, time.Hour, now)
+			if !sameEvent(gotEv, wantEv) || !reflect.DeepEqual(gotErr, wantErr) {
+				t.Fatalf("DecodeEvent = %+v, %v\nreference  = %+v, %v", gotEv, gotErr, wantEv, wantErr)
+			}
+			if _, ok := decodeEventFast(raw, time.Hour, now); ok != tc.fast {
+				t.Errorf("fast path answered: %v, want %v (reference error: %v)", ok, tc.fast, wantErr)
+			}
+		})
+	}
+}
+
+// FuzzFastMatchesSlow feeds the same bytes to both paths: whatever the fast
+// path accepts, the reference must accept and decode to the same Event, and
+// DecodeEvent must always answer what the reference answers.
+func FuzzFastMatchesSlow(f *testing.F) {
+	f.Add([]byte(good))
+	for _, l := range benchLines()[:8] {
+		f.Add(l)
+	}
+	for _, field := range []string{"id", "ts", "platform", "service", "region", "academy", "kind", "outcome", "status", "latency_ms", "queue_ms", "user", "role", "source", "attrs"} {
+		for _, v := range []string{"", "null", `""`, `"x"`, "0", "-0", "1e2", "200.0", "599", "1e400", "86400000.5", "true", "[]", "{}", `{"a":"b"}`, `"\u00e9\ud83d\ude00\n"`, `"é"`} {
+			f.Add([]byte(with(field, v)))
+		}
+		f.Add([]byte(insert(`"`+field+`":null`, true)))
+		f.Add([]byte(insert(`"`+strings.ToUpper(field)+`":"x"`, true)))
+	}
+	f.Add([]byte(strings.Replace(good, `"id"`, `"\u0069d"`, 1)))
+	f.Add([]byte(" \r\n" + good + "\t"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		wantEv, wantErr := decodeEventSlow(raw, time.Hour, now)
+		if ev, ok := decodeEventFast(raw, time.Hour, now); ok {
+			if wantErr != nil {
+				t.Fatalf("fast path accepted %q, the reference refuses it: %v", raw, wantErr)
+			}
+			if !sameEvent(ev, wantEv) {
+				t.Fatalf("%q: fast path decoded %+v, the reference %+v", raw, ev, wantEv)
+			}
+		}
+		gotEv, gotErr := DecodeEvent(raw, time.Hour, now)
+		if !sameEvent(gotEv, wantEv) || !reflect.DeepEqual(gotErr, wantErr) {
+			t.Fatalf("%q: DecodeEvent = %+v, %v; reference = %+v, %v", raw, gotEv, gotErr, wantEv, wantErr)
 		}
 	})
 }

@@ -188,6 +188,9 @@ func (r *Report) signalBlocks() []block {
 		case SignalAttack:
 			items = append(items, fmt.Sprintf("**%s**: %s, %s, %s: %.1f attempts per active user a minute, %.1f× the platform's normal %.1f.",
 				s.Label, s.Service, r.regionList(s.Platform, s.Regions), when, s.Value, s.Value/s.Baseline, s.Baseline))
+		case SignalAnonymous:
+			items = append(items, fmt.Sprintf("**%s**: %s, %s, %s: %s of the attempts carried no user session (%s outside the incident), from %d distinct networks.",
+				s.Label, s.Service, r.regionList(s.Platform, s.Regions), when, pct(s.Value), pct(s.Baseline), s.Sources))
 		case SignalSharedProvider:
 			items = append(items, fmt.Sprintf("**%s**: %d services in incident at the same time, %s: %s. "+
 				"A common surge of demand looks the same: check whether they share a host or network before concluding.",
@@ -198,9 +201,10 @@ func (r *Report) signalBlocks() []block {
 		out = append(out, block{items: items})
 	}
 	return append(out, block{para: fmt.Sprintf("These are patterns in the data, not proven causes. Thresholds: saturation when %s or more of the attempts "+
-		"were refused or queued; attack-like when attempts per active user reach %.0f× the platform's rate outside incidents; "+
+		"were refused or queued; attack-like when attempts per active user reach %.0f× the platform's rate outside incidents, "+
+		"or when %s or more of the attempts carry no user session and at least %.0f× the service's share outside incidents (raw events, kept 90 days); "+
 		"shared provider when %d or more distinct services are in incident at once.",
-		pct(SaturationShare), AttackRatio, SharedProviderServices)})
+		pct(SaturationShare), AttackRatio, pct(AnonymousShare), AnonymousRatio, SharedProviderServices)})
 }
 
 func (r *Report) comparisonBlocks() []block {

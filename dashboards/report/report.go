@@ -89,6 +89,11 @@ func Build(ctx context.Context, wh warehouse.Warehouse, db string, from, to time
 	}
 	r.Summary = summarise(f)
 	r.Signals = Signals(f.Incidents, f.Groups, minutes)
+	anon, err := anonymousSignals(ctx, wh, db, f.Groups, r)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	r.Signals = sortSignals(append(r.Signals, anon...))
 	r.Capacity = Capacities(f.Incidents, f.Groups, minutes)
 	if r.Comparison, err = compare(ctx, wh, db, from, f.Incidents, cfg); err != nil {
 		return nil, fmt.Errorf("report: %w", err)

@@ -12,6 +12,9 @@ const (
 	SignalSaturation     = "saturation"
 	SignalAttack         = "attack"
 	SignalSharedProvider = "shared_provider"
+	// SignalAnonymous is attack-like traffic seen in the raw events: many
+	// attempts without a user session (see anonymous.go).
+	SignalAnonymous = "anonymous_flood"
 )
 
 // Thresholds of the cause signals. They flag a pattern worth checking, not
@@ -44,14 +47,19 @@ type Signal struct {
 	// minute (attack) or the number of services (shared provider).
 	Value float64 `json:"value"`
 	// Baseline is the platform's normal attempts per active user a minute
-	// (attack only).
+	// (attack), or the service's normal share of attempts without a user
+	// (anonymous flood).
 	Baseline float64 `json:"baseline,omitempty"`
+	// Sources counts the distinct networks (attrs.src, /24 or /48) the
+	// anonymous attempts came from (anonymous flood only).
+	Sources uint64 `json:"sources,omitempty"`
 }
 
 var labels = map[string]string{
 	SignalSaturation:     "load-driven saturation (quota, waiting room)",
 	SignalAttack:         "attack-like traffic",
 	SignalSharedProvider: "shared-provider pattern",
+	SignalAnonymous:      "attack-like traffic (requests without users)",
 }
 
 // Signals computes the cause signals of incidents (grouped as groups) from
@@ -123,6 +131,11 @@ func Signals(incs []incident.Incident, groups []incident.Group, minutes []incide
 	for i := range out {
 		out[i].Label = labels[out[i].Kind]
 	}
+	return sortSignals(out)
+}
+
+// sortSignals orders signals by start, kind, service.
+func sortSignals(out []Signal) []Signal {
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
 		if !a.Start.Equal(b.Start) {
