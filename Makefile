@@ -29,6 +29,8 @@ serve: chdb build
 test: chdb
 	scripts/install-test-deps.sh
 	$(GO) vet ./...
+	@echo "ClickHouse server contract suite (runs when VIGIE_TEST_CLICKHOUSE_DSN is set; chDB runs it always):"
+	@$(GO) test -count=1 -v -run Contract ./internal/warehouse/chserver/ | grep -E -e '--- (SKIP|PASS|FAIL)' -e 'VIGIE_TEST_CLICKHOUSE_DSN' || true
 	$(GO) test -count=1 -timeout 40m ./...
 
 ## test-long: soak and fault runs, behind a flag
