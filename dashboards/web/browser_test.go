@@ -78,6 +78,10 @@ func TestThePageDrawsTheHeatmapInARealBrowser(t *testing.T) {
 			if got := strings.Count(dom, `<tr class="incident">`); got != tc.incidents {
 				t.Errorf("%d incidents listed, want %d", got, tc.incidents)
 			}
+			// The report links follow the range shown.
+			if !regexp.MustCompile(`id="report-html" href="api/v1/report\?from=2021-04-0[56]T2[23]%3A00%3A00Z&amp;to=2021-04-0[67]T2[23]%3A00%3A00Z&amp;format=html"`).MatchString(dom) {
+				t.Errorf("the HTML report link does not carry the day shown: %s", regexp.MustCompile(`<a id="report-html"[^>]*>`).FindString(dom))
+			}
 		})
 	}
 	if dir := os.Getenv("VIGIE_TEST_SCREENSHOT_DIR"); dir != "" {

@@ -175,6 +175,7 @@
         getJSON('api/v1/availability?' + qs + '&platform=' + platform + '&grain=' + grain),
         getJSON('api/v1/incidents?' + qs),
       ]);
+      for (const f of ['html', 'md', 'json']) $('report-' + f).href = 'api/v1/report?' + qs + '&format=' + f;
       const drawn = drawHeatmap(grid);
       drawIncidents(inc, platform);
       $('status').textContent = grid.regions.length + ' regions × ' + grid.buckets.length + ' ' + grain + 's, ' + drawn +
