@@ -232,10 +232,17 @@ func (r *Report) comparisonBlocks() []block {
 		if d.Grain == ComparedByHour {
 			date += " (by hour)"
 		}
-		again := make([]string, len(d.Repeated))
-		for i, rp := range d.Repeated {
-			again[i] = fmt.Sprintf("%s in %s", rp.Service, RegionName(rp.Region))
-			sentences = append(sentences, repeatSentence(d, rp))
+		var again []string
+		for _, rps := range repeatsByService(d.Repeated) {
+			if len(rps) >= manyRegions {
+				again = append(again, fmt.Sprintf("%s in %d regions", rps[0].Service, len(rps)))
+				sentences = append(sentences, repeatManySentence(d, rps))
+				continue
+			}
+			for _, rp := range rps {
+				again = append(again, fmt.Sprintf("%s in %s", rp.Service, RegionName(rp.Region)))
+				sentences = append(sentences, repeatSentence(d, rp))
+			}
 		}
 		t.rows = append(t.rows, []string{date, fmt.Sprint(d.DaysBefore), fmt.Sprint(d.Incidents), strings.Join(d.Services, ", "),
 			regionNames(d.Regions), duration(d.IncidentMinutes), pct(d.WorstAvailability), ms(d.WorstP95MS), count(d.UsersAffected),
@@ -257,6 +264,38 @@ func (r *Report) comparisonBlocks() []block {
 			plural(c.CandidateDays-c.ExaminedDays, "other day"), MaxEarlierDays)})
 	}
 	return out
+}
+
+// manyRegions is from how many regions a service's repeats are told as one
+// sentence (a national service such as the CNED fails in every region).
+const manyRegions = 4
+
+// repeatsByService groups repeats by service, in first-seen order.
+func repeatsByService(rps []Repeat) [][]Repeat {
+	var out [][]Repeat
+	at := map[string]int{}
+	for _, rp := range rps {
+		i, ok := at[rp.Service]
+		if !ok {
+			i = len(out)
+			at[rp.Service] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], rp)
+	}
+	return out
+}
+
+// repeatManySentence tells one service failing again in many regions.
+func repeatManySentence(d EarlierDay, rps []Repeat) string {
+	then, now := 0, 0
+	for _, rp := range rps {
+		then, now = max(then, rp.ThenMinutes), max(now, rp.NowMinutes)
+	}
+	rp := rps[0]
+	return fmt.Sprintf("The %s (%s) failed in %d regions on %s (up to %s) and again in the same %d regions on %s (up to %s).",
+		strings.ToUpper(rp.Platform), rp.Service, len(rps), longDate(d.Date), duration(then),
+		len(rps), rp.NowStart.In(paris).Format("2 January 2006"), duration(now))
 }
 
 // repeatSentence says plainly that the same pair failed then and now.

@@ -1,0 +1,32 @@
+package report
+
+import (
+	"testing"
+	"time"
+)
+
+func TestANationalServiceFailingAgainEverywhereIsOneSentence(t *testing.T) {
+	now := time.Date(2021, 4, 6, 6, 0, 0, 0, time.UTC)
+	var rps []Repeat
+	for i, reg := range []string{"11", "24", "27", "28", "32"} {
+		rps = append(rps, Repeat{Platform: "cned", Service: "cned-classe-virtuelle", Region: reg, ThenMinutes: 100 + i, NowMinutes: 120, NowStart: now})
+	}
+	rps = append(rps, Repeat{Platform: "ent", Service: "ent-11", Region: "11", ThenMinutes: 125, NowMinutes: 195, NowStart: now})
+	d := EarlierDay{Date: "2020-03-16", Repeated: rps}
+	groups := repeatsByService(d.Repeated)
+	if len(groups) != 2 || len(groups[0]) != 5 || groups[1][0].Service != "ent-11" {
+		t.Fatalf("groups = %v", groups)
+	}
+	want := "The CNED (cned-classe-virtuelle) failed in 5 regions on 16 March 2020 (up to 1 h 44 min) and again in the same 5 regions on 6 April 2021 (up to 2 h 00 min)."
+	if got := repeatManySentence(d, groups[0]); got != want {
+		t.Errorf("sentence\n got %s\nwant %s", got, want)
+	}
+	r := &Report{Comparison: &Comparison{DaysWithData: 1, CandidateDays: 1, ExaminedDays: 1, Days: []EarlierDay{d}}}
+	var lines []string
+	for _, b := range r.comparisonBlocks() {
+		lines = append(lines, b.items...)
+	}
+	if len(lines) != 2 || lines[0] != want {
+		t.Errorf("comparison sentences = %q, want the CNED in one sentence and ent-11 in another", lines)
+	}
+}
