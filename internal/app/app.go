@@ -107,6 +107,34 @@ func (a *App) Start(ctx context.Context) error {
 	if err := os.MkdirAll(a.cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data dir %s: %w", a.cfg.DataDir, err)
 	}
+	// Serve first: /healthz answers (and /readyz says "starting") while the
+	// broker starts and the warehouse migrates; routes are added as their
+	// parts come up (ServeMux is safe for that).
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !a.ready.Load() {
+			http.Error(w, "starting or stopping", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	ln, err := net.Listen("tcp", a.cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http.listen %s: %w", a.cfg.HTTP.Listen, err)
+	}
+	a.ln = ln
+	a.srv = &http.Server{
+		Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: a.cfg.HTTP.ReadTimeout, WriteTimeout: a.cfg.HTTP.WriteTimeout,
+		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("http server stopped", "err", err)
+		}
+	}()
 	a.brokers = a.cfg.Kafka.Brokers
 	needKafka := a.parts.Ingest || a.parts.Aggregate
 	if needKafka && a.cfg.Kafka.Embedded() {
@@ -137,16 +165,6 @@ func (a *App) Start(ctx context.Context) error {
 			}
 		}
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !a.ready.Load() {
-			http.Error(w, "starting or stopping", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	})
 	if a.cfg.HTTP.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -191,21 +209,6 @@ func (a *App) Start(ctx context.Context) error {
 		a.stopAgg, a.aggDone = cancel, make(chan error, 1)
 		go func() { a.aggDone <- agg.Run(actx) }()
 	}
-	ln, err := net.Listen("tcp", a.cfg.HTTP.Listen)
-	if err != nil {
-		return fmt.Errorf("http.listen %s: %w", a.cfg.HTTP.Listen, err)
-	}
-	a.ln = ln
-	a.srv = &http.Server{
-		Handler: mux, ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout: a.cfg.HTTP.ReadTimeout, WriteTimeout: a.cfg.HTTP.WriteTimeout,
-		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
-	}
-	go func() {
-		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.log.Error("http server stopped", "err", err)
-		}
-	}()
 	a.ready.Store(true)
 	a.log.Info("vigie started", "url", a.URL(), "brokers", a.brokers, "warehouse", a.cfg.Warehouse.Driver)
 	return nil
