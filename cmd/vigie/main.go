@@ -41,16 +41,6 @@ type globals struct {
 	configFile string
 }
 
-// flagKeys maps configuration keys to the flags that override them.
-var flagKeys = map[string]string{
-	"data_dir":         "data-dir",
-	"log.level":        "log-level",
-	"log.format":       "log-format",
-	"http.listen":      "listen",
-	"kafka.brokers":    "brokers",
-	"warehouse.driver": "warehouse",
-}
-
 func newRoot() *cobra.Command {
 	g := &globals{}
 	root := &cobra.Command{
@@ -71,12 +61,7 @@ by an environment variable (kafka.partitions → VIGIE_KAFKA_PARTITIONS) and by 
 	}
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.configFile, "config", "c", "", "YAML configuration file")
-	pf.String("data-dir", "", "data directory (embedded broker log, chDB data, keys, reports) [data_dir]")
-	pf.String("log-level", "", "debug, info, warn or error [log.level]")
-	pf.String("log-format", "", "text or json [log.format]")
-	pf.String("listen", "", "HTTP address host:port [http.listen]")
-	pf.StringSlice("brokers", nil, "Kafka brokers host:port,…; none runs the embedded broker [kafka.brokers]")
-	pf.String("warehouse", "", "chdb (in-process) or clickhouse (server) [warehouse.driver]")
+	config.RegisterFlags(pf)
 	root.AddCommand(
 		demoCmd(g), serveCmd(g, "serve"), serveCmd(g, "collect"), serveCmd(g, "aggregate"), serveCmd(g, "dashboards"),
 		simulateCmd(g), reportCmd(g), queryCmd(g), migrateCmd(g),
@@ -86,13 +71,7 @@ by an environment variable (kafka.partitions → VIGIE_KAFKA_PARTITIONS) and by 
 
 // load reads the configuration with this command's flags applied.
 func (g *globals) load(cmd *cobra.Command) (config.Config, *slog.Logger, error) {
-	bind := map[string]string{}
-	for key, flag := range flagKeys {
-		if f := cmd.Flags().Lookup(flag); f != nil && f.Changed {
-			bind[key] = flag
-		}
-	}
-	cfg, err := config.Load(g.configFile, cmd.Flags(), bind)
+	cfg, err := config.Load(g.configFile, cmd.Flags(), config.ChangedFlags(cmd.Flags()))
 	if err != nil {
 		return cfg, nil, err
 	}

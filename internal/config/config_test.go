@@ -402,24 +402,11 @@ func TestAnInvalidEnvironmentValueIsReportedWithItsKey(t *testing.T) {
 	}
 }
 
-// newFlags declares the global flags and their keys as cmd/vigie/main.go
-// does (flagKeys and newRoot), which this package cannot import.
+// newFlags declares the global flags as every vigie command does.
 func newFlags() (*pflag.FlagSet, map[string]string) {
 	fs := pflag.NewFlagSet("vigie", pflag.ContinueOnError)
-	fs.String("data-dir", "", "")
-	fs.String("log-level", "", "")
-	fs.String("log-format", "", "")
-	fs.String("listen", "", "")
-	fs.StringSlice("brokers", nil, "")
-	fs.String("warehouse", "", "")
-	return fs, map[string]string{
-		"data_dir":         "data-dir",
-		"log.level":        "log-level",
-		"log.format":       "log-format",
-		"http.listen":      "listen",
-		"kafka.brokers":    "brokers",
-		"warehouse.driver": "warehouse",
-	}
+	RegisterFlags(fs)
+	return fs, FlagKeys
 }
 
 func TestFlagsOverrideTheEnvironment(t *testing.T) {
