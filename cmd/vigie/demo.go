@@ -48,14 +48,10 @@ earlier demo created it.`,
 				}
 			}
 			out := cmd.OutOrStdout()
-			start := time.Now()
-			a, err := app.New(cfg, app.All, log)
-			if err != nil {
-				return err
-			}
+			began := time.Now()
 			ctx := cmd.Context()
-			if err := a.Start(ctx); err != nil {
-				shutdown(a)
+			a, err := start(ctx, cfg, app.All, log)
+			if err != nil {
 				return err
 			}
 			defer shutdown(a)
@@ -88,7 +84,7 @@ earlier demo created it.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "\nLessons-learned report for %s (done in %s):\n", sc.Name, time.Since(start).Round(time.Second))
+			fmt.Fprintf(out, "\nLessons-learned report for %s (done in %s):\n", sc.Name, time.Since(began).Round(time.Second))
 			for _, p := range paths {
 				abs, _ := filepath.Abs(p)
 				fmt.Fprintf(out, "  %s\n", abs)

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vigie-fr/vigie/internal/app"
+	"github.com/vigie-fr/vigie/internal/config"
 )
 
 // shutdownTimeout bounds the ordered shutdown on SIGTERM/Ctrl-C.
@@ -39,13 +41,9 @@ HTTP: POST /v1/events, GET /metrics, /healthz, /readyz, / (dashboard), /api/v1/â
 			if err != nil {
 				return err
 			}
-			a, err := app.New(cfg, sp.parts, log)
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			if err := a.Start(ctx); err != nil {
-				shutdown(a)
+			a, err := start(ctx, cfg, sp.parts, log)
+			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Vigie %s is running at %s (Ctrl-C to stop)\n", name, a.URL())
@@ -53,6 +51,19 @@ HTTP: POST /v1/events, GET /metrics, /healthz, /readyz, / (dashboard), /api/v1/â
 			return shutdown(a)
 		},
 	}
+}
+
+// start builds and starts the parts; on failure it stops what had started.
+func start(ctx context.Context, cfg config.Config, parts app.Parts, log *slog.Logger) (*app.App, error) {
+	a, err := app.New(cfg, parts, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Start(ctx); err != nil {
+		shutdown(a)
+		return nil, err
+	}
+	return a, nil
 }
 
 func shutdown(a *app.App) error {
