@@ -89,7 +89,8 @@ earlier demo created it.`,
 				abs, _ := filepath.Abs(p)
 				fmt.Fprintf(out, "  %s\n", abs)
 			}
-			fmt.Fprintf(out, "Dashboard: %s/   metrics: %s/metrics   SQL: vigie query --data-dir %s \"SELECT …\"\n", a.URL(), a.URL(), cfg.DataDir)
+			fmt.Fprintf(out, "Dashboard: %s/\nMetrics:   %s/metrics\nSQL:       %s query --data-dir %s --listen %s \"SELECT region, round(avg(availability), 3) FROM vigie.hour_stats WHERE platform = 'ent' GROUP BY region ORDER BY 2\"\n",
+				a.URL(), a.URL(), os.Args[0], cfg.DataDir, cfg.HTTP.Listen)
 			if exit {
 				return nil
 			}
