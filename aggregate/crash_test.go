@@ -271,43 +271,7 @@ func TestKilledAggregatorRestartsWithExactlyTheTotalsOfAnUninterruptedRun(t *tes
 		t.Fatal(err)
 	}
 	defer db.Close()
-	res, err := db.Query(ctx, `SELECT toString(bucket), platform, service, region, events, ok, errors, timeouts, rejected, queued, users, p95_ms
-FROM vigie.hour_stats ORDER BY bucket, platform, service, region`, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := truth(valid)
-	if len(res.Rows) != len(want) {
-		t.Errorf("%d hour windows in the warehouse, want %d", len(res.Rows), len(want))
-	}
-	var sumEvents uint64
-	for _, r := range res.Rows {
-		k := fmt.Sprintf("%v|%v|%v|%v", r[0], r[1], r[2], r[3])
-		tw := want[k]
-		if tw == nil {
-			t.Errorf("unexpected window %s", k)
-			continue
-		}
-		got := [6]uint64{u64(r[4]), u64(r[5]), u64(r[6]), u64(r[7]), u64(r[8]), u64(r[9])}
-		exp := [6]uint64{tw.events, tw.ok, tw.errors, tw.timeouts, tw.rejected, tw.queued}
-		if got != exp {
-			t.Errorf("window %s: events/ok/errors/timeouts/rejected/queued = %v, want %v", k, got, exp)
-		}
-		sumEvents += got[0]
-		if u := u64(r[10]); u != uint64(len(tw.users)) {
-			t.Errorf("window %s: %d unique users, want %d", k, u, len(tw.users))
-		}
-		if p95, exact := r[11].(float64), tw.latency.Quantile(0.95); math.Abs(p95-exact) > exact*window.RelativeError {
-			t.Errorf("window %s: p95 %.2f ms, the sketch says %.2f", k, p95, exact)
-		}
-	}
-	res, err = db.Query(ctx, `SELECT count(), uniqExact(id) FROM vigie.events`, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n, ids := u64(res.Rows[0][0]), u64(res.Rows[0][1]); n != uint64(len(valid)) || ids != n || sumEvents != n {
-		t.Errorf("raw events: %d rows, %d ids, %d in windows; want %d of each", n, ids, sumEvents, len(valid))
-	}
+	checkTotals(t, ctx, db, valid)
 	dlq := brokertest.ReadAll(t, brokers, "vigie.events.dlq")
 	// The DLQ is at-least-once (a replayed range re-sends its poison), so
 	// count distinct source offsets, and check each carries its reason.
