@@ -70,6 +70,11 @@ func New(cfg config.Config, parts Parts, log *slog.Logger) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if (parts.Ingest || parts.Aggregate) && parts != All && cfg.Kafka.Embedded() {
+		// An embedded broker per process would give each its own log.
+		return nil, errors.New("kafka.brokers: empty, but collect and aggregate run on their own against a Kafka cluster " +
+			"(set kafka.brokers, or run everything in one process with vigie serve)")
+	}
 	if parts.Ingest && parts != All && cfg.Ingest.HMACKey == "" {
 		// One key per collector would give one user several pseudonyms.
 		return nil, errors.New("ingest.hmac_key: empty, but collectors running on their own must share one key " +

@@ -245,3 +245,32 @@ func acceptedResends(n int) int {
 	}
 	return r
 }
+
+func TestPartsRunOnTheirOwnNeedASharedClusterAndKey(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, tc := range []struct {
+		name  string
+		parts Parts
+		edit  func(*config.Config)
+		want  string
+	}{
+		{"collect without brokers", Parts{Ingest: true}, func(*config.Config) {}, "kafka.brokers"},
+		{"aggregate without brokers", Parts{Aggregate: true}, func(*config.Config) {}, "kafka.brokers"},
+		{"collect without a shared HMAC key", Parts{Ingest: true}, func(c *config.Config) { c.Kafka.Brokers = []string{"kafka-1:9092"} }, "ingest.hmac_key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := config.Default()
+			tc.edit(&cfg)
+			_, err := New(cfg, tc.parts, quiet)
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want+":") {
+				t.Fatalf("New = %v, want an error naming %s", err, tc.want)
+			}
+		})
+	}
+	cfg := config.Default()
+	cfg.Kafka.Brokers = []string{"kafka-1:9092"}
+	cfg.Ingest.HMACKey = strings.Repeat("k", 32)
+	if _, err := New(cfg, Parts{Ingest: true}, quiet); err != nil {
+		t.Fatalf("a collector with brokers and a key: %v", err)
+	}
+}
