@@ -38,7 +38,15 @@ tmp="$(mktemp -d "${cache_dir}/.install.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 
 echo "install-chdb: fetching ${package} (about 180 MB)" >&2
-(cd "$tmp" && npm pack --silent "$package" >/dev/null)
+for attempt in 1 2 3; do # a registry hiccup should not fail a fresh machine's set-up
+	if (cd "$tmp" && npm pack --silent "$package" >/dev/null); then
+		break
+	fi
+	[ "$attempt" = 3 ] && { echo "install-chdb: npm pack ${package} failed 3 times" >&2; exit 1; }
+	echo "install-chdb: npm pack failed, retrying in $((attempt * 5)) s" >&2
+	rm -f "$tmp"/*.tgz
+	sleep $((attempt * 5))
+done
 tarball="$(ls "$tmp"/*.tgz)"
 tar -xzf "$tarball" -C "$tmp" package/libchdb.so
 
