@@ -24,7 +24,7 @@ func reportCmd(g *globals) *cobra.Command {
 	var from, to, format, out string
 	cmd := &cobra.Command{
 		Use:   "report --from TIME --to TIME",
-		Short: "Write the lessons-learned report for a time range (Markdown, JSON or HTML)",
+		Short: "Write the lessons-learned report for a time range (Markdown, JSON, HTML or PDF)",
 		Long: `Write the lessons-learned report for [from, to): incidents found in the data (start,
 end, duration, worst availability and p95, users affected, regions and services), cause
 signals, and the region × hour availability table. Incident thresholds come from the
@@ -62,7 +62,7 @@ incidents.* configuration keys. Times are RFC 3339 (2021-04-06T06:00:00+02:00) o
 	}
 	cmd.Flags().StringVar(&from, "from", "", "start of the range (required)")
 	cmd.Flags().StringVar(&to, "to", "", "end of the range, exclusive (default: one day after --from)")
-	cmd.Flags().StringVar(&format, "format", "md", "md (Markdown), json, html (self-contained page with charts) or all")
+	cmd.Flags().StringVar(&format, "format", "md", "md (Markdown), json, html (self-contained page with charts), pdf (that page printed by Chromium) or all (md, json, html)")
 	cmd.Flags().StringVarP(&out, "out", "o", "", `output file ("-" for stdout); default <data_dir>/reports/lessons-<from>.<ext>`)
 	_ = cmd.MarkFlagRequired("from")
 	return cmd
@@ -153,16 +153,29 @@ func remoteReport(base string, from, to time.Time) reportSource {
 	}
 }
 
+// render returns the report in one format; PDF is the HTML page printed
+// by headless Chromium.
+func render(ctx context.Context, src reportSource, ext string) ([]byte, error) {
+	if ext != "pdf" {
+		return src(ctx, ext)
+	}
+	html, err := src(ctx, "html")
+	if err != nil {
+		return nil, err
+	}
+	return report.PDF(ctx, html)
+}
+
 // writeReport writes the report in the asked formats ("md", "json",
 // "html" or "all") to out ("-" is stdout) or to <dataDir>/reports/.
 func writeReport(cmd *cobra.Command, src reportSource, dataDir string, from time.Time, format, out string) ([]string, error) {
-	exts := map[string][]string{"md": {"md"}, "json": {"json"}, "html": {"html"}, "all": {"md", "json", "html"}}[format]
+	exts := map[string][]string{"md": {"md"}, "json": {"json"}, "html": {"html"}, "pdf": {"pdf"}, "all": {"md", "json", "html"}}[format]
 	if exts == nil {
-		return nil, fmt.Errorf("--format %q: use md, json, html or all", format)
+		return nil, fmt.Errorf("--format %q: use md, json, html, pdf or all", format)
 	}
 	var paths []string
 	for _, ext := range exts {
-		body, err := src(cmd.Context(), ext)
+		body, err := render(cmd.Context(), src, ext)
 		if err != nil {
 			return paths, err
 		}
