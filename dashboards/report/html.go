@@ -33,6 +33,16 @@ svg { display: block; max-width: 100%; height: auto; margin: 12px 0; }
 svg text { font-family: system-ui, sans-serif; font-size: 12px; fill: #1d2327; }
 svg text.in { fill: #fff; text-anchor: middle; font-size: 11px; }
 .scroll { overflow-x: auto; }
+@page { size: A4 landscape; margin: 10mm; }
+@media print {
+  body { background: #fff; font-size: 9pt; }
+  main { max-width: none; padding: 0; }
+  .scroll { overflow: visible; }
+  table { font-size: 8pt; }
+  th, td { padding: 2px 4px; }
+  tr, svg { break-inside: avoid; }
+  h2 { break-after: avoid; }
+}
 `
 
 // Chart geometry, in SVG user units.
