@@ -212,6 +212,12 @@
     await show();
   }
 
+  // Live: while the range shown includes today (Paris), redraw every minute.
+  setInterval(() => {
+    const p = paris(new Date()), today = p.year + '-' + p.month + '-' + p.day;
+    if (document.body.dataset.state === 'ready' && $('to').value >= today && $('from').value <= today) show();
+  }, 60000);
+
   $('controls').addEventListener('submit', (ev) => { ev.preventDefault(); show(); });
   for (const id of ['platform', 'grain']) $(id).addEventListener('change', show);
   start();
