@@ -42,6 +42,7 @@ func (r *Report) blocks() []block {
 	add(r.summaryBlocks()...)
 	add(r.groupBlocks()...)
 	add(r.timelineBlocks()...)
+	add(r.regionBlocks()...)
 	add(r.signalBlocks()...)
 	add(r.comparisonBlocks()...)
 	add(r.capacityBlocks()...)
@@ -57,6 +58,29 @@ func (r *Report) blocks() []block {
 		"Regions are those of the users (INSEE codes in brackets); a national service is counted in each region it failed in.",
 	}})
 	return out
+}
+
+// regionBlocks answer "how long, and where": time in incident per region.
+func (r *Report) regionBlocks() []block {
+	if len(r.ByRegion) == 0 {
+		return nil
+	}
+	t := &table{head: []string{"Region", "ENT in incident", "CNED in incident", "Either in incident", "Incidents"},
+		right: []bool{false, true, true, true, true}}
+	for _, rt := range r.ByRegion {
+		t.rows = append(t.rows, []string{RegionName(rt.Region) + " (" + rt.Region + ")", minutesOrDash(rt.ENTMinutes),
+			minutesOrDash(rt.CNEDMinutes), duration(rt.EitherMinutes), fmt.Sprint(rt.Incidents)})
+	}
+	return []block{{heading: "Time in incident by region"},
+		{para: "How long pupils of each region had their ENT, the CNED, or either of them in incident (overlapping incidents count once)."},
+		{table: t}}
+}
+
+func minutesOrDash(minutes int) string {
+	if minutes == 0 {
+		return "—"
+	}
+	return duration(minutes)
 }
 
 // title is the report's first heading.

@@ -3,6 +3,8 @@ package report
 import (
 	"testing"
 	"time"
+
+	"github.com/vigie-fr/vigie/dashboards/incident"
 )
 
 func TestANationalServiceFailingAgainEverywhereIsOneSentence(t *testing.T) {
@@ -28,5 +30,23 @@ func TestANationalServiceFailingAgainEverywhereIsOneSentence(t *testing.T) {
 	}
 	if len(lines) != 2 || lines[0] != want {
 		t.Errorf("comparison sentences = %q, want the CNED in one sentence and ent-11 in another", lines)
+	}
+}
+
+func TestTimeInIncidentByRegionCountsOverlapsOnce(t *testing.T) {
+	at := func(h, m int) time.Time { return time.Date(2021, 4, 6, h, m, 0, 0, time.UTC) }
+	incs := []incident.Incident{
+		{Platform: "ent", Service: "ent-11", Region: "11", Start: at(6, 5), End: at(9, 20)},
+		{Platform: "cned", Service: "cned-classe-virtuelle", Region: "11", Start: at(6, 0), End: at(8, 0)},
+		{Platform: "ent", Service: "ent-11", Region: "11", Start: at(9, 50), End: at(10, 0)}, // a second, later ENT incident
+		{Platform: "cned", Service: "cned-classe-virtuelle", Region: "53", Start: at(6, 0), End: at(8, 0)},
+	}
+	got := ByRegion(incs)
+	want := []RegionTime{
+		{Region: "11", ENTMinutes: 195 + 10, CNEDMinutes: 120, EitherMinutes: 200 + 10, Incidents: 3},
+		{Region: "53", CNEDMinutes: 120, EitherMinutes: 120, Incidents: 1},
+	}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("ByRegion = %+v, want %+v", got, want)
 	}
 }

@@ -78,9 +78,10 @@ func TestHTMLIsSelfContainedWellFormedAndHasTheNumbers(t *testing.T) {
 			t.Errorf("unclosed elements: %v", stack)
 		}
 		// Two heatmaps (ENT, CNED) and the timeline; 16 cells per heatmap;
-		// one bar per group (4); the tables of the Markdown version.
-		if counts["svg"] != 3 || counts["rect"] != 2*16+4 || counts["table"] != 4 || counts["h1"] != 1 {
-			t.Errorf("svg %d, rect %d, table %d, h1 %d; want 3, 36, 4, 1", counts["svg"], counts["rect"], counts["table"], counts["h1"])
+		// one bar per group (4); the tables of the Markdown version (impact,
+		// timeline, time by region, comparison, capacity).
+		if counts["svg"] != 3 || counts["rect"] != 2*16+4 || counts["table"] != 5 || counts["h1"] != 1 {
+			t.Errorf("svg %d, rect %d, table %d, h1 %d; want 3, 36, 5, 1", counts["svg"], counts["rect"], counts["table"], counts["h1"])
 		}
 	})
 

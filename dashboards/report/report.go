@@ -37,6 +37,8 @@ type Report struct {
 	Comparison *Comparison `json:"comparison"`
 	// Capacity has one entry per group, in the groups' order.
 	Capacity []Capacity `json:"capacity"`
+	// ByRegion is the time each region's pupils had a platform in incident.
+	ByRegion []RegionTime `json:"by_region"`
 }
 
 // Objective is the incident definition the report applied
@@ -95,6 +97,7 @@ func Build(ctx context.Context, wh warehouse.Warehouse, db string, from, to time
 	}
 	r.Signals = sortSignals(append(r.Signals, anon...))
 	r.Capacity = Capacities(f.Incidents, f.Groups, minutes)
+	r.ByRegion = ByRegion(f.Incidents)
 	if r.Comparison, err = compare(ctx, wh, db, from, f.Incidents, cfg); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}

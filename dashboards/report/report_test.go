@@ -382,3 +382,16 @@ func TestCapacityComparesThePeakWithWhatWasServed(t *testing.T) {
 		t.Errorf("capacity =\n%+v\nwant\n%+v", got, want)
 	}
 }
+
+func TestTimeInIncidentByRegionOfTheMorning(t *testing.T) {
+	got := morningReport(t).ByRegion
+	want := []report.RegionTime{
+		{Region: "11", ENTMinutes: 20, CNEDMinutes: 120, EitherMinutes: 120, Incidents: 2},
+		{Region: "32", ENTMinutes: 20, CNEDMinutes: 120, EitherMinutes: 120, Incidents: 2},
+		{Region: "53", CNEDMinutes: 120, EitherMinutes: 120, Incidents: 1},
+		{Region: "76", ENTMinutes: 60, CNEDMinutes: 120, EitherMinutes: 120, Incidents: 2},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ByRegion = %+v\nwant %+v", got, want)
+	}
+}
