@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"go.uber.org/goleak"
 
 	"github.com/vigie-fr/vigie/aggregate/window"
 	"github.com/vigie-fr/vigie/internal/broker"
@@ -37,7 +38,12 @@ func TestMain(m *testing.M) {
 	if os.Getenv("VIGIE_AGG_CHILD") == "1" {
 		os.Exit(runChild())
 	}
-	os.Exit(m.Run())
+	// Every aggregator a test starts must be gone when it ends (kafka-go's
+	// shared connection pool stays, by design).
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("github.com/segmentio/kafka-go.(*connPool).discover"),
+		goleak.IgnoreTopFunction("github.com/segmentio/kafka-go.(*conn).run"),
+	)
 }
 
 const (

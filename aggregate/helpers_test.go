@@ -38,7 +38,8 @@ func openWarehouse(t *testing.T, ctx context.Context) *chdb.DB {
 }
 
 // startAggregator runs an aggregator in the background until the returned
-// stop is called; stop waits for it to leave the group.
+// stop is called; stop waits for it to leave the group and closes its
+// dead-letter writer.
 func startAggregator(t *testing.T, ctx context.Context, brokers []string, wh warehouse.Warehouse) (*Aggregator, func()) {
 	t.Helper()
 	opts := childOptions(brokers, wh)
@@ -50,7 +51,11 @@ func startAggregator(t *testing.T, ctx context.Context, brokers []string, wh war
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- agg.Run(runCtx) }()
-	return agg, func() { cancel(); <-done }
+	return agg, func() {
+		cancel()
+		<-done
+		opts.DLQ.Close() // the aggregator writes to it but does not own it
+	}
 }
 
 // waitCaughtUp fails the test if the aggregator does not catch up.
