@@ -27,7 +27,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -278,10 +277,10 @@ func (a *Aggregator) add(ctx context.Context, w *worker, m kafka.Message) error 
 	}
 	w.pending++
 	w.next = m.Offset + 1
-	ev, user, reason := decodeMessage(m.Value)
-	if reason != "" {
-		a.m.dlq.WithLabelValues(reasonLabel(reason)).Inc()
-		return a.deadLetter(ctx, m, reason)
+	ev, user, ferr := decodeMessage(m.Value)
+	if ferr != nil {
+		a.m.dlq.WithLabelValues(ferr.Reason()).Inc()
+		return a.deadLetter(ctx, m, ferr.Error())
 	}
 	h := xxhash.Sum64String(ev.ID)
 	if off, dup := w.seen[h]; dup && off >= m.Offset-int64(a.o.Config.DedupWindow) {
@@ -309,10 +308,10 @@ func (w *worker) evict(below int64) {
 // decodeMessage validates a message as the ingest API would (a producer
 // other than Vigie's collector may write to the topic) and checks that the
 // user field is a pseudonym, never a raw id.
-func decodeMessage(b []byte) (schemas.Event, uint64, string) {
+func decodeMessage(b []byte) (schemas.Event, uint64, *schemas.FieldError) {
 	ev, ferr := schemas.DecodeEvent(b, 0, time.Now())
 	if ferr != nil {
-		return ev, 0, ferr.Error()
+		return ev, 0, ferr
 	}
 	// The collector already did this; a producer writing to the topic
 	// directly may not have.
@@ -321,22 +320,14 @@ func decodeMessage(b []byte) (schemas.Event, uint64, string) {
 	if ev.User != "" {
 		u, err := strconv.ParseUint(ev.User, 16, 64)
 		if err != nil || len(ev.User) != 16 || u == 0 {
-			return ev, 0, fmt.Sprintf("event %q: field \"user\": not a pseudonym (16 hex digits); send events through the ingest API, which pseudonymises users", ev.ID)
+			return ev, 0, &schemas.FieldError{ID: ev.ID, Field: "user",
+				Msg: "not a pseudonym (16 hex digits); send events through the ingest API, which pseudonymises users"}
 		}
 		user = u
 	}
-	return ev, user, ""
+	return ev, user, nil
 }
 
-// reasonLabel keeps the DLQ metric's label set bounded.
-func reasonLabel(reason string) string {
-	for _, f := range []string{"id", "ts", "platform", "service", "region", "academy", "kind", "outcome", "status", "latency_ms", "queue_ms", "user", "role", "source", "attrs"} {
-		if strings.Contains(reason, `field "`+f+`"`) {
-			return f
-		}
-	}
-	return "unreadable"
-}
 
 func (a *Aggregator) deadLetter(ctx context.Context, m kafka.Message, reason string) error {
 	msg := kafka.Message{

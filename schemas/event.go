@@ -91,6 +91,20 @@ func (e *FieldError) Error() string {
 	return fmt.Sprintf("%s: field %q: %s", who, e.Field, e.Msg)
 }
 
+// Reason is a bounded label for metrics: the schema field at fault,
+// "unknown_field" for a field schema v1 does not have (its name is the
+// sender's, unbounded), or "not_an_object" when the event is unreadable.
+func (e *FieldError) Reason() string {
+	switch {
+	case e.Field == "":
+		return "not_an_object"
+	case knownFields[e.Field]:
+		return e.Field
+	default:
+		return "unknown_field"
+	}
+}
+
 // ErrBatch is returned when the batch as a whole cannot be read (not one
 // event's fault): wrong framing, truncated array, too many events.
 var ErrBatch = errors.New("unreadable batch")

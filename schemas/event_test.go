@@ -302,3 +302,16 @@ func FuzzFastMatchesSlow(f *testing.F) {
 		}
 	})
 }
+
+func TestReasonsAreBoundedLabels(t *testing.T) {
+	for _, tc := range []struct{ raw, want string }{
+		{with("region", `"99"`), "region"},
+		{with("latency", `12`), "unknown_field"},
+		{`not json`, "not_an_object"},
+	} {
+		_, ferr := DecodeEvent([]byte(tc.raw), time.Hour, now)
+		if ferr == nil || ferr.Reason() != tc.want {
+			t.Errorf("%s: reason %v, want %s", tc.raw, ferr, tc.want)
+		}
+	}
+}

@@ -129,7 +129,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, fe := range b.bad {
-		h.m.rejected.WithLabelValues(reasonOf(fe)).Inc()
+		h.m.rejected.WithLabelValues(fe.Reason()).Inc()
 	}
 	resp := Response{Rejected: len(b.bad)}
 	resp.Errors, resp.ErrorsOmitted = capErrors(b.bad)
@@ -198,21 +198,3 @@ func capErrors(bad []schemas.FieldError) ([]schemas.FieldError, int) {
 	return bad, 0
 }
 
-// schemaFields are the label values a rejected event's field may take; any
-// other name (an unknown field sent by a client) would make the label unbounded.
-var schemaFields = map[string]bool{
-	"id": true, "ts": true, "platform": true, "service": true, "region": true, "academy": true,
-	"kind": true, "outcome": true, "status": true, "latency_ms": true, "queue_ms": true,
-	"user": true, "role": true, "source": true, "attrs": true,
-}
-
-func reasonOf(fe schemas.FieldError) string {
-	switch {
-	case fe.Field == "":
-		return "not_an_object"
-	case schemaFields[fe.Field]:
-		return fe.Field
-	default:
-		return "unknown_field"
-	}
-}
