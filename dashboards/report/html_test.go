@@ -5,8 +5,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -23,19 +21,7 @@ func TestHTMLMatchesTheGoldenFile(t *testing.T) {
 	if !bytes.Equal(buf.Bytes(), again.Bytes()) {
 		t.Error("two reports of the same data differ: HTML is not deterministic")
 	}
-	golden := filepath.Join("testdata", "morning.html")
-	if *update {
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update once to write it)", err)
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("HTML differs from %s (go test -update rewrites it)", golden)
-	}
+	matchesGolden(t, "morning.html", buf.Bytes())
 }
 
 func TestHTMLIsSelfContainedWellFormedAndHasTheNumbers(t *testing.T) {

@@ -105,18 +105,8 @@ func TestMarkdownMatchesTheGoldenFile(t *testing.T) {
 	if err := r.WriteMarkdown(&buf); err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "morning.md")
-	if *update {
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update once to write it)", err)
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("Markdown differs from %s (go test -update rewrites it); got:\n%s", golden, buf.String())
+	if !matchesGolden(t, "morning.md", buf.Bytes()) {
+		t.Errorf("got:\n%s", buf.String())
 	}
 	var again bytes.Buffer
 	if err := morningReport(t).WriteMarkdown(&again); err != nil {
@@ -394,4 +384,25 @@ func TestTimeInIncidentByRegionOfTheMorning(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ByRegion = %+v\nwant %+v", got, want)
 	}
+}
+
+// matchesGolden compares got with testdata/name (rewritten by -update) and
+// reports a difference as a test error.
+func matchesGolden(t *testing.T, name string, got []byte) bool {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update once to write it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (go test -update rewrites it)", golden)
+		return false
+	}
+	return true
 }
