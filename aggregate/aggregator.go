@@ -328,7 +328,6 @@ func decodeMessage(b []byte) (schemas.Event, uint64, *schemas.FieldError) {
 	return ev, user, nil
 }
 
-
 func (a *Aggregator) deadLetter(ctx context.Context, m kafka.Message, reason string) error {
 	msg := kafka.Message{
 		Key:   m.Key,

@@ -197,4 +197,3 @@ func capErrors(bad []schemas.FieldError) ([]schemas.FieldError, int) {
 	}
 	return bad, 0
 }
-
