@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigie-fr/vigie/ingest/simulate"
-	"github.com/vigie-fr/vigie/internal/app"
+	"github.com/vigie-fr/vigie/cmd/vigie/app"
 )
 
 // demoMarker marks a data dir that vigie demo created, so that a later demo

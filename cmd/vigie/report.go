@@ -15,7 +15,7 @@ import (
 
 	"github.com/vigie-fr/vigie/dashboards/report"
 	"github.com/vigie-fr/vigie/dashboards/sqlapi"
-	"github.com/vigie-fr/vigie/internal/app"
+	"github.com/vigie-fr/vigie/cmd/vigie/app"
 	"github.com/vigie-fr/vigie/internal/config"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 )
