@@ -1,19 +1,16 @@
 // Package aggregate is Vigie's stream processor: a kafka-go consumer group
 // that folds events into minute windows (package window) and writes them,
-// with the raw events, to the warehouse exactly once.
+// with the raw events, to the warehouse exactly once, through the store.
 //
-// Exactly once, with the warehouse as the source of truth for offsets
-// (DESIGN.md, correctness rules; ClickHouse's Kafka Connect sink recipe):
-//   - each partition is consumed by one goroutine that flushes the offset
-//     range [first, last] it has folded in;
-//   - a flush writes a 'before' marker naming the range, then the raw events
-//     and the window rows, each INSERT carrying an insert_deduplication_token
-//     derived from (table, topic, partition, first, last), then an 'after'
-//     marker;
-//   - on start a partition resumes after the last 'after' range, or, when the
-//     newest marker is a 'before', re-reads exactly that range and re-sends
-//     the same rows with the same tokens, which the engine drops where they
-//     were already written. A crash anywhere therefore changes no total.
+// One partition, one goroutine, read top to bottom: consume (a partition
+// reader started where the offset store says), fold (decode, drop re-sent
+// ids, dead-letter poison, add to the windows), flush (the store's 'before'
+// marker, the events and the windows with the range's de-duplication
+// tokens), commit (the 'after' marker). On start a partition resumes after
+// its last committed range, or replays exactly a range that was begun and
+// not committed, resending the same rows with the same tokens, which the
+// engine drops where they were already written. A crash anywhere therefore
+// changes no total. docs/design.md tells the whole protocol.
 //
 // Re-sent events (same id) are counted once: ids seen in the last
 // aggregate.dedup_window offsets of the partition are remembered, and on
@@ -37,6 +34,7 @@ import (
 	"github.com/vigie-fr/vigie/aggregate/window"
 	"github.com/vigie-fr/vigie/ingest/pseudonym"
 	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 	"github.com/vigie-fr/vigie/schemas"
 )
@@ -55,10 +53,12 @@ type Options struct {
 
 // Aggregator consumes the events topic as a consumer group member.
 type Aggregator struct {
-	o  Options
-	m  *metrics
-	mu sync.Mutex
-	cg *kafka.ConsumerGroup
+	o       Options
+	m       *metrics
+	store   *store.Store
+	offsets *store.Offsets
+	mu      sync.Mutex
+	cg      *kafka.ConsumerGroup
 }
 
 // finalFlushTimeout bounds the flush at the end of a generation: well under
@@ -75,8 +75,10 @@ func New(o Options) (*Aggregator, error) {
 		return nil, errors.New("aggregate: no warehouse")
 	case o.DLQ == nil:
 		return nil, errors.New("aggregate: no DLQ writer")
-	case o.Database == "":
-		return nil, errors.New("aggregate: no database")
+	}
+	st, err := store.New(o.Warehouse, o.Database)
+	if err != nil {
+		return nil, fmt.Errorf("aggregate: %w", err)
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
@@ -88,7 +90,7 @@ func New(o Options) (*Aggregator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Aggregator{o: o, m: m}, nil
+	return &Aggregator{o: o, m: m, store: st, offsets: st.Offsets(o.Kafka.Group, o.Kafka.Topic)}, nil
 }
 
 // Run joins the group and consumes until ctx ends, then flushes what it
@@ -259,7 +261,7 @@ type worker struct {
 	since     time.Time
 	replayEnd int64 // >= 0 while re-reading a range whose 'before' marker has no 'after'
 	set       *window.Set
-	raw       [][]any
+	raw       []store.Event
 	seen      map[uint64]int64 // xxhash(id) → offset of its first occurrence
 }
 
@@ -293,7 +295,7 @@ func (a *Aggregator) add(ctx context.Context, w *worker, m kafka.Message) error 
 	}
 	a.m.events.Inc()
 	w.set.Add(&ev, user)
-	w.raw = append(w.raw, rawRow(&ev, user, m.Partition, m.Offset))
+	w.raw = append(w.raw, rawEvent(&ev, user, m.Partition, m.Offset))
 	return nil
 }
 
@@ -349,18 +351,12 @@ func (a *Aggregator) deadLetter(ctx context.Context, m kafka.Message, reason str
 	}
 }
 
-// rawColumns are the events table's columns in rawRow's order.
-var rawColumns = []string{"id", "ts", "platform", "service", "region", "academy", "kind", "outcome",
-	"status", "latency_ms", "queue_ms", "user", "role", "source", "attrs", "kafka_partition", "kafka_offset"}
-
-func rawRow(ev *schemas.Event, user uint64, partition int, offset int64) []any {
-	attrs := ev.Attrs
-	if attrs == nil {
-		attrs = map[string]string{}
-	}
-	return []any{ev.ID, ev.TS, ev.Platform, ev.Service, ev.Region, ev.Academy, ev.Kind, ev.Outcome,
-		uint16(ev.Status), f32(ev.LatencyMS), f32(ev.QueueMS), user, ev.Role, ev.Source, attrs,
-		uint32(partition), offset}
+// rawEvent is the events table's row of one folded event.
+func rawEvent(ev *schemas.Event, user uint64, partition int, offset int64) store.Event {
+	return store.Event{ID: ev.ID, TS: ev.TS, Platform: ev.Platform, Service: ev.Service, Region: ev.Region,
+		Academy: ev.Academy, Kind: ev.Kind, Outcome: ev.Outcome, Status: uint16(ev.Status),
+		LatencyMS: f32(ev.LatencyMS), QueueMS: f32(ev.QueueMS), User: user, Role: ev.Role, Source: ev.Source,
+		Attrs: ev.Attrs, Partition: uint32(partition), Offset: offset}
 }
 
 func f32(p *float64) *float32 {

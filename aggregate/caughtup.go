@@ -12,7 +12,7 @@ import (
 func (a *Aggregator) Behind(ctx context.Context, partitions int) (int64, error) {
 	var total int64
 	for p := range partitions {
-		mk, err := a.markers(ctx, p)
+		mk, err := a.offsets.Last(ctx, p)
 		if err != nil {
 			return 0, err
 		}
@@ -20,14 +20,8 @@ func (a *Aggregator) Behind(ctx context.Context, partitions int) (int64, error) 
 		if err != nil {
 			return 0, err
 		}
-		done := first
-		if mk.found {
-			done = mk.last + 1
-			if mk.state != stateAfter {
-				done = mk.first
-			}
-		}
-		if end > done {
+		// A range begun and not committed is not held yet.
+		if done := mk.Resume(first).Next; end > done {
 			total += end - done
 		}
 	}

@@ -1,6 +1,6 @@
 // Package window folds events into per-minute windows keyed by (minute,
 // platform, service, region) and turns them into the rows the warehouse's
-// agg_in table takes. It holds deltas only: what arrived since the last
+// agg_in table takes (store.Window). It holds deltas only: what arrived since the last
 // flush. The warehouse adds deltas up (AggregatingMergeTree), so a late event
 // just adds to its own, older window, and the hour grain is derived there.
 // It does no I/O and knows nothing of Kafka.
@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/schemas"
 )
 
@@ -109,19 +110,10 @@ func (s *Set) Add(ev *schemas.Event, user uint64) {
 	}
 }
 
-// Columns are agg_in's columns in the order Rows fills them.
-var Columns = []string{
-	"bucket", "platform", "service", "region",
-	"n_total", "n_ok", "n_error", "n_timeout", "n_rejected", "n_queued",
-	"n_login", "n_page", "n_api", "n_probe", "n_session_start", "n_session_end", "n_queue",
-	"latency_n", "latency_sum", "latency_max", "queue_n", "queue_sum", "queue_max",
-	"status_counts", "lat_values", "lat_counts", "users", "users_failed",
-}
-
 // Rows returns one agg_in row per window, in a deterministic order (by key,
 // users sorted): a replayed flush must resend byte-identical rows for its
 // de-duplication token to hold.
-func (s *Set) Rows() [][]any {
+func (s *Set) Rows() []store.Window {
 	keys := make([]Key, 0, len(s.w))
 	for k := range s.w {
 		keys = append(keys, k)
@@ -130,16 +122,19 @@ func (s *Set) Rows() [][]any {
 		return cmp.Or(cmp.Compare(a.Minute, b.Minute), cmp.Compare(a.Platform, b.Platform),
 			cmp.Compare(a.Service, b.Service), cmp.Compare(a.Region, b.Region))
 	})
-	rows := make([][]any, 0, len(keys))
+	rows := make([]store.Window, 0, len(keys))
 	for _, k := range keys {
 		a := s.w[k]
 		vals, counts := a.Latency.Arrays()
-		rows = append(rows, []any{
-			time.Unix(k.Minute, 0).UTC(), k.Platform, k.Service, k.Region,
-			a.Total, a.OK, a.Error, a.Timeout, a.Rejected, a.Queued,
-			a.Login, a.Page, a.API, a.Probe, a.SessionStart, a.SessionEnd, a.QueueKind,
-			a.LatencyN, a.LatencySum, a.LatencyMax, a.QueueN, a.QueueSum, a.QueueMax,
-			a.Status, vals, counts, sortedSet(a.Users), sortedSet(a.UsersFailed),
+		rows = append(rows, store.Window{
+			Bucket: time.Unix(k.Minute, 0).UTC(), Platform: k.Platform, Service: k.Service, Region: k.Region,
+			Total: a.Total, OK: a.OK, Error: a.Error, Timeout: a.Timeout, Rejected: a.Rejected, Queued: a.Queued,
+			Login: a.Login, Page: a.Page, API: a.API, Probe: a.Probe,
+			SessionStart: a.SessionStart, SessionEnd: a.SessionEnd, QueueKind: a.QueueKind,
+			LatencyN: a.LatencyN, LatencySum: a.LatencySum, LatencyMax: a.LatencyMax,
+			QueueN: a.QueueN, QueueSum: a.QueueSum, QueueMax: a.QueueMax,
+			Status: a.Status, LatValues: vals, LatCounts: counts,
+			Users: sortedSet(a.Users), UsersFailed: sortedSet(a.UsersFailed),
 		})
 	}
 	return rows

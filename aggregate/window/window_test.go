@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/schemas"
 )
 
@@ -29,40 +30,28 @@ func TestWindowsCountByMinuteAndKeepUsersApart(t *testing.T) {
 		t.Fatalf("%d rows, want 3 (two minutes of 11, one of 32)", len(rows))
 	}
 	r := rows[0]
-	if got := r[0].(time.Time); !got.Equal(time.Date(2021, 4, 6, 6, 30, 0, 0, time.UTC)) {
-		t.Errorf("bucket %v", got)
+	if !r.Bucket.Equal(time.Date(2021, 4, 6, 6, 30, 0, 0, time.UTC)) {
+		t.Errorf("bucket %v", r.Bucket)
 	}
-	col := func(name string) any {
-		for i, c := range Columns {
-			if c == name {
-				return r[i]
-			}
-		}
-		t.Fatalf("no column %s", name)
-		return nil
+	if r.Region != "11" || r.Total != 3 || r.OK != 1 || r.Error != 1 || r.Timeout != 1 {
+		t.Errorf("counts wrong: %+v", r)
 	}
-	if col("region") != "11" || col("n_total") != uint64(3) || col("n_ok") != uint64(1) || col("n_error") != uint64(1) || col("n_timeout") != uint64(1) {
-		t.Errorf("counts wrong: %v", r)
+	if !reflect.DeepEqual(r.Users, []uint64{7, 8}) {
+		t.Errorf("users %v, want [7 8]", r.Users)
 	}
-	if got := col("users"); !reflect.DeepEqual(got, []uint64{7, 8}) {
-		t.Errorf("users %v, want [7 8]", got)
+	if !reflect.DeepEqual(r.UsersFailed, []uint64{7, 8}) {
+		t.Errorf("users_failed %v, want [7 8]", r.UsersFailed)
 	}
-	if got := col("users_failed"); !reflect.DeepEqual(got, []uint64{7, 8}) {
-		t.Errorf("users_failed %v, want [7 8]", got)
+	if r.LatencyN != 2 {
+		t.Errorf("latency_n %v, want 2", r.LatencyN)
 	}
-	if got := col("latency_n"); got != uint64(2) {
-		t.Errorf("latency_n %v, want 2", got)
-	}
-	if got := col("status_counts"); !reflect.DeepEqual(got, map[uint16]uint64{200: 3}) {
-		t.Errorf("status_counts %v", got)
-	}
-	if len(r) != len(Columns) {
-		t.Fatalf("row has %d values for %d columns", len(r), len(Columns))
+	if !reflect.DeepEqual(r.Status, map[uint16]uint64{200: 3}) {
+		t.Errorf("status_counts %v", r.Status)
 	}
 }
 
 func TestRowsAreDeterministic(t *testing.T) {
-	build := func() [][]any {
+	build := func() []store.Window {
 		s := NewSet()
 		for i, reg := range []string{"76", "11", "44", "11", "32"} {
 			for u := uint64(1); u < 50; u++ {

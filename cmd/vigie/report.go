@@ -13,10 +13,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigie-fr/vigie/cmd/vigie/app"
 	"github.com/vigie-fr/vigie/dashboards/report"
 	"github.com/vigie-fr/vigie/dashboards/sqlapi"
-	"github.com/vigie-fr/vigie/cmd/vigie/app"
 	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 )
 
@@ -117,7 +118,11 @@ type reportSource func(ctx context.Context, format string) ([]byte, error)
 
 // localReport builds the report once from an open warehouse.
 func localReport(ctx context.Context, wh warehouse.Warehouse, cfg config.Config, from, to time.Time) (reportSource, error) {
-	r, err := report.Build(ctx, wh, cfg.Warehouse.Database, from, to, cfg.Incidents)
+	st, err := store.New(wh, cfg.Warehouse.Database)
+	if err != nil {
+		return nil, err
+	}
+	r, err := report.Build(ctx, st, from, to, cfg.Incidents)
 	if err != nil {
 		return nil, err
 	}

@@ -25,40 +25,13 @@ import (
 	"time"
 
 	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/store"
 )
 
-// Minute is one row of minute_stats: a (platform, service, region) in one
-// minute, with the counts the detection and the report need.
-type Minute struct {
-	Bucket   time.Time `json:"bucket"`
-	Platform string    `json:"platform"`
-	Service  string    `json:"service"`
-	Region   string    `json:"region"`
-	Events   uint64    `json:"events"`
-	OK       uint64    `json:"ok"`
-	Errors   uint64    `json:"errors"`
-	Timeouts uint64    `json:"timeouts"`
-	Rejected uint64    `json:"rejected"`
-	Queued   uint64    `json:"queued"`
-	// P95MS is the 95th latency percentile; 0 when no latency was measured.
-	P95MS       float64 `json:"p95_ms"`
-	Users       uint64  `json:"users"`
-	UsersFailed uint64  `json:"users_failed"`
-}
-
-// Failed counts the attempts that did not succeed: errors, timeouts and
-// quota rejections. Queued attempts are not failures (they may still get in).
-func (m Minute) Failed() uint64 { return m.Errors + m.Timeouts + m.Rejected }
-
-// Availability is ok / (ok + failed), the warehouse's definition (see the
-// minute_stats view); ok is false when the minute had no such attempt.
-func (m Minute) Availability() (a float64, ok bool) {
-	den := m.OK + m.Failed()
-	if den == 0 {
-		return 0, false
-	}
-	return float64(m.OK) / float64(den), true
-}
+// Minute is one bucket of a (platform, service, region) with the counts
+// the detection and the report need: a row of minute_stats (or of
+// hour_stats, for FindAt at the hour grain).
+type Minute = store.Stats
 
 // Key identifies the series an incident belongs to.
 type Key struct {
@@ -67,7 +40,7 @@ type Key struct {
 	Region   string `json:"region"`
 }
 
-func (m Minute) key() Key { return Key{m.Platform, m.Service, m.Region} }
+func keyOf(m Minute) Key { return Key{m.Platform, m.Service, m.Region} }
 
 // Reasons an objective is broken, as Incident.Reason says them.
 const (
@@ -108,6 +81,14 @@ type Incident struct {
 // Key returns the incident's series.
 func (in Incident) Key() Key { return Key{in.Platform, in.Service, in.Region} }
 
+// Bad reports whether bucket m breaks the objective of cfg: the one rule
+// that detection, the comparison with earlier days and the dashboards
+// share.
+func Bad(m Minute, cfg config.IncidentsConfig) bool {
+	_, ba, bl := classify(m, cfg)
+	return ba || bl
+}
+
 // classify says whether m counts, and which objectives it breaks.
 func classify(m Minute, cfg config.IncidentsConfig) (counts, badAvail, badLat bool) {
 	if m.Events < uint64(max(cfg.MinEvents, 0)) {
@@ -124,14 +105,20 @@ func classify(m Minute, cfg config.IncidentsConfig) (counts, badAvail, badLat bo
 // minute, as minute_stats gives). The result is sorted by start, then
 // platform, service and region.
 func Detect(minutes []Minute, cfg config.IncidentsConfig) []Incident {
+	return DetectAt(minutes, time.Minute, cfg)
+}
+
+// DetectAt is Detect on buckets step wide: a bad bucket counts as step of
+// bad time, so one bad hour is 60 bad minutes and an incident of its own.
+func DetectAt(buckets []Minute, step time.Duration, cfg config.IncidentsConfig) []Incident {
 	byKey := map[Key][]Minute{}
-	for _, m := range minutes {
-		byKey[m.key()] = append(byKey[m.key()], m)
+	for _, m := range buckets {
+		byKey[keyOf(m)] = append(byKey[keyOf(m)], m)
 	}
 	var out []Incident
 	for _, series := range byKey {
 		sort.Slice(series, func(i, j int) bool { return series[i].Bucket.Before(series[j].Bucket) })
-		out = append(out, detectSeries(series, cfg)...)
+		out = append(out, detectSeries(series, step, cfg)...)
 	}
 	SortIncidents(out)
 	return out
@@ -154,14 +141,14 @@ func SortIncidents(in []Incident) {
 	})
 }
 
-// detectSeries works on one key's minutes sorted by bucket.
-func detectSeries(series []Minute, cfg config.IncidentsConfig) []Incident {
+// detectSeries works on one key's buckets sorted by bucket.
+func detectSeries(series []Minute, step time.Duration, cfg config.IncidentsConfig) []Incident {
 	gap := time.Duration(max(cfg.MergeGapMinutes, 0)) * time.Minute
 	var out []Incident
-	var bad []int // indexes of the current episode's bad minutes
+	var bad []int // indexes of the current episode's bad buckets
 	flush := func() {
-		if len(bad) >= cfg.MinMinutes && len(bad) > 0 {
-			out = append(out, summarise(series, bad, cfg))
+		if len(bad) > 0 && time.Duration(len(bad))*step >= time.Duration(cfg.MinMinutes)*time.Minute {
+			out = append(out, summarise(series, bad, step, cfg))
 		}
 		bad = bad[:0]
 	}
@@ -170,8 +157,8 @@ func detectSeries(series []Minute, cfg config.IncidentsConfig) []Incident {
 		if !ba && !bl {
 			continue
 		}
-		// Minutes strictly between the previous bad minute and this one.
-		if len(bad) > 0 && m.Bucket.Sub(series[bad[len(bad)-1]].Bucket)-time.Minute > gap {
+		// Time strictly between the previous bad bucket and this one.
+		if len(bad) > 0 && m.Bucket.Sub(series[bad[len(bad)-1]].Bucket)-step > gap {
 			flush()
 		}
 		bad = append(bad, i)
@@ -180,13 +167,13 @@ func detectSeries(series []Minute, cfg config.IncidentsConfig) []Incident {
 	return out
 }
 
-// summarise builds the incident spanning the bad minutes idx of series.
-func summarise(series []Minute, idx []int, cfg config.IncidentsConfig) Incident {
+// summarise builds the incident spanning the bad buckets idx of series.
+func summarise(series []Minute, idx []int, step time.Duration, cfg config.IncidentsConfig) Incident {
 	first, last := series[idx[0]], series[idx[len(idx)-1]]
 	in := Incident{
 		Platform: first.Platform, Service: first.Service, Region: first.Region,
-		Start: first.Bucket, End: last.Bucket.Add(time.Minute),
-		BadMinutes: len(idx), WorstAvailability: 1,
+		Start: first.Bucket, End: last.Bucket.Add(step),
+		BadMinutes: len(idx) * int(step/time.Minute), WorstAvailability: 1,
 	}
 	in.Duration = in.End.Sub(in.Start)
 	in.Minutes = int(in.Duration / time.Minute)

@@ -2,11 +2,8 @@ package report
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	"github.com/vigie-fr/vigie/dashboards/incident"
-	"github.com/vigie-fr/vigie/internal/warehouse"
 )
 
 // Thresholds of the anonymous-traffic attack signal.
@@ -23,37 +20,20 @@ const (
 // days by default) of every incident group: a flood of requests that carry
 // no user session, from few networks, is what an attack looks like from
 // the inside, while a saturated service still serves its own users.
-func anonymousSignals(ctx context.Context, wh warehouse.Warehouse, db string, groups []incident.Group, r *Report) ([]Signal, error) {
+func anonymousSignals(ctx context.Context, src Source, groups []incident.Group, r *Report) ([]Signal, error) {
 	var out []Signal
 	for _, g := range groups {
-		in := fmt.Sprintf("ts >= %s AND ts < %s", warehouse.TimeLiteral(g.Start), warehouse.TimeLiteral(g.End))
-		quoted := make([]string, len(g.Regions))
-		for i, reg := range g.Regions {
-			quoted[i] = warehouse.QuoteString(reg)
-		}
-		q := fmt.Sprintf(`SELECT countIf(%[1]s), countIf(%[1]s AND user = 0), countIf(NOT (%[1]s)), countIf(NOT (%[1]s) AND user = 0),
-       uniqExactIf(attrs['src'], %[1]s AND user = 0 AND attrs['src'] != '')
-FROM %[2]s.events
-WHERE service = %[3]s AND region IN (%[4]s) AND ts >= %[5]s AND ts < %[6]s`,
-			in, db, warehouse.QuoteString(g.Service), strings.Join(quoted, ", "),
-			warehouse.TimeLiteral(r.From), warehouse.TimeLiteral(r.To))
-		res, err := wh.Query(ctx, q, nil)
+		a, err := src.Anonymous(ctx, g.Service, g.Regions, g.Start, g.End, r.From, r.To)
 		if err != nil {
-			return nil, fmt.Errorf("anonymous traffic of %s: %w", g.Service, err)
+			return nil, err
 		}
-		if len(res.Rows) != 1 {
-			continue
-		}
-		row := res.Rows[0]
-		nIn, anonIn := warehouse.AsUint(row[0]), warehouse.AsUint(row[1])
-		nOut, anonOut := warehouse.AsUint(row[2]), warehouse.AsUint(row[3])
-		if nIn == 0 {
+		if a.Inside == 0 {
 			continue // raw events past retention: nothing to say
 		}
-		share := float64(anonIn) / float64(nIn)
+		share := float64(a.AnonymousInside) / float64(a.Inside)
 		baseline := 0.0
-		if nOut > 0 {
-			baseline = float64(anonOut) / float64(nOut)
+		if a.Outside > 0 {
+			baseline = float64(a.AnonymousOutside) / float64(a.Outside)
 		}
 		if share < AnonymousShare || share < AnonymousRatio*baseline {
 			continue
@@ -61,7 +41,7 @@ WHERE service = %[3]s AND region IN (%[4]s) AND ts >= %[5]s AND ts < %[6]s`,
 		out = append(out, Signal{
 			Kind: SignalAnonymous, Label: labels[SignalAnonymous], Platform: g.Platform, Service: g.Service,
 			Regions: g.Regions, Start: g.Start, End: g.End, Value: share, Baseline: baseline,
-			Sources: warehouse.AsUint(row[4]),
+			Sources: a.Sources,
 		})
 	}
 	return out, nil

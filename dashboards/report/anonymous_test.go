@@ -10,7 +10,7 @@ import (
 	"github.com/vigie-fr/vigie/dashboards/incident/incidenttest"
 	"github.com/vigie-fr/vigie/dashboards/report"
 	"github.com/vigie-fr/vigie/internal/config"
-	"github.com/vigie-fr/vigie/internal/warehouse"
+	"github.com/vigie-fr/vigie/internal/store"
 )
 
 // The raw events of the morning's CNED incident hold a flood of requests
@@ -19,10 +19,10 @@ import (
 // service, whose raw events all carry users.
 func TestAFloodOfRequestsWithoutUsersIsFlaggedAsAttackLike(t *testing.T) {
 	db := incidenttest.DB(t)
-	wh := incidenttest.Warehouse(t, db)
-	incidenttest.Insert(t, wh, db, incidenttest.Morning())
+	st := incidenttest.Store(t, db)
+	incidenttest.Insert(t, st, incidenttest.Morning())
 	ctx := context.Background()
-	before, err := report.Build(ctx, wh, db, incidenttest.MorningFrom, incidenttest.MorningTo, config.Default().Incidents)
+	before, err := report.Build(ctx, st, incidenttest.MorningFrom, incidenttest.MorningTo, config.Default().Incidents)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,12 +36,10 @@ func TestAFloodOfRequestsWithoutUsersIsFlaggedAsAttackLike(t *testing.T) {
 		t.Fatal("the morning has no CNED incident group")
 	}
 	g := before.Groups[group]
-	cols := []string{"id", "ts", "platform", "service", "region", "kind", "outcome", "user", "attrs", "kafka_partition", "kafka_offset"}
-	var rows [][]any
-	n := 0
+	var rows []store.Event
 	add := func(ts time.Time, service, platform, region string, user uint64, attrs map[string]string) {
-		rows = append(rows, []any{fmt.Sprintf("r%d", n), ts, platform, service, region, "api", "ok", user, attrs, uint32(0), int64(n)})
-		n++
+		rows = append(rows, store.Event{ID: fmt.Sprintf("r%d", len(rows)), TS: ts, Platform: platform, Service: service,
+			Region: region, Kind: "api", Outcome: "ok", User: user, Attrs: attrs, Offset: int64(len(rows))})
 	}
 	// In the incident: 60 anonymous requests from 4 networks, 40 with users.
 	for i := range 100 {
@@ -69,10 +67,10 @@ func TestAFloodOfRequestsWithoutUsersIsFlaggedAsAttackLike(t *testing.T) {
 			break
 		}
 	}
-	if err := wh.Insert(ctx, &warehouse.Batch{Table: db + ".events", Columns: cols, Rows: rows}, nil); err != nil {
+	if err := st.InsertEvents(ctx, rows, ""); err != nil {
 		t.Fatal(err)
 	}
-	r, err := report.Build(ctx, wh, db, incidenttest.MorningFrom, incidenttest.MorningTo, config.Default().Incidents)
+	r, err := report.Build(ctx, st, incidenttest.MorningFrom, incidenttest.MorningTo, config.Default().Incidents)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/vigie-fr/vigie/dashboards/incident"
 	"github.com/vigie-fr/vigie/internal/config"
-	"github.com/vigie-fr/vigie/internal/warehouse"
+	"github.com/vigie-fr/vigie/internal/store"
 )
 
 // LookbackDays is how far before a report's range Build looks for earlier
@@ -73,12 +73,13 @@ type Repeat struct {
 }
 
 // compare looks for incidents in the LookbackDays before from. To keep the
-// cost bounded it first asks hour_stats which days had an hour below the
-// objective (one query over at most LookbackDays×24 hours per series), then
-// runs the report's own detection on those days only. An incident too short
-// to pull its whole hour below the objective is not found this way; the
-// earlier failures worth comparing with are not that short.
-func compare(ctx context.Context, wh warehouse.Warehouse, db string, from time.Time, now []incident.Incident, cfg config.IncidentsConfig) (*Comparison, error) {
+// cost bounded it first reads the hours of that range (one query over at
+// most LookbackDays×24 hours per series) and keeps the days with an hour
+// that breaks the objective by incident.Bad, then runs the report's own
+// detection on those days only. An incident too short to pull its whole
+// hour below the objective is not found this way; the earlier failures
+// worth comparing with are not that short.
+func compare(ctx context.Context, src Source, from time.Time, now []incident.Incident, cfg config.IncidentsConfig) (*Comparison, error) {
 	f := from.In(paris)
 	c := &Comparison{
 		From: time.Date(f.Year(), f.Month(), f.Day()-LookbackDays, 0, 0, 0, 0, paris).UTC(),
@@ -88,14 +89,7 @@ func compare(ctx context.Context, wh warehouse.Warehouse, db string, from time.T
 	if !c.To.After(c.From) {
 		return c, nil
 	}
-	q := fmt.Sprintf(`SELECT toDate(bucket, 'Europe/Paris') AS day,
-       countIf(events >= %d AND (ifNull(availability, 1) < %v OR p95_ms > %v)) AS bad_hours
-FROM %s.hour_stats
-WHERE bucket >= %s AND bucket < %s
-GROUP BY day
-ORDER BY day`, max(cfg.MinEvents, 0), cfg.AvailabilityTarget, cfg.P95ThresholdMS, db,
-		warehouse.TimeLiteral(c.From), warehouse.TimeLiteral(c.To))
-	res, err := wh.Query(ctx, q, nil)
+	hours, err := src.Stats(ctx, store.Hour, c.From, c.To)
 	if err != nil {
 		return nil, fmt.Errorf("find earlier days below the objective: %w", err)
 	}
@@ -103,17 +97,26 @@ ORDER BY day`, max(cfg.MinEvents, 0), cfg.AvailabilityTarget, cfg.P95ThresholdMS
 		day time.Time // midnight UTC, standing for the Paris date
 		bad uint64
 	}
-	var cands []candidate
-	for i, row := range res.Rows {
-		day, ok := row[0].(time.Time)
-		if !ok {
-			return nil, fmt.Errorf("earlier days: row %d: day is %T, want time.Time", i, row[0])
+	badHours := map[time.Time]uint64{}
+	for _, h := range hours {
+		p := h.Bucket.In(paris)
+		day := time.Date(p.Year(), p.Month(), p.Day(), 0, 0, 0, 0, time.UTC)
+		n, seen := badHours[day]
+		if !seen {
+			c.DaysWithData++
 		}
-		c.DaysWithData++
-		if bad := warehouse.AsUint(row[1]); bad > 0 {
+		if incident.Bad(h, cfg) {
+			n++
+		}
+		badHours[day] = n
+	}
+	var cands []candidate
+	for day, bad := range badHours {
+		if bad > 0 {
 			cands = append(cands, candidate{day, bad})
 		}
 	}
+	sort.Slice(cands, func(i, j int) bool { return cands[i].day.Before(cands[j].day) })
 	c.CandidateDays = len(cands)
 	// The worst days first (the most recent of equals), then by date.
 	sort.SliceStable(cands, func(i, j int) bool {
@@ -143,7 +146,7 @@ ORDER BY day`, max(cfg.MinEvents, 0), cfg.AvailabilityTarget, cfg.P95ThresholdMS
 		if end.After(from) {
 			end = from.UTC()
 		}
-		day, err := examine(ctx, wh, db, start, end, cfg)
+		day, err := examine(ctx, src, start, end, cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -164,17 +167,18 @@ type earlier struct {
 	incidents []incident.Incident
 }
 
-// examine detects the incidents of [start, end), from minute data, or from
-// hour data when the minutes have expired. It returns nil for no incident.
-func examine(ctx context.Context, wh warehouse.Warehouse, db string, start, end time.Time, cfg config.IncidentsConfig) (*earlier, error) {
-	f, minutes, err := incident.Find(ctx, wh, db, start, end, cfg)
+// examine detects the incidents of [start, end), from minute data, or,
+// by the same rule, from hour data when the minutes have expired (their
+// retention is shorter). It returns nil for no incident.
+func examine(ctx context.Context, src Source, start, end time.Time, cfg config.IncidentsConfig) (*earlier, error) {
+	f, minutes, err := incident.Find(ctx, src, start, end, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("earlier day %s: %w", start.In(paris).Format(time.DateOnly), err)
 	}
 	grain := ComparedByMinute
 	if len(minutes) == 0 {
 		grain = ComparedByHour
-		if f, err = findHours(ctx, wh, db, start, end, cfg); err != nil {
+		if f, _, err = incident.FindAt(ctx, src, store.Hour, start, end, cfg); err != nil {
 			return nil, fmt.Errorf("earlier day %s: %w", start.In(paris).Format(time.DateOnly), err)
 		}
 	}
@@ -225,92 +229,4 @@ func repeats(then []incident.Incident, now map[incident.Key]*Repeat) []Repeat {
 		return lessRegion(regionRank(), a.Region, b.Region)
 	})
 	return out
-}
-
-// findHours describes [start, end) from hour_stats when its minutes have
-// expired: consecutive hours of a series below the objective (with
-// MinEvents or more attempts) make one incident, and users affected merge
-// the hours' sketches. Coarser than minute detection, and said so.
-func findHours(ctx context.Context, wh warehouse.Warehouse, db string, start, end time.Time, cfg config.IncidentsConfig) (*incident.Findings, error) {
-	bad := fmt.Sprintf("events >= %d AND (ifNull(availability, 1) < %v OR p95_ms > %v)", max(cfg.MinEvents, 0), cfg.AvailabilityTarget, cfg.P95ThresholdMS)
-	span := fmt.Sprintf("bucket >= %s AND bucket < %s", warehouse.TimeLiteral(start), warehouse.TimeLiteral(end))
-	q := fmt.Sprintf(`SELECT bucket, platform, service, region, events, ok, errors + timeouts + rejected, rejected, queued,
-       ifNull(availability, 1) < %v, p95_ms > %v, p95_ms
-FROM %s.hour_stats
-WHERE %s AND %s
-ORDER BY platform, service, region, bucket`, cfg.AvailabilityTarget, cfg.P95ThresholdMS, db, span, bad)
-	res, err := wh.Query(ctx, q, nil)
-	if err != nil {
-		return nil, fmt.Errorf("hours below the objective: %w", err)
-	}
-	f := &incident.Findings{From: start, To: end, Incidents: []incident.Incident{}}
-	var cur *incident.Incident
-	for i, row := range res.Rows {
-		bucket, ok := row[0].(time.Time)
-		if !ok {
-			return nil, fmt.Errorf("hours below the objective: row %d: bucket is %T, want time.Time", i, row[0])
-		}
-		in := incident.Incident{Platform: warehouse.AsString(row[1]), Service: warehouse.AsString(row[2]), Region: warehouse.AsString(row[3]),
-			Start: bucket.UTC(), End: bucket.UTC().Add(time.Hour), Events: warehouse.AsUint(row[4]), OK: warehouse.AsUint(row[5]),
-			Failed: warehouse.AsUint(row[6]), Rejected: warehouse.AsUint(row[7]), Queued: warehouse.AsUint(row[8]), WorstP95MS: warehouse.AsFloat(row[11])}
-		in.WorstAvailability = 1
-		if den := in.OK + in.Failed; den > 0 {
-			in.WorstAvailability = float64(in.OK) / float64(den)
-		}
-		in.Reason = reason(warehouse.AsUint(row[9]) == 1, warehouse.AsUint(row[10]) == 1)
-		if cur != nil && cur.Key() == in.Key() && cur.End.Equal(in.Start) {
-			cur.End = in.End
-			cur.Events += in.Events
-			cur.OK += in.OK
-			cur.Failed += in.Failed
-			cur.Rejected += in.Rejected
-			cur.Queued += in.Queued
-			cur.WorstAvailability = min(cur.WorstAvailability, in.WorstAvailability)
-			cur.WorstP95MS = max(cur.WorstP95MS, in.WorstP95MS)
-			if cur.Reason != in.Reason {
-				cur.Reason = incident.ReasonBoth
-			}
-		} else {
-			f.Incidents = append(f.Incidents, in)
-			cur = &f.Incidents[len(f.Incidents)-1]
-		}
-	}
-	for i := range f.Incidents {
-		in := &f.Incidents[i]
-		in.Duration = in.End.Sub(in.Start)
-		in.Minutes = int(in.Duration / time.Minute)
-		in.BadMinutes = in.Minutes
-		in.Availability = 1
-		if den := in.OK + in.Failed; den > 0 {
-			in.Availability = float64(in.OK) / float64(den)
-		}
-	}
-	incident.SortIncidents(f.Incidents)
-	f.Groups = incident.GroupOverlapping(f.Incidents)
-	if len(f.Incidents) == 0 {
-		return f, nil
-	}
-	// Users who failed in those hours, from the hour table's sketches.
-	q = fmt.Sprintf(`SELECT uniqCombined64Merge(users_failed)
-FROM %s.agg_hour
-WHERE %s AND (platform, service, region, bucket) IN (
-    SELECT platform, service, region, bucket FROM %s.hour_stats WHERE %s AND %s)`, db, span, db, span, bad)
-	res, err = wh.Query(ctx, q, nil)
-	if err != nil {
-		return nil, fmt.Errorf("users affected in hours below the objective: %w", err)
-	}
-	if len(res.Rows) == 1 && len(res.Rows[0]) == 1 {
-		f.UsersAffected = warehouse.AsUint(res.Rows[0][0])
-	}
-	return f, nil
-}
-
-func reason(avail, latency bool) string {
-	switch {
-	case avail && latency:
-		return incident.ReasonBoth
-	case avail:
-		return incident.ReasonAvailability
-	}
-	return incident.ReasonLatency
 }

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/vigie-fr/vigie/internal/warehouse"
+	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/schemas"
 )
 
@@ -46,50 +46,31 @@ type Cell struct {
 }
 
 // GrainStep is the bucket width of a grain, 0 for an unknown grain.
-func GrainStep(grain string) time.Duration {
-	switch grain {
-	case GrainHour:
-		return time.Hour
-	case GrainMinute:
-		return time.Minute
-	}
-	return 0
+func GrainStep(grain string) time.Duration { return store.Grain(grain).Step() }
+
+// GridSource reads the region × bucket cells of a platform (*store.Store).
+type GridSource interface {
+	Grid(ctx context.Context, platform string, grain store.Grain, from, to time.Time) ([]store.GridCell, error)
 }
 
 // LoadGrid reads the region × bucket availability of platform in [from, to).
-// It reads the aggregate tables rather than the finalized views because a
-// region's p95 must merge the latency sketches of all its services.
-func LoadGrid(ctx context.Context, wh warehouse.Warehouse, db, platform, grain string, from, to time.Time) (*Grid, error) {
+func LoadGrid(ctx context.Context, src GridSource, platform, grain string, from, to time.Time) (*Grid, error) {
 	step := GrainStep(grain)
 	if step == 0 {
 		return nil, fmt.Errorf("grid: grain %q is not one of hour, minute", grain)
 	}
-	if !warehouse.ValidIdent(db) {
-		return nil, fmt.Errorf("grid: database name %q is not an identifier", db)
-	}
 	from, to = from.UTC().Truncate(step), to.UTC()
-	q := fmt.Sprintf(`SELECT region, bucket, sum(n_total), sum(n_ok), sum(n_error) + sum(n_timeout) + sum(n_rejected),
-       quantilesExactWeightedMerge(0.5, 0.9, 0.95, 0.99)(latency)[3]
-FROM %s.agg_%s
-WHERE platform = %s AND bucket >= %s AND bucket < %s
-GROUP BY region, bucket
-ORDER BY region, bucket`, db, grain, warehouse.QuoteString(platform), warehouse.TimeLiteral(from), warehouse.TimeLiteral(to))
-	res, err := wh.Query(ctx, q, nil)
+	cells, err := src.Grid(ctx, platform, store.Grain(grain), from, to)
 	if err != nil {
-		return nil, fmt.Errorf("grid %s by %s: %w", platform, grain, err)
+		return nil, err
 	}
 	g := &Grid{Platform: platform, Grain: grain, From: from, To: to, Regions: []string{}, Buckets: []time.Time{}, Cells: []Cell{}}
 	for b := from; b.Before(to); b = b.Add(step) {
 		g.Buckets = append(g.Buckets, b)
 	}
 	seen := map[string]bool{}
-	for i, r := range res.Rows {
-		bucket, ok := r[1].(time.Time)
-		if !ok {
-			return nil, fmt.Errorf("grid: row %d: bucket is %T, want time.Time", i, r[1])
-		}
-		c := Cell{Region: warehouse.AsString(r[0]), Bucket: bucket.UTC(), Events: warehouse.AsUint(r[2]),
-			OK: warehouse.AsUint(r[3]), Failed: warehouse.AsUint(r[4]), P95MS: warehouse.AsFloat(r[5])}
+	for _, sc := range cells {
+		c := Cell{Region: sc.Region, Bucket: sc.Bucket, Events: sc.Events, OK: sc.OK, Failed: sc.Failed, P95MS: sc.P95MS}
 		if den := c.OK + c.Failed; den > 0 {
 			a := float64(c.OK) / float64(den)
 			c.Availability = &a

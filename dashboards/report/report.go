@@ -16,8 +16,18 @@ import (
 
 	"github.com/vigie-fr/vigie/dashboards/incident"
 	"github.com/vigie-fr/vigie/internal/config"
-	"github.com/vigie-fr/vigie/internal/warehouse"
+	"github.com/vigie-fr/vigie/internal/store"
 )
+
+// Source is what the report reads from the warehouse (*store.Store).
+type Source interface {
+	incident.Source
+	// Grid reads the region × bucket cells of a platform.
+	Grid(ctx context.Context, platform string, grain store.Grain, from, to time.Time) ([]store.GridCell, error)
+	// Anonymous counts a service's raw attempts without a user, inside a
+	// period and around it.
+	Anonymous(ctx context.Context, service string, regions []string, inFrom, inTo, from, to time.Time) (store.Anonymous, error)
+}
 
 // Platforms the report has a region × hour table for, in this order.
 var Platforms = []string{"ent", "cned"}
@@ -70,20 +80,20 @@ type Summary struct {
 	Events uint64 `json:"events"`
 }
 
-// Build reads [from, to) from database db and assembles the report. It also
+// Build reads [from, to) from src and assembles the report. It also
 // reads the LookbackDays before from, for the comparison with earlier
 // incidents (see compare for how the cost stays bounded).
-func Build(ctx context.Context, wh warehouse.Warehouse, db string, from, to time.Time, cfg config.IncidentsConfig) (*Report, error) {
+func Build(ctx context.Context, src Source, from, to time.Time, cfg config.IncidentsConfig) (*Report, error) {
 	if !to.After(from) {
 		return nil, fmt.Errorf("report: range %s..%s is empty", from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
-	f, minutes, err := incident.Find(ctx, wh, db, from, to, cfg)
+	f, minutes, err := incident.Find(ctx, src, from, to, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	r := &Report{From: from.UTC(), To: to.UTC(), Objective: objective(cfg), Incidents: f.Incidents, Groups: f.Groups}
 	for _, p := range Platforms {
-		g, err := LoadGrid(ctx, wh, db, p, GrainHour, from, to)
+		g, err := LoadGrid(ctx, src, p, GrainHour, from, to)
 		if err != nil {
 			return nil, fmt.Errorf("report: %w", err)
 		}
@@ -91,14 +101,14 @@ func Build(ctx context.Context, wh warehouse.Warehouse, db string, from, to time
 	}
 	r.Summary = summarise(f)
 	r.Signals = Signals(f.Incidents, f.Groups, minutes)
-	anon, err := anonymousSignals(ctx, wh, db, f.Groups, r)
+	anon, err := anonymousSignals(ctx, src, f.Groups, r)
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	r.Signals = sortSignals(append(r.Signals, anon...))
 	r.Capacity = Capacities(f.Incidents, f.Groups, minutes)
 	r.ByRegion = ByRegion(f.Incidents)
-	if r.Comparison, err = compare(ctx, wh, db, from, f.Incidents, cfg); err != nil {
+	if r.Comparison, err = compare(ctx, src, from, f.Incidents, cfg); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	return r, nil

@@ -15,7 +15,7 @@ import (
 	"github.com/vigie-fr/vigie/dashboards/incident/incidenttest"
 	"github.com/vigie-fr/vigie/dashboards/report"
 	"github.com/vigie-fr/vigie/internal/config"
-	"github.com/vigie-fr/vigie/internal/warehouse"
+	"github.com/vigie-fr/vigie/internal/store"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.md golden files")
@@ -27,8 +27,7 @@ func TestMain(m *testing.M) { os.Exit(incidenttest.Run(m)) }
 // more than a report.
 var morning struct {
 	sync.Mutex
-	wh warehouse.Warehouse
-	db string
+	st *store.Store
 }
 
 // morningReport reports on incidenttest's morning of 6 April 2021, in a
@@ -36,15 +35,14 @@ var morning struct {
 func morningReport(t *testing.T) *report.Report {
 	t.Helper()
 	morning.Lock()
-	if morning.wh == nil {
-		db := incidenttest.DB(t)
-		wh := incidenttest.Warehouse(t, db)
-		incidenttest.Insert(t, wh, db, append(incidenttest.Morning(), earlierDays()...))
-		morning.wh, morning.db = wh, db
+	if morning.st == nil {
+		st := incidenttest.Store(t, incidenttest.DB(t))
+		incidenttest.Insert(t, st, append(incidenttest.Morning(), earlierDays()...))
+		morning.st = st
 	}
-	wh, db := morning.wh, morning.db
+	st := morning.st
 	morning.Unlock()
-	r, err := report.Build(context.Background(), wh, db, incidenttest.MorningFrom, incidenttest.MorningTo, config.Default().Incidents)
+	r, err := report.Build(context.Background(), st, incidenttest.MorningFrom, incidenttest.MorningTo, config.Default().Incidents)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +234,7 @@ func TestJSONHasTheExactNumbers(t *testing.T) {
 
 func TestBuildRefusesAnEmptyRange(t *testing.T) {
 	at := time.Date(2021, 4, 6, 6, 0, 0, 0, time.UTC)
-	if _, err := report.Build(context.Background(), nil, "vigie", at, at, config.Default().Incidents); err == nil {
+	if _, err := report.Build(context.Background(), nil, at, at, config.Default().Incidents); err == nil {
 		t.Error("Build accepted from == to")
 	}
 }
@@ -324,14 +322,12 @@ func TestComparisonShowsTheSameENTFailingAYearEarlier(t *testing.T) {
 
 func TestComparisonFallsBackToHoursWhenMinutesExpired(t *testing.T) {
 	db := incidenttest.DB(t)
-	wh := incidenttest.Warehouse(t, db)
-	incidenttest.Insert(t, wh, db, append(incidenttest.Morning(), earlierDays()...))
+	st := incidenttest.Store(t, db)
+	incidenttest.Insert(t, st, append(incidenttest.Morning(), earlierDays()...))
 	// Minute data is kept 30 days by default, hour data 5 years: a year-old
 	// day has only its hours left.
-	if err := wh.Exec(context.Background(), "ALTER TABLE "+db+".agg_minute DROP PARTITION '2020-03-16'", nil); err != nil {
-		t.Fatal(err)
-	}
-	r, err := report.Build(context.Background(), wh, db, incidenttest.MorningFrom, incidenttest.MorningTo, config.Default().Incidents)
+	incidenttest.Exec(t, "ALTER TABLE "+db+".agg_minute DROP PARTITION '2020-03-16'")
+	r, err := report.Build(context.Background(), st, incidenttest.MorningFrom, incidenttest.MorningTo, config.Default().Incidents)
 	if err != nil {
 		t.Fatal(err)
 	}

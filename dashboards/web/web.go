@@ -39,21 +39,27 @@ const (
 // queryTimeout bounds one API request's warehouse work.
 const queryTimeout = 30 * time.Second
 
+// Source is what the dashboard reads from the warehouse (*store.Store).
+type Source interface {
+	report.Source
+	// HourRange returns the first and last hour buckets holding data.
+	HourRange(ctx context.Context) (first, last time.Time, ok bool, err error)
+}
+
 // Server serves the dashboard page and its API.
 type Server struct {
-	wh  warehouse.Warehouse
-	db  string
+	src Source
 	cfg config.IncidentsConfig
 	log *slog.Logger
 }
 
-// New returns a Server reading database db with the incident definition
-// cfg. It does no I/O.
-func New(wh warehouse.Warehouse, db string, cfg config.IncidentsConfig, log *slog.Logger) *Server {
+// New returns a Server reading src with the incident definition cfg. It
+// does no I/O.
+func New(src Source, cfg config.IncidentsConfig, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{wh: wh, db: db, cfg: cfg, log: log}
+	return &Server{src: src, cfg: cfg, log: log}
 }
 
 // Register adds the page and the API to mux:
@@ -138,7 +144,7 @@ func (s *Server) availability(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
 	defer cancel()
-	g, err := report.LoadGrid(ctx, s.wh, s.db, platform, grain, from, to)
+	g, err := report.LoadGrid(ctx, s.src, platform, grain, from, to)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -159,7 +165,7 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
 	defer cancel()
-	f, _, err := incident.Find(ctx, s.wh, s.db, from, to, s.cfg)
+	f, _, err := incident.Find(ctx, s.src, from, to, s.cfg)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -197,7 +203,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
 	defer cancel()
-	rep, err := report.Build(ctx, s.wh, s.db, from, to, s.cfg)
+	rep, err := report.Build(ctx, s.src, from, to, s.cfg)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -227,19 +233,13 @@ type DataRange struct {
 func (s *Server) dataRange(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
 	defer cancel()
-	if !warehouse.ValidIdent(s.db) {
-		s.fail(w, r, fmt.Errorf("database name %q is not an identifier", s.db))
-		return
-	}
-	res, err := s.wh.Query(ctx, fmt.Sprintf("SELECT count(), min(bucket), max(bucket) FROM %s.agg_hour", s.db), nil)
+	first, last, ok, err := s.src.HourRange(ctx)
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("data range: %w", err))
+		s.fail(w, r, err)
 		return
 	}
 	out := DataRange{Empty: true, RegionNames: schemas.RegionNames}
-	if len(res.Rows) == 1 && warehouse.AsUint(res.Rows[0][0]) > 0 {
-		first, _ := res.Rows[0][1].(time.Time)
-		last, _ := res.Rows[0][2].(time.Time)
+	if ok {
 		end := last.Add(time.Hour)
 		out = DataRange{From: &first, To: &end, LastDay: last.In(paris).Format(time.DateOnly), RegionNames: schemas.RegionNames}
 	}

@@ -29,7 +29,7 @@ func server(t *testing.T) *httptest.Server {
 	t.Helper()
 	morningOnce.Do(func() {
 		morningDB = incidenttest.DB(t)
-		incidenttest.Insert(t, incidenttest.Warehouse(t, morningDB), morningDB, incidenttest.Morning())
+		incidenttest.Insert(t, incidenttest.Store(t, morningDB), incidenttest.Morning())
 	})
 	if morningDB == "" {
 		t.Skip("the morning database could not be set up (see the first test's log)")
@@ -39,7 +39,7 @@ func server(t *testing.T) *httptest.Server {
 
 func serve(t *testing.T, db string) *httptest.Server {
 	mux := http.NewServeMux()
-	web.New(incidenttest.Warehouse(t, db), db, config.Default().Incidents, nil).Register(mux)
+	web.New(incidenttest.Store(t, db), config.Default().Incidents, nil).Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv

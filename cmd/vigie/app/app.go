@@ -30,6 +30,7 @@ import (
 	"github.com/vigie-fr/vigie/ingest/pseudonym"
 	"github.com/vigie-fr/vigie/internal/broker"
 	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 	"github.com/vigie-fr/vigie/internal/warehouse/chdb"
 	"github.com/vigie-fr/vigie/internal/warehouse/chserver"
@@ -53,6 +54,7 @@ type App struct {
 	embedded *broker.Embedded
 	brokers  []string
 	wh       warehouse.Warehouse
+	st       *store.Store
 	producer *kafka.Writer
 	dlq      *kafka.Writer
 	agg      *aggregate.Aggregator
@@ -160,6 +162,9 @@ func (a *App) Start(ctx context.Context) error {
 			return err
 		}
 		a.wh = wh
+		if a.st, err = store.New(wh, a.cfg.Warehouse.Database); err != nil {
+			return err
+		}
 		if a.cfg.Warehouse.MigrateOnStart {
 			applied, err := warehouse.Migrate(ctx, wh, MigrateOptions(a.cfg))
 			if err != nil {
@@ -197,7 +202,7 @@ func (a *App) Start(ctx context.Context) error {
 		}
 		lim := warehouse.Limits{Timeout: a.cfg.Warehouse.Query.Timeout, MaxRows: a.cfg.Warehouse.Query.MaxRows}
 		mux.Handle("/api/v1/sql", sqlapi.NewHandler(a.wh, token, lim, a.log))
-		web.New(a.wh, a.cfg.Warehouse.Database, a.cfg.Incidents, a.log).Register(mux)
+		web.New(a.st, a.cfg.Incidents, a.log).Register(mux)
 	}
 	if a.parts.Aggregate {
 		a.dlq = broker.NewWriter(a.brokers, a.cfg.Kafka.DLQTopic, a.cfg.Kafka)
@@ -229,6 +234,9 @@ func (a *App) URL() string {
 
 // Warehouse is the open warehouse (nil when this process has no use for it).
 func (a *App) Warehouse() warehouse.Warehouse { return a.wh }
+
+// Store is the store of the configured database on Warehouse (nil with it).
+func (a *App) Store() *store.Store { return a.st }
 
 // Registry is the process's metrics registry.
 func (a *App) Registry() *prometheus.Registry { return a.reg }

@@ -208,7 +208,7 @@ func TestServeCountsAnUnseenDayExactlyAndFindsItsIncidents(t *testing.T) {
 	}
 
 	// The report finds exactly the two incidents, within two minutes.
-	rep, err := report.Build(ctx, a.Warehouse(), "vigie", at(0, 0), at(24, 0), cfg.Incidents)
+	rep, err := report.Build(ctx, a.Store(), at(0, 0), at(24, 0), cfg.Incidents)
 	if err != nil {
 		t.Fatal(err)
 	}

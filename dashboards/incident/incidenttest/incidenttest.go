@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 	"github.com/vigie-fr/vigie/internal/warehouse/chdb"
 )
@@ -40,11 +41,11 @@ func Run(m *testing.M) int {
 	return code
 }
 
-// Warehouse returns the process's engine with database db migrated (db
-// must be new to this test binary: chDB allows one engine per process, so
-// tests are isolated by database). It skips the test when libchdb.so is
+// Store returns the store of database db, migrated, on the process's engine
+// (db must be new to this test binary: chDB allows one engine per process,
+// so tests are isolated by database). It skips the test when libchdb.so is
 // missing.
-func Warehouse(t testing.TB, db string) warehouse.Warehouse {
+func Store(t testing.TB, db string) *store.Store {
 	t.Helper()
 	mu.Lock()
 	if engine == nil && openErr == nil {
@@ -66,7 +67,11 @@ func Warehouse(t testing.TB, db string) warehouse.Warehouse {
 	if _, err := warehouse.Migrate(ctx, e, warehouse.MigrateOptions{Database: db}); err != nil {
 		t.Fatalf("migrate %s: %v", db, err)
 	}
-	return e
+	st, err := store.New(e, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 // Row is one aggregator delta for agg_in; Total is derived from the outcomes.
@@ -81,47 +86,42 @@ type Row struct {
 	UsersFailed []uint64
 }
 
-var columns = []string{"bucket", "platform", "service", "region", "n_total", "n_ok", "n_error", "n_timeout",
-	"n_rejected", "n_queued", "n_login", "n_page", "n_api", "n_probe", "n_session_start", "n_session_end", "n_queue",
-	"latency_n", "latency_sum", "latency_max", "queue_n", "queue_sum", "queue_max", "status_counts",
-	"lat_values", "lat_counts", "users", "users_failed"}
-
-// Insert writes rows to db.agg_in in one batch.
-func Insert(t testing.TB, wh warehouse.Warehouse, db string, rows []Row) {
+// Exec runs one statement on the process's engine, for a test that must
+// change the warehouse behind the store's back (drop a partition, say).
+func Exec(t testing.TB, sql string) {
 	t.Helper()
-	b := &warehouse.Batch{Table: db + ".agg_in", Columns: columns}
-	for _, r := range rows {
+	mu.Lock()
+	e := engine
+	mu.Unlock()
+	if e == nil {
+		t.Fatal("incidenttest.Exec before incidenttest.Store opened the engine")
+	}
+	if err := e.Exec(context.Background(), sql, nil); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// Insert writes rows to agg_in in one batch, through the store's encoder.
+func Insert(t testing.TB, st *store.Store, rows []Row) {
+	t.Helper()
+	w := make([]store.Window, len(rows))
+	for i, r := range rows {
 		var latN uint64
 		var latSum, latMax float64
-		for i, v := range r.LatValues {
-			latN += r.LatCounts[i]
-			latSum += v * float64(r.LatCounts[i])
+		for k, v := range r.LatValues {
+			latN += r.LatCounts[k]
+			latSum += v * float64(r.LatCounts[k])
 			latMax = max(latMax, v)
 		}
 		total := r.OK + r.Errors + r.Timeouts + r.Rejected + r.Queue
-		b.Rows = append(b.Rows, []any{r.Bucket.UTC(), r.Platform, r.Service, r.Region,
-			total, r.OK, r.Errors, r.Timeouts, r.Rejected, r.Queue,
-			uint64(0), total, uint64(0), uint64(0), uint64(0), uint64(0), r.Queue,
-			latN, latSum, float32(latMax), uint64(0), float64(0), float32(0), map[uint16]uint64{},
-			nonNilF(r.LatValues), nonNilU(r.LatCounts), nonNilU(r.Users), nonNilU(r.UsersFailed)})
+		w[i] = store.Window{Bucket: r.Bucket, Platform: r.Platform, Service: r.Service, Region: r.Region,
+			Total: total, OK: r.OK, Error: r.Errors, Timeout: r.Timeouts, Rejected: r.Rejected, Queued: r.Queue,
+			Page: total, QueueKind: r.Queue, LatencyN: latN, LatencySum: latSum, LatencyMax: float32(latMax),
+			LatValues: r.LatValues, LatCounts: r.LatCounts, Users: r.Users, UsersFailed: r.UsersFailed}
 	}
-	if err := wh.Insert(context.Background(), b, nil); err != nil {
-		t.Fatalf("insert %d rows into %s: %v", len(rows), b.Table, err)
+	if err := st.InsertWindows(context.Background(), w, ""); err != nil {
+		t.Fatalf("insert %d rows into agg_in: %v", len(rows), err)
 	}
-}
-
-func nonNilF(a []float64) []float64 {
-	if a == nil {
-		return []float64{}
-	}
-	return a
-}
-
-func nonNilU(a []uint64) []uint64 {
-	if a == nil {
-		return []uint64{}
-	}
-	return a
 }
 
 // Morning is 06:00 to 10:00 UTC (08:00 to 12:00 in Paris) of 6 April 2021.

@@ -10,52 +10,37 @@ import (
 	"time"
 
 	"github.com/vigie-fr/vigie/aggregate/window"
+	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 	"github.com/vigie-fr/vigie/schemas"
 )
 
-// flushSettings are the settings the aggregator sends with each flush
-// (aggregate/flush.go): a token per batch, synchronous, de-duplication in
-// the materialized views' targets too. The benchmarks pay for them as
-// production does; each operation has its own token, so nothing is dropped.
-func flushSettings(token string) warehouse.Settings {
-	return warehouse.Settings{
-		"insert_deduplication_token": token,
-		"async_insert":               0,
-		"deduplicate_blocks_in_dependent_materialized_views": 1,
-		"max_partitions_per_insert_block":                    0,
-	}
-}
-
-var rawColumns = []string{"id", "ts", "platform", "service", "region", "academy", "kind", "outcome",
-	"status", "latency_ms", "queue_ms", "user", "role", "source", "attrs", "kafka_partition", "kafka_offset"}
-
 // benchRawRows are n rows of vigie.events as the aggregator writes them.
-func benchRawRows(n int) [][]any {
+func benchRawRows(n int) []store.Event {
 	r := rand.New(rand.NewPCG(3, 4))
 	base := time.Date(2021, 4, 6, 6, 0, 0, 0, time.UTC)
-	rows := make([][]any, n)
+	rows := make([]store.Event, n)
 	for i := range rows {
 		reg := schemas.Regions[i%len(schemas.Regions)]
 		outcome, status := "ok", uint16(200)
-		var lat any
+		var lat *float32
 		if i%8 < 6 {
 			l := float32(math.Exp(5 + r.NormFloat64()))
 			lat = &l
 		} else {
 			outcome, status = "error", 503
 		}
-		rows[i] = []any{fmt.Sprintf("ev-%08d", i), base.Add(time.Duration(i) * 13 * time.Millisecond),
-			"ent", "ent-" + reg, reg, "ac-" + reg, "page", outcome, status, lat, nil,
-			1 + r.Uint64N(50_000), "student", "beacon", map[string]string{"ua": "firefox"},
-			uint32(i % 4), int64(i / 4)}
+		rows[i] = store.Event{ID: fmt.Sprintf("ev-%08d", i), TS: base.Add(time.Duration(i) * 13 * time.Millisecond),
+			Platform: "ent", Service: "ent-" + reg, Region: reg, Academy: "ac-" + reg, Kind: "page", Outcome: outcome,
+			Status: status, LatencyMS: lat, User: 1 + r.Uint64N(50_000), Role: "student", Source: "beacon",
+			Attrs: map[string]string{"ua": "firefox"}, Partition: uint32(i % 4), Offset: int64(i / 4)}
 	}
 	return rows
 }
 
 // windowRows folds n events spread over regions × platforms × minutes
 // into agg_in rows, the way the aggregator does (package window).
-func windowRows(n, minutes int, seed uint64) [][]any {
+func windowRows(n, minutes int, seed uint64) []store.Window {
 	r := rand.New(rand.NewPCG(seed, 5))
 	base := time.Date(2021, 4, 6, 4, 0, 0, 0, time.UTC)
 	s := window.NewSet()
@@ -79,7 +64,8 @@ func windowRows(n, minutes int, seed uint64) [][]any {
 }
 
 // BenchmarkWarehouse measures the chDB transport on the real schema
-// (warehouse.Migrate): the two INSERTs of an aggregator flush, and the
+// (warehouse.Migrate): the two INSERTs of an aggregator flush, through the
+// store's encoders with a token each as production sends them, and the
 // region × hour question over a morning's worth of windows. One engine per
 // process, so the sub-benchmarks share one, isolated by database.
 // Targets (docs/benchmarks.md): raw events ≥ 100,000 rows/s, windows
@@ -99,6 +85,14 @@ func BenchmarkWarehouse(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	ins, err := store.New(db, "bench_insert")
+	if err != nil {
+		b.Fatal(err)
+	}
+	qs, err := store.New(db, "bench_query")
+	if err != nil {
+		b.Fatal(err)
+	}
 	count := func(q string) uint64 {
 		b.Helper()
 		res, err := db.Query(ctx, q, nil)
@@ -115,8 +109,7 @@ func BenchmarkWarehouse(b *testing.B) {
 		ops := 0
 		for b.Loop() {
 			ops++
-			batch := &warehouse.Batch{Table: "bench_insert.events", Columns: rawColumns, Rows: rows}
-			if err := db.Insert(ctx, batch, flushSettings(fmt.Sprintf("bench/events/%d/%d", before, ops))); err != nil {
+			if err := ins.InsertEvents(ctx, rows, fmt.Sprintf("bench/events/%d/%d", before, ops)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -133,8 +126,7 @@ func BenchmarkWarehouse(b *testing.B) {
 		ops := 0
 		for b.Loop() {
 			ops++
-			batch := &warehouse.Batch{Table: "bench_insert.agg_in", Columns: window.Columns, Rows: rows}
-			if err := db.Insert(ctx, batch, flushSettings(fmt.Sprintf("bench/agg_in/%d/%d", before, ops))); err != nil {
+			if err := ins.InsertWindows(ctx, rows, fmt.Sprintf("bench/agg_in/%d/%d", before, ops)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -151,8 +143,7 @@ func BenchmarkWarehouse(b *testing.B) {
 	const queryEvents, hours = 1_000_000, 12
 	rows := windowRows(queryEvents, hours*60, 7)
 	for start := 0; start < len(rows); start += 5000 {
-		batch := &warehouse.Batch{Table: "bench_query.agg_in", Columns: window.Columns, Rows: rows[start:min(start+5000, len(rows))]}
-		if err := db.Insert(ctx, batch, flushSettings(fmt.Sprintf("bench/load/%d", start))); err != nil {
+		if err := qs.InsertWindows(ctx, rows[start:min(start+5000, len(rows))], fmt.Sprintf("bench/load/%d", start)); err != nil {
 			b.Fatal(err)
 		}
 	}
