@@ -1,7 +1,7 @@
 // Package queries_test runs every example query of schemas/queries on the
 // real engine (chDB), read-only, over a small fixed dataset loaded through
-// the same path as production: warehouse.Migrate, then Warehouse.Insert into
-// vigie.agg_in (turned into aggregate states by the materialized views) and
+// the same path as production: warehouse.Migrate, then the store's encoders
+// into vigie.agg_in (turned into aggregate states by the materialized views) and
 // vigie.events.
 package queries_test
 
@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 	"github.com/vigie-fr/vigie/internal/warehouse/chdb"
 )
@@ -108,10 +109,11 @@ func load(ctx context.Context, db *chdb.DB) error {
 	if _, err := warehouse.Migrate(ctx, db, warehouse.MigrateOptions{Database: "vigie"}); err != nil {
 		return err
 	}
-	agg := &warehouse.Batch{Table: "vigie.agg_in", Columns: []string{
-		"bucket", "platform", "service", "region", "n_total", "n_ok", "n_error", "n_timeout", "n_rejected", "n_queued",
-		"n_page", "n_session_start", "n_session_end", "n_queue", "latency_n", "latency_sum", "latency_max",
-		"queue_n", "queue_sum", "queue_max", "status_counts", "lat_values", "lat_counts", "users", "users_failed"}}
+	st, err := store.New(db, "vigie")
+	if err != nil {
+		return err
+	}
+	var agg []store.Window
 	for _, m := range minutes {
 		var latN uint64
 		var latSum float64
@@ -122,18 +124,17 @@ func load(ctx context.Context, db *chdb.DB) error {
 			latMax = max(latMax, float32(v))
 		}
 		total := m.ok + m.errors + m.timeouts + m.rejected + m.queued
-		agg.Rows = append(agg.Rows, []any{
-			at(m.bucket), m.platform, m.service, m.region, total, m.ok, m.errors, m.timeouts, m.rejected, m.queued,
-			total - m.queued, m.sessStart, m.sessEnd, m.queued, latN, latSum, latMax,
-			m.queueN, m.queueSum, m.queueMax, m.status, m.latValues, m.latCounts, m.users, m.usersFailed})
+		agg = append(agg, store.Window{Bucket: at(m.bucket), Platform: m.platform, Service: m.service, Region: m.region,
+			Total: total, OK: m.ok, Error: m.errors, Timeout: m.timeouts, Rejected: m.rejected, Queued: m.queued,
+			Page: total - m.queued, SessionStart: m.sessStart, SessionEnd: m.sessEnd, QueueKind: m.queued,
+			LatencyN: latN, LatencySum: latSum, LatencyMax: latMax, QueueN: m.queueN, QueueSum: m.queueSum, QueueMax: m.queueMax,
+			Status: m.status, LatValues: m.latValues, LatCounts: m.latCounts, Users: m.users, UsersFailed: m.usersFailed})
 	}
-	if err := db.Insert(ctx, agg, nil); err != nil {
+	if err := st.InsertWindows(ctx, agg, ""); err != nil {
 		return err
 	}
-	ev := &warehouse.Batch{Table: "vigie.events", Columns: []string{
-		"id", "ts", "platform", "service", "region", "academy", "kind", "outcome", "status", "latency_ms", "queue_ms",
-		"user", "role", "source", "attrs", "kafka_partition", "kafka_offset"}}
-	add := func(id string, ts time.Time, service, region, outcome string, status uint16, latency any, user uint64, attrs map[string]string) {
+	var ev []store.Event
+	add := func(id string, ts time.Time, service, region, outcome string, status uint16, latency *float32, user uint64, attrs map[string]string) {
 		platform, academy := "ent", "paris"
 		if strings.HasPrefix(service, "cned") {
 			platform = "cned"
@@ -141,20 +142,22 @@ func load(ctx context.Context, db *chdb.DB) error {
 		if region == "32" {
 			academy = "lille"
 		}
-		ev.Rows = append(ev.Rows, []any{id, ts, platform, service, region, academy, "page", outcome, status, latency, nil,
-			user, "student", "log", attrs, uint32(0), int64(len(ev.Rows))})
+		ev = append(ev, store.Event{ID: id, TS: ts, Platform: platform, Service: service, Region: region, Academy: academy,
+			Kind: "page", Outcome: outcome, Status: status, LatencyMS: latency, User: user, Role: "student", Source: "log",
+			Attrs: attrs, Offset: int64(len(ev))})
 	}
+	ms := func(v float32) *float32 { return &v }
 	t0 := at("08:01")
-	add("e-ok", t0.Add(1*time.Second), "ent-11", "11", "ok", 200, float32(850), 7, map[string]string{})
-	add("e-503", t0.Add(2*time.Second), "ent-11", "11", "error", 503, float32(30), 7, map[string]string{"brand": "monlycee.net"})
+	add("e-ok", t0.Add(1*time.Second), "ent-11", "11", "ok", 200, ms(850), 7, map[string]string{})
+	add("e-503", t0.Add(2*time.Second), "ent-11", "11", "error", 503, ms(30), 7, map[string]string{"brand": "monlycee.net"})
 	add("e-to", t0.Add(3500*time.Millisecond), "ent-11", "11", "timeout", 0, nil, 8, map[string]string{})
-	add("e-32", t0.Add(4*time.Second), "ent-32", "32", "rejected", 429, float32(5), 9, map[string]string{})
-	add("e-late", at("08:02"), "ent-11", "11", "error", 503, float32(40), 8, map[string]string{}) // next minute: not in the drill-down
-	for i := range 30 {                                                                           // one pseudonym hammering the CNED: 30 requests over two minutes
-		add(fmt.Sprintf("bot-%02d", i), at("09:15").Add(time.Duration(i)*3*time.Second), "cned-classe-virtuelle", "11", "ok", 200, float32(180), 424242, map[string]string{})
+	add("e-32", t0.Add(4*time.Second), "ent-32", "32", "rejected", 429, ms(5), 9, map[string]string{})
+	add("e-late", at("08:02"), "ent-11", "11", "error", 503, ms(40), 8, map[string]string{}) // next minute: not in the drill-down
+	for i := range 30 {                                                                      // one pseudonym hammering the CNED: 30 requests over two minutes
+		add(fmt.Sprintf("bot-%02d", i), at("09:15").Add(time.Duration(i)*3*time.Second), "cned-classe-virtuelle", "11", "ok", 200, ms(180), 424242, map[string]string{})
 	}
-	add("anon", at("09:16"), "cned-classe-virtuelle", "11", "ok", 200, float32(170), 0, map[string]string{})
-	return db.Insert(ctx, ev, nil)
+	add("anon", at("09:16"), "cned-classe-virtuelle", "11", "ok", 200, ms(170), 0, map[string]string{})
+	return st.InsertEvents(ctx, ev, "")
 }
 
 // want holds every file's exact rows; a file missing here fails the test.

@@ -1,7 +1,8 @@
 // Package contract is the test suite both warehouse transports must pass
 // with the same inputs and the same expected rows: migrations, inserts of
 // every value type read back with exact types, read-only refusal, limits,
-// insert de-duplication tokens through the materialized views, and TTL.
+// insert de-duplication tokens through the materialized views, TTL, and
+// every typed read and write of package store.
 // It runs on chDB in every `go test ./...` and on a ClickHouse server when
 // VIGIE_TEST_CLICKHOUSE_DSN is set. It is test code only.
 package contract
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 )
 
@@ -42,6 +44,8 @@ func Run(t *testing.T, wh warehouse.Warehouse, prefix string) {
 	t.Run("every value type round-trips with exact Go types", func(t *testing.T) { testTypes(t, wh, db) })
 	t.Run("read-only queries refuse writes and enforce limits", func(t *testing.T) { testReadOnly(t, wh, db) })
 	t.Run("a retried flush with the same token changes no total", func(t *testing.T) { testDedup(t, wh, db) })
+	t.Run("the store's reads answer from what its writes sent", func(t *testing.T) { testStoreReads(t, wh, db) })
+	t.Run("the offset store resumes after a commit and replays a begun range", func(t *testing.T) { testOffsets(t, wh, db) })
 	t.Run("rows past retention are deleted and recent ones kept", func(t *testing.T) { testTTL(t, wh, db) })
 	t.Run("queries from several goroutines all answer", func(t *testing.T) { testConcurrent(t, wh, db) })
 }
@@ -265,36 +269,42 @@ func testReadOnly(t *testing.T, wh warehouse.Warehouse, db string) {
 	})
 }
 
-// aggBatch is one aggregator flush into agg_in: two minutes of one hour,
+// aggRows are one aggregator flush into agg_in: two minutes of one hour,
 // and one minute on another day (a second partition of agg_minute and
 // agg_hour's monthly partition for 2021-03).
-func aggBatch(db string) *warehouse.Batch {
-	cols := []string{"bucket", "platform", "service", "region", "n_total", "n_ok", "n_error", "n_timeout", "n_rejected",
-		"n_queued", "n_login", "n_page", "n_api", "n_probe", "n_session_start", "n_session_end", "n_queue",
-		"latency_n", "latency_sum", "latency_max", "queue_n", "queue_sum", "queue_max", "status_counts",
-		"lat_values", "lat_counts", "users", "users_failed"}
-	row := func(bucket time.Time, total, ok, errs uint64, users []uint64) []any {
-		return []any{bucket, "ent", "monlycee.net", "11", total, ok, errs, uint64(0), uint64(0),
-			uint64(0), total, uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0),
-			ok, float64(ok) * 100, float32(250), uint64(0), 0.0, float32(0), map[uint16]uint64{200: ok, 503: errs},
-			[]float64{100, 200}, []uint64{ok - 1, 1}, users, users[:1]}
+func aggRows() []store.Window {
+	row := func(bucket time.Time, total, ok, errs uint64, users []uint64) store.Window {
+		return store.Window{Bucket: bucket, Platform: "ent", Service: "monlycee.net", Region: "11",
+			Total: total, OK: ok, Error: errs, Page: total, LatencyN: ok, LatencySum: float64(ok) * 100, LatencyMax: 250,
+			Status: map[uint16]uint64{200: ok, 503: errs}, LatValues: []float64{100, 200}, LatCounts: []uint64{ok - 1, 1},
+			Users: users, UsersFailed: users[:1]}
 	}
-	return &warehouse.Batch{Table: db + ".agg_in", Columns: cols, Rows: [][]any{
+	return []store.Window{
 		row(time.Date(2021, 4, 6, 8, 0, 0, 0, time.UTC), 10, 8, 2, []uint64{1, 2, 3}),
 		row(time.Date(2021, 4, 6, 8, 1, 0, 0, time.UTC), 20, 15, 5, []uint64{3, 4}),
 		row(time.Date(2021, 3, 30, 9, 0, 0, 0, time.UTC), 4, 4, 0, []uint64{5}),
-	}}
+	}
 }
 
-func eventsBatch(db string, ids ...string) *warehouse.Batch {
-	cols := []string{"id", "ts", "platform", "service", "region", "kind", "outcome", "status", "latency_ms", "user", "attrs", "kafka_partition", "kafka_offset"}
-	b := &warehouse.Batch{Table: db + ".events", Columns: cols}
+// eventRows are raw events over two days: every batch spans two partitions.
+func eventRows(ids ...string) []store.Event {
+	out := make([]store.Event, len(ids))
 	for i, id := range ids {
-		// Two days: every batch spans two partitions.
-		ts := time.Date(2021, 4, 5+i%2, 8, 0, i, 0, time.UTC)
-		b.Rows = append(b.Rows, []any{id, ts, "ent", "monlycee.net", "11", "login", "ok", uint16(200), float32(120.5), uint64(i), map[string]string{"n": id}, uint32(0), int64(i)})
+		lat := float32(120.5)
+		out[i] = store.Event{ID: id, TS: time.Date(2021, 4, 5+i%2, 8, 0, i, 0, time.UTC), Platform: "ent",
+			Service: "monlycee.net", Region: "11", Kind: "login", Outcome: "ok", Status: 200, LatencyMS: &lat,
+			User: uint64(i), Attrs: map[string]string{"n": id}, Offset: int64(i)}
 	}
-	return b
+	return out
+}
+
+func newStore(t *testing.T, wh warehouse.Warehouse, db string) *store.Store {
+	t.Helper()
+	st, err := store.New(wh, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 func testDedup(t *testing.T, wh warehouse.Warehouse, db string) {
@@ -306,9 +316,7 @@ func testDedup(t *testing.T, wh warehouse.Warehouse, db string) {
 			(SELECT count() FROM `+db+`.events)`)
 		return r.Rows[0]
 	}
-	tok := func(s string) warehouse.Settings {
-		return warehouse.Settings{"insert_deduplication_token": s, "async_insert": 0}
-	}
+	st := newStore(t, wh, db)
 	steps := []struct {
 		name  string
 		agg   string // token of an agg_in flush, "" for none
@@ -320,16 +328,16 @@ func testDedup(t *testing.T, wh warehouse.Warehouse, db string) {
 		{"the next flush with another token adds", "p0:100-199", "p0:100-199", []any{uint64(68), uint64(54), uint64(68), uint64(68), uint64(8)}},
 		{"an older flush replayed much later is still dropped", "p0:0-99", "p0:0-99", []any{uint64(68), uint64(54), uint64(68), uint64(68), uint64(8)}},
 	}
-	for _, st := range steps {
-		t.Run(st.name, func(t *testing.T) {
-			if err := wh.Insert(ctx, aggBatch(db), tok(st.agg)); err != nil {
+	for _, step := range steps {
+		t.Run(step.name, func(t *testing.T) {
+			if err := st.InsertWindows(ctx, aggRows(), step.agg); err != nil {
 				t.Fatal(err)
 			}
-			if err := wh.Insert(ctx, eventsBatch(db, "a", "b", "c", "d"), tok(st.ev)); err != nil {
+			if err := st.InsertEvents(ctx, eventRows("a", "b", "c", "d"), step.ev); err != nil {
 				t.Fatal(err)
 			}
-			if got := totals(); !reflect.DeepEqual(got, st.total) {
-				t.Fatalf("totals (agg_minute, agg_hour ok, minute_stats, hour_stats, events) = %v, want %v", got, st.total)
+			if got := totals(); !reflect.DeepEqual(got, step.total) {
+				t.Fatalf("totals (agg_minute, agg_hour ok, minute_stats, hour_stats, events) = %v, want %v", got, step.total)
 			}
 		})
 	}
@@ -351,17 +359,20 @@ func testTTL(t *testing.T, wh warehouse.Warehouse, db string) {
 	// Stopped so the rows already past retention are still there to count
 	// (a TTL merge would otherwise delete them right after the insert).
 	exec(t, wh, "SYSTEM STOP TTL MERGES "+table)
-	b := eventsBatch(db, "old-1", "old-2", "new-1")
-	b.Columns = append(b.Columns, "received_at")
+	// Only the columns TTL reads: received_at is the engine's (DEFAULT
+	// now()), which the store never writes.
 	now := time.Now().UTC().Truncate(time.Second)
-	b.Rows[0] = append(b.Rows[0], now.Add(-100*24*time.Hour))
-	b.Rows[1] = append(b.Rows[1], now.Add(-91*24*time.Hour))
-	b.Rows[2] = append(b.Rows[2], now.Add(-89*24*time.Hour))
-	// Replayed history: event time in 2021 but received now must stay.
+	ts := time.Date(2021, 4, 5, 8, 0, 0, 0, time.UTC)
+	b := &warehouse.Batch{Table: table, Columns: []string{"id", "ts", "received_at"}, Rows: [][]any{
+		{"old-1", ts, now.Add(-100 * 24 * time.Hour)},
+		{"old-2", ts, now.Add(-91 * 24 * time.Hour)},
+		{"new-1", ts, now.Add(-89 * 24 * time.Hour)},
+	}}
 	if err := wh.Insert(ctx, b, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := wh.Insert(ctx, eventsBatch(db, "replayed"), nil); err != nil {
+	// Replayed history: event time in 2021 but received now must stay.
+	if err := newStore(t, wh, db).InsertEvents(ctx, eventRows("replayed"), ""); err != nil {
 		t.Fatal(err)
 	}
 	if r := query(t, wh, "SELECT count() FROM "+table); r.Rows[0][0] != uint64(4) {

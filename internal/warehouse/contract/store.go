@@ -1,0 +1,160 @@
+package contract
+
+import (
+	"context"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigie-fr/vigie/internal/store"
+	"github.com/vigie-fr/vigie/internal/warehouse"
+)
+
+// testStoreReads runs every read of package store on what testDedup left:
+// aggRows and eventRows("a", "b", "c", "d") each written twice under two
+// tokens, so every count is doubled and every user counted once.
+func testStoreReads(t *testing.T, wh warehouse.Warehouse, db string) {
+	ctx := context.Background()
+	st := newStore(t, wh, db)
+	at := func(d, h, m int) time.Time { return time.Date(2021, 4, d, h, m, 0, 0, time.UTC) }
+	key := func(s store.Stats) store.Stats { s.P95MS = 0; return s }
+	t.Run("minutes", func(t *testing.T) {
+		got, err := st.Stats(ctx, store.Minute, at(6, 8, 0), at(6, 8, 2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []store.Stats{
+			{Bucket: at(6, 8, 0), Platform: "ent", Service: "monlycee.net", Region: "11", Events: 20, OK: 16, Errors: 4, Users: 3, UsersFailed: 1},
+			{Bucket: at(6, 8, 1), Platform: "ent", Service: "monlycee.net", Region: "11", Events: 40, OK: 30, Errors: 10, Users: 2, UsersFailed: 1},
+		}
+		if len(got) != len(want) {
+			t.Fatalf("got %d minutes, want %d: %+v", len(got), len(want), got)
+		}
+		for i := range got {
+			// 2 of 16 latencies at 200 ms at 08:00, 2 of 30 at 08:01: both
+			// above the 95th percentile's rank (15.2 and 28.5).
+			if got[i].P95MS != 200 {
+				t.Errorf("minute %d p95 = %v, want 200", i, got[i].P95MS)
+			}
+			if key(got[i]) != want[i] {
+				t.Errorf("minute %d = %+v, want %+v", i, key(got[i]), want[i])
+			}
+		}
+	})
+	t.Run("hours, over two days", func(t *testing.T) {
+		got, err := st.Stats(ctx, store.Hour, time.Date(2021, 3, 30, 0, 0, 0, 0, time.UTC), at(7, 0, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []store.Stats{
+			{Bucket: time.Date(2021, 3, 30, 9, 0, 0, 0, time.UTC), Platform: "ent", Service: "monlycee.net", Region: "11", Events: 8, OK: 8, Users: 1, UsersFailed: 1},
+			{Bucket: at(6, 8, 0), Platform: "ent", Service: "monlycee.net", Region: "11", Events: 60, OK: 46, Errors: 14, Users: 4, UsersFailed: 2},
+		}
+		if len(got) != 2 || key(got[0]) != want[0] || key(got[1]) != want[1] {
+			t.Fatalf("hours = %+v, want %+v", got, want)
+		}
+	})
+	t.Run("users who failed, per set of spans", func(t *testing.T) {
+		span := func(region string, from, to time.Time) store.Span {
+			return store.Span{Platform: "ent", Service: "monlycee.net", Region: region, Start: from, End: to}
+		}
+		got, err := st.UsersFailed(ctx, store.Minute, [][]store.Span{
+			{span("11", at(6, 8, 0), at(6, 8, 1))},
+			{span("11", at(6, 8, 0), at(6, 8, 2))},
+			{span("11", at(6, 8, 1), at(6, 8, 2)), span("32", at(6, 8, 0), at(6, 9, 0))},
+			{span("32", at(6, 8, 0), at(6, 9, 0))},
+		})
+		if want := []uint64{1, 2, 1, 0}; err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("users failed = %v (err %v), want %v", got, err, want)
+		}
+	})
+	t.Run("the region × hour grid", func(t *testing.T) {
+		got, err := st.Grid(ctx, "ent", store.Hour, at(6, 0, 0), at(7, 0, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []store.GridCell{{Region: "11", Bucket: at(6, 8, 0), Events: 60, OK: 46, Failed: 14, P95MS: 200}}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("grid = %+v, want %+v", got, want)
+		}
+		if got, err := st.Grid(ctx, "cned", store.Hour, at(6, 0, 0), at(7, 0, 0)); err != nil || len(got) != 0 {
+			t.Fatalf("cned grid = %+v (err %v), want none", got, err)
+		}
+	})
+	t.Run("anonymous traffic inside and around a period", func(t *testing.T) {
+		// a (user 0) and c on the 5th, b and d on the 6th; twice each.
+		got, err := st.Anonymous(ctx, "monlycee.net", []string{"11"}, at(5, 0, 0), at(6, 0, 0), at(5, 0, 0), at(7, 0, 0))
+		want := store.Anonymous{Inside: 4, AnonymousInside: 2, Outside: 4}
+		if err != nil || got != want {
+			t.Fatalf("anonymous = %+v (err %v), want %+v", got, err, want)
+		}
+	})
+	t.Run("the hours holding data", func(t *testing.T) {
+		first, last, ok, err := st.HourRange(ctx)
+		if err != nil || !ok || !first.Equal(time.Date(2021, 3, 30, 9, 0, 0, 0, time.UTC)) || !last.Equal(at(6, 8, 0)) {
+			t.Fatalf("hour range = %v..%v ok=%v (err %v), want 2021-03-30 09:00..2021-04-06 08:00", first, last, ok, err)
+		}
+	})
+	t.Run("the ids of a partition's offsets", func(t *testing.T) {
+		got, err := st.IDs(ctx, 0, 0, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := make([]string, len(got))
+		for i, id := range got {
+			ids[i] = id.ID + "@" + string(rune('0'+id.Offset))
+		}
+		slices.Sort(ids)
+		if want := []string{"a@0", "a@0", "b@1", "b@1"}; !reflect.DeepEqual(ids, want) {
+			t.Fatalf("ids = %v, want %v", ids, want)
+		}
+	})
+	t.Run("a bad grain is named", func(t *testing.T) {
+		if _, err := st.Stats(ctx, "day", at(6, 0, 0), at(7, 0, 0)); err == nil || !strings.Contains(err.Error(), `"day"`) {
+			t.Fatalf("err = %v, want one naming the grain", err)
+		}
+	})
+}
+
+func testOffsets(t *testing.T, wh warehouse.Warehouse, db string) {
+	ctx := context.Background()
+	o := newStore(t, wh, db).Offsets("g", "events")
+	last := func(p int) store.Marker {
+		t.Helper()
+		m, err := o.Last(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if m := last(3); m.Found || m.Resume(5) != (store.Resume{Next: 5, ReplayEnd: -1}) {
+		t.Fatalf("no marker: %+v resumes at %+v, want the log start 5", m, m.Resume(5))
+	}
+	r := o.Range(3, 0, 9, 1)
+	if err := o.Begin(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if got := last(3).Resume(0); got != (store.Resume{Next: 0, ReplayEnd: 9}) {
+		t.Fatalf("begun range resumes at %+v, want a replay of 0-9", got)
+	}
+	if err := o.Commit(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if got := last(3).Resume(0); got != (store.Resume{Next: 10, ReplayEnd: -1}) {
+		t.Fatalf("committed range resumes at %+v, want 10", got)
+	}
+	if err := o.Begin(ctx, o.Range(3, 10, 19, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if m := last(3); m != (store.Marker{Found: true, First: 10, Last: 19, State: store.StateBefore}) {
+		t.Fatalf("newest marker = %+v, want 10-19 before", m)
+	}
+	if m := last(4); m.Found {
+		t.Fatalf("partition 4 has a marker %+v, want none", m)
+	}
+	if o.Range(3, 10, 19, 2).Token(store.TableEvents) != "vigie/events/events/3/10-19" {
+		t.Fatalf("token = %q", o.Range(3, 10, 19, 2).Token(store.TableEvents))
+	}
+}
