@@ -166,3 +166,42 @@ func TestGroupSeparatesLaterIncidentsOfTheSameService(t *testing.T) {
 		t.Errorf("got %d groups, want 2 (the incidents do not overlap)", len(groups))
 	}
 }
+
+// The same rule on hour buckets (the comparison's fallback when minutes
+// have expired): a bad hour is 60 bad minutes, consecutive bad hours make
+// one incident, an hour between them splits it.
+func TestDetectAtTheHourGrain(t *testing.T) {
+	var hours []Minute
+	for i, c := range "gbbgb" {
+		m := Minute{Bucket: t0.Add(time.Duration(i) * time.Hour), Platform: "ent", Service: "ent-11", Region: "11", Events: 1000, OK: 1000, P95MS: 200}
+		if c == 'b' {
+			m.OK, m.Errors = 500, 500
+		}
+		hours = append(hours, m)
+	}
+	got := DetectAt(hours, time.Hour, cfg)
+	if len(got) != 2 {
+		t.Fatalf("%d incidents, want 2: %+v", len(got), got)
+	}
+	if got[0].Start != t0.Add(time.Hour) || got[0].Minutes != 120 || got[0].BadMinutes != 120 || got[0].Events != 2000 {
+		t.Errorf("first = %+v, want 07:00-09:00, 120 bad minutes, 2000 events", got[0])
+	}
+	if got[1].Start != t0.Add(4*time.Hour) || got[1].Minutes != 60 || got[1].Reason != ReasonAvailability {
+		t.Errorf("second = %+v, want 10:00-11:00 availability", got[1])
+	}
+}
+
+func TestBadIsTheRuleDetectionApplies(t *testing.T) {
+	for _, m := range series("ent", "ent-11", "11", "galbq") {
+		want := len(Detect([]Minute{m, m2(m, 1), m2(m, 2)}, cfg)) > 0
+		if Bad(m, cfg) != want {
+			t.Errorf("minute %+v: Bad = %v, but three such minutes give an incident: %v", m, Bad(m, cfg), want)
+		}
+	}
+}
+
+// m2 is m moved k minutes later.
+func m2(m Minute, k int) Minute {
+	m.Bucket = m.Bucket.Add(time.Duration(k) * time.Minute)
+	return m
+}

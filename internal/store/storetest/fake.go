@@ -1,0 +1,125 @@
+// Package storetest is an in-memory stand-in for the store's reads, for the
+// tests of readers (detection, the report, the dashboard) where the engine
+// is not the point: what a reader does with the rows, its errors, its
+// parameters. It answers from rows the test gives, filtered and sorted as
+// the store sorts them; it does not aggregate, so a test states each
+// bucket's numbers itself. The real methods run on chDB in the warehouse's
+// contract suite. It is test code only.
+package storetest
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"time"
+
+	"github.com/vigie-fr/vigie/internal/store"
+)
+
+// Fake answers the store's reads from its fields.
+type Fake struct {
+	// Buckets are the *_stats rows of each grain.
+	Buckets map[store.Grain][]store.Stats
+	// Failed are the users who failed in a bucket of a series, by grain.
+	Failed map[store.Grain]map[Bucket][]uint64
+	// Cells are the grid cells of each platform and grain.
+	Cells map[string]map[store.Grain][]store.GridCell
+	// Anon is the answer of every Anonymous call.
+	Anon store.Anonymous
+	// Err, when set, is the answer of every call.
+	Err error
+	// Calls counts the calls by method name.
+	Calls map[string]int
+}
+
+// Bucket is one bucket of a series.
+type Bucket struct {
+	Platform, Service, Region string
+	At                        time.Time
+}
+
+func (f *Fake) call(name string) error {
+	if f.Calls == nil {
+		f.Calls = map[string]int{}
+	}
+	f.Calls[name]++
+	return f.Err
+}
+
+// Stats returns the buckets of grain in [from, to), sorted as the store does.
+func (f *Fake) Stats(_ context.Context, grain store.Grain, from, to time.Time) ([]store.Stats, error) {
+	if err := f.call("Stats"); err != nil {
+		return nil, err
+	}
+	var out []store.Stats
+	for _, s := range f.Buckets[grain] {
+		if !s.Bucket.Before(from) && s.Bucket.Before(to) {
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b store.Stats) int {
+		return cmp.Or(cmp.Compare(a.Platform, b.Platform), cmp.Compare(a.Service, b.Service),
+			cmp.Compare(a.Region, b.Region), a.Bucket.Compare(b.Bucket))
+	})
+	return out, nil
+}
+
+// UsersFailed counts the distinct users of Failed inside each set's spans.
+func (f *Fake) UsersFailed(_ context.Context, grain store.Grain, sets [][]store.Span) ([]uint64, error) {
+	if err := f.call("UsersFailed"); err != nil {
+		return nil, err
+	}
+	out := make([]uint64, len(sets))
+	for i, set := range sets {
+		users := map[uint64]bool{}
+		for b, us := range f.Failed[grain] {
+			for _, sp := range set {
+				if b.Platform == sp.Platform && b.Service == sp.Service && b.Region == sp.Region && !b.At.Before(sp.Start) && b.At.Before(sp.End) {
+					for _, u := range us {
+						users[u] = true
+					}
+				}
+			}
+		}
+		out[i] = uint64(len(users))
+	}
+	return out, nil
+}
+
+// Grid returns the cells of platform at grain in [from, to).
+func (f *Fake) Grid(_ context.Context, platform string, grain store.Grain, from, to time.Time) ([]store.GridCell, error) {
+	if err := f.call("Grid"); err != nil {
+		return nil, err
+	}
+	var out []store.GridCell
+	for _, c := range f.Cells[platform][grain] {
+		if !c.Bucket.Before(from) && c.Bucket.Before(to) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// Anonymous returns Anon.
+func (f *Fake) Anonymous(context.Context, string, []string, time.Time, time.Time, time.Time, time.Time) (store.Anonymous, error) {
+	if err := f.call("Anonymous"); err != nil {
+		return store.Anonymous{}, err
+	}
+	return f.Anon, nil
+}
+
+// HourRange returns the first and last hour buckets of Buckets.
+func (f *Fake) HourRange(context.Context) (first, last time.Time, ok bool, err error) {
+	if err := f.call("HourRange"); err != nil {
+		return first, last, false, err
+	}
+	for i, s := range f.Buckets[store.Hour] {
+		if i == 0 || s.Bucket.Before(first) {
+			first = s.Bucket
+		}
+		if i == 0 || s.Bucket.After(last) {
+			last = s.Bucket
+		}
+	}
+	return first, last, len(f.Buckets[store.Hour]) > 0, nil
+}
