@@ -25,8 +25,9 @@ type MigrateOptions struct {
 	// Cluster, when set, renders ON CLUSTER '<Cluster>' and Replicated*
 	// engines (server only; chDB has no clusters).
 	Cluster string
-	// Retention sets the TTLs, in whole days; a zero field takes the
-	// default of config.Default().
+	// Retention sets the TTLs, in whole days (the rule of
+	// warehouse.retention.*, checked by config.Validate, not here); a zero
+	// field takes the default of config.Default().
 	Retention config.RetentionConfig
 	// Migrations are NNNN_name.sql files; nil means schemas.Migrations().
 	Migrations fs.FS
@@ -85,6 +86,10 @@ func LoadMigrations(fsys fs.FS) ([]Migration, error) {
 	return out, nil
 }
 
+// withDefaults fills what was left zero. The names are checked even though
+// config.Validate has checked warehouse.database and the cluster: Render
+// pastes them into SQL, and that guard belongs where the SQL is written,
+// whoever built the options.
 func (o MigrateOptions) withDefaults() (MigrateOptions, error) {
 	var errs []error
 	if !ValidIdent(o.Database) {
@@ -95,15 +100,11 @@ func (o MigrateOptions) withDefaults() (MigrateOptions, error) {
 	}
 	def := config.Default().Warehouse.Retention
 	for _, r := range []struct {
-		name string
-		d    *time.Duration
-		def  time.Duration
-	}{{"raw", &o.Retention.Raw, def.Raw}, {"minute", &o.Retention.Minute, def.Minute}, {"hour", &o.Retention.Hour, def.Hour}} {
+		d   *time.Duration
+		def time.Duration
+	}{{&o.Retention.Raw, def.Raw}, {&o.Retention.Minute, def.Minute}, {&o.Retention.Hour, def.Hour}} {
 		if *r.d == 0 {
 			*r.d = r.def
-		}
-		if *r.d < 24*time.Hour || *r.d%(24*time.Hour) != 0 {
-			errs = append(errs, fmt.Errorf("retention.%s %v must be a whole number of days", r.name, *r.d))
 		}
 	}
 	if o.Migrations == nil {
