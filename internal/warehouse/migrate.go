@@ -43,9 +43,6 @@ type Migration struct {
 	Checksum string // of the file as written, before rendering
 }
 
-// UpToDate is what a caller prints when Migrate applied nothing.
-const UpToDate = "warehouse schema is up to date"
-
 // dedupSeconds is how long a Replicated table remembers insert
 // de-duplication tokens. 26.x defaults to one hour, shorter than an
 // aggregator outage we want a replay to survive.
@@ -208,7 +205,8 @@ ORDER BY tuple()
 // Migrate applies the migrations not yet recorded in {db}.schema_migrations,
 // in version order, then sets each table's TTL to opt.Retention when it
 // differs. It returns what it changed, e.g. ["0001_init",
-// "retention events: 90 -> 30 days"]; none means UpToDate.
+// "retention events: 90 -> 30 days"]; an empty list means the schema and
+// the TTLs were already up to date.
 //
 // Two processes may run it at once: the second waits for the first's lock
 // (at most opt.LockTimeout) and then finds nothing to do. On chDB only one
