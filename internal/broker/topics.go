@@ -153,7 +153,8 @@ const (
 // region/service key lands on the same partition whoever produces it), a
 // BatchTimeout of cfg.BatchTimeout, lz4 compression, and no topic
 // auto-creation (a mistyped topic is an error, not a new topic). Share one
-// Writer across goroutines and Close it on shutdown.
+// Writer across goroutines and Close it on shutdown. Set its ErrorLogger with
+// ErrorLogger(log) so that retried produce errors reach the log.
 func NewWriter(brokers []string, topic string, cfg config.KafkaConfig) *kafka.Writer {
 	return &kafka.Writer{
 		Addr:                   kafka.TCP(brokers...),

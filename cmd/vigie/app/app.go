@@ -184,6 +184,7 @@ func (a *App) Start(ctx context.Context) error {
 			return err
 		}
 		a.producer = broker.NewWriter(a.brokers, a.cfg.Kafka.Topic, a.cfg.Kafka)
+		a.producer.ErrorLogger = broker.ErrorLogger(a.log.With("topic", a.cfg.Kafka.Topic))
 		h, err := httpapi.New(a.cfg.Ingest, a.cfg.HTTP.MaxBodyBytes, a.producer, ps, a.log, a.reg)
 		if err != nil {
 			return err
@@ -201,6 +202,7 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	if a.parts.Aggregate {
 		a.dlq = broker.NewWriter(a.brokers, a.cfg.Kafka.DLQTopic, a.cfg.Kafka)
+		a.dlq.ErrorLogger = broker.ErrorLogger(a.log.With("topic", a.cfg.Kafka.DLQTopic))
 		agg, err := aggregate.New(aggregate.Options{
 			Brokers: a.brokers, Kafka: a.cfg.Kafka, Config: a.cfg.Aggregate,
 			Database: a.cfg.Warehouse.Database, Warehouse: a.wh, DLQ: a.dlq,
