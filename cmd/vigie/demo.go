@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vigie-fr/vigie/ingest/simulate"
 	"github.com/vigie-fr/vigie/cmd/vigie/app"
+	"github.com/vigie-fr/vigie/ingest/simulate"
 )
 
 // demoMarker marks a data dir that vigie demo created, so that a later demo
