@@ -20,7 +20,8 @@ import (
 	"unicode/utf8"
 )
 
-// Event is one event of schema v1. See DESIGN.md and schemas/event.v1.schema.json.
+// Event is one event of schema v1. See schemas/event.v1.schema.json, and
+// docs/design.md ("Data flow") for where it goes.
 type Event struct {
 	ID        string            `json:"id"`
 	TS        time.Time         `json:"ts"`

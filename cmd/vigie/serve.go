@@ -15,14 +15,74 @@ import (
 // shutdownTimeout bounds the ordered shutdown on SIGTERM/Ctrl-C.
 const shutdownTimeout = 30 * time.Second
 
+// Routes, as each part registers them in app.Start. Every role serves
+// commonRoutes; a role's help lists only the routes of its parts.
+const (
+	ingestRoutes = `
+  POST /v1/events             events in (NDJSON or JSON array, gzip)`
+	dashboardsRoutes = `
+  GET  /                      the dashboard (and /static/…)
+  GET  /api/v1/availability   region × hour availability (JSON)
+  GET  /api/v1/incidents      incidents found in a range (JSON)
+  GET  /api/v1/range          the time range the warehouse holds
+  GET  /api/v1/report         the lessons-learned report (?format=md|json|html)
+  POST /api/v1/sql            read-only SQL (bearer token: http.sql_token or <data_dir>/sql.token)`
+	commonRoutes = `
+  GET  /metrics               Prometheus metrics (docs/metrics.md)
+  GET  /healthz, /readyz      liveness, readiness
+  /debug/pprof/               Go's profiler, only with http.pprof`
+)
+
+// serveParts is what each long-running command runs and says about itself:
+// a role's help names only the routes and the shutdown steps of its parts.
 var serveParts = map[string]struct {
-	parts app.Parts
-	short string
+	parts       app.Parts
+	short, long string
 }{
-	"serve":      {app.All, "Run the single-machine service: ingest API, aggregator and dashboards"},
-	"collect":    {app.Parts{Ingest: true}, "Run only the ingest API (POST /v1/events → Kafka)"},
-	"aggregate":  {app.Parts{Aggregate: true}, "Run only the stream processor (Kafka → warehouse); scale out by partitions"},
-	"dashboards": {app.Parts{Dashboards: true}, "Run only the dashboards, JSON API and read-only SQL endpoint"},
+	"serve": {app.All, "Run the single-machine service: ingest API, aggregator and dashboards", `Run every part of Vigie in one process: the collector behind POST /v1/events, the
+aggregator (Kafka → warehouse, exactly once) and the dashboards. Without kafka.brokers it starts
+the embedded Kafka-protocol broker, and with warehouse.driver: chdb it runs ClickHouse's engine
+in-process; both keep their data in data_dir.
+
+Runs until SIGTERM or Ctrl-C, then stops in order: refuse new requests, finish those in flight,
+close the producer, flush the aggregator's windows to the warehouse, close the warehouse and the
+broker.
+
+HTTP on http.listen:` + ingestRoutes + dashboardsRoutes + commonRoutes},
+
+	"collect": {app.Parts{Ingest: true}, "Run only the collector: POST /v1/events → Kafka", `Run only the ingest API, for a deployment where collectors, aggregators and dashboards scale
+separately. Each batch is checked event by event, user ids are pseudonymised with
+ingest.hmac_key, and the valid events are produced to kafka.topic; the client gets 200 only once
+every in-sync replica has them. Needs kafka.brokers (a Kafka cluster: an embedded broker per
+process would give each collector its own log) and ingest.hmac_key, the same secret on every
+collector. Opens no warehouse.
+
+Runs until SIGTERM or Ctrl-C, then stops in order: refuse new requests, finish those in flight
+(each is answered only after Kafka has its events), close the producer.
+
+HTTP on http.listen:` + ingestRoutes + commonRoutes},
+
+	"aggregate": {app.Parts{Aggregate: true}, "Run only the aggregator: Kafka → warehouse, exactly once; scale out by partitions", `Run only the stream processor: a member of the consumer group kafka.group that reads
+kafka.topic, folds the events into minute windows and writes them, with the raw events, to the
+warehouse exactly once; messages it cannot read go to kafka.dlq_topic with the reason. Up to
+kafka.partitions aggregators share the work, any more wait idle. Needs kafka.brokers. With
+warehouse.migrate_on_start it applies the warehouse DDL first.
+
+Runs until SIGTERM or Ctrl-C, then stops in order: flush the windows it holds to the warehouse
+(bounded), leave the group (its partitions move to another member), close the dead-letter
+producer and the warehouse.
+
+HTTP on http.listen, for probes and Prometheus only:` + commonRoutes},
+
+	"dashboards": {app.Parts{Dashboards: true}, "Run only the dashboards, their JSON API and the read-only SQL endpoint", `Run only the read side: the dashboard page, its JSON API, the lessons-learned report over HTTP
+and the read-only SQL endpoint, all reading the warehouse. Needs no Kafka. Meant for a ClickHouse
+server (warehouse.driver: clickhouse): with chdb it opens the engine of its own data dir, which
+only one process may hold. Replicas must share http.sql_token.
+
+Runs until SIGTERM or Ctrl-C, then stops in order: refuse new requests, finish those in flight,
+close the warehouse.
+
+HTTP on http.listen:` + dashboardsRoutes + commonRoutes},
 }
 
 func serveCmd(g *globals, name string) *cobra.Command {
@@ -30,12 +90,8 @@ func serveCmd(g *globals, name string) *cobra.Command {
 	return &cobra.Command{
 		Use:   name,
 		Short: sp.short,
-		Long: sp.short + `.
-
-Runs until SIGTERM or Ctrl-C, then stops in order: refuse new requests, finish those in
-flight, flush the aggregator's windows to the warehouse, close the warehouse and the broker.
-HTTP: POST /v1/events, GET /metrics, /healthz, /readyz, / (dashboard), /api/v1/…`,
-		Args: cobra.NoArgs,
+		Long:  sp.long,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, log, err := g.load(cmd)
 			if err != nil {

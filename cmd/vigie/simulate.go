@@ -64,7 +64,7 @@ func simulateCmd(g *globals) *cobra.Command {
 		Long: `Generate a scenario morning — every region's ENT and the CNED virtual classroom — and
 send it through the collector's HTTP ingest API, as real sources would. Deterministic for a
 seed; --speed compresses time. One simulated user stands for many pupils: the volumes are a
-model (DOMAIN.md), never measurements.
+model (docs/design.md, "The domain"), never measurements.
 
 Scenarios:
   2021-04-06  first morning of remote school: ENTs of seven regions fail under load

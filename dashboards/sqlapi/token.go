@@ -14,7 +14,9 @@ import (
 // TokenFile is the SQL token's file name in the data dir.
 const TokenFile = "sql.token"
 
-// minTokenLen keeps a hand-written token from being guessable.
+// minTokenLen is the shortest token file ReadToken accepts: a generated
+// token is 64 characters, so a shorter file was cut or edited by hand. (A
+// configured token's length is config.Validate's rule.)
 const minTokenLen = 32
 
 // LoadOrCreateToken returns the token that guards POST /api/v1/sql: the
@@ -22,12 +24,10 @@ const minTokenLen = 32
 // <dataDir>/sql.token, else a new random one (256 bits, hex) written there
 // with mode 0600 so that `vigie query` run by the same user on the same
 // machine can read it and nobody else can. A configured token is not written
-// to disk: `vigie query` then reads it from the same configuration.
+// to disk: `vigie query` then reads it from the same configuration. Its
+// length is config.Validate's rule (http.sql_token), not checked again here.
 func LoadOrCreateToken(dataDir, configured string) (string, error) {
 	if configured != "" {
-		if len(configured) < minTokenLen {
-			return "", fmt.Errorf("http.sql_token: (hidden) is %d characters, use at least %d (or leave it empty to generate one)", len(configured), minTokenLen)
-		}
 		return configured, nil
 	}
 	tok, err := ReadToken(dataDir)

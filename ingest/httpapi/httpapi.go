@@ -62,22 +62,15 @@ type Handler struct {
 	now     func() time.Time
 }
 
-// New checks and wires the handler; it does no I/O. maxBodyBytes bounds the
-// body both as sent and after gzip decompression (http.max_body_bytes). The
-// writer must wait for all in-sync replicas (broker.NewWriter does): the
-// handler reports an event accepted only when it cannot be lost. Metrics are
-// registered on reg.
+// New wires the handler; it does no I/O. cfg and maxBodyBytes
+// (http.max_body_bytes, which bounds the body both as sent and after gzip
+// decompression) come from a configuration that passed config.Validate and
+// are not checked again here. What New refuses is wiring no configuration
+// can fix: the writer must wait for all in-sync replicas (broker.NewWriter
+// does), since the handler reports an event accepted only when it cannot be
+// lost. Metrics are registered on reg.
 func New(cfg config.IngestConfig, maxBodyBytes int64, w *kafka.Writer, p *pseudonym.Pseudonymiser, log *slog.Logger, reg prometheus.Registerer) (*Handler, error) {
 	var errs []error
-	if maxBodyBytes < 1 {
-		errs = append(errs, fmt.Errorf("max body bytes %d must be above 0", maxBodyBytes))
-	}
-	if cfg.MaxBatchEvents < 1 {
-		errs = append(errs, fmt.Errorf("ingest.max_batch_events %d must be 1 or more", cfg.MaxBatchEvents))
-	}
-	if cfg.ProduceTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("ingest.produce_timeout %v must be above 0", cfg.ProduceTimeout))
-	}
 	switch {
 	case w == nil:
 		errs = append(errs, errors.New("no Kafka writer"))

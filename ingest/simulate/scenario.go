@@ -4,10 +4,11 @@
 //
 // The events are simulated: their shape (which ENTs failed, when, how; the
 // CNED slowdown under attack-like traffic; the load curve) follows the public
-// facts gathered in DOMAIN.md, their volume does not. One simulated user
-// stands for PupilsPerUser pupils, and small regions are given a floor of
-// traffic so that every minute has enough events to judge; counts derived from
-// simulated data are never measurements and must not be presented as such.
+// facts gathered in docs/design.md ("The domain"), their volume does not. One
+// simulated user stands for PupilsPerUser pupils, and small regions are given
+// a floor of traffic so that every minute has enough events to judge; counts
+// derived from simulated data are never measurements and must not be
+// presented as such.
 //
 // The package is not a load-testing tool for the collector, and it does not
 // model the overseas regions' own time zones: every region follows the
@@ -67,7 +68,7 @@ type Scenario struct {
 	// Start and End bound the window, in Paris time (the day's offset).
 	Start, End time.Time
 	// PeakFactor is the demand of the 08:00–09:00 peak over a normal morning's
-	// peak (DOMAIN.md: 5–7×). The rest of the morning is scaled less.
+	// peak (docs/design.md, "The domain": 5–7×). The rest of the morning is scaled less.
 	PeakFactor float64
 	Incidents  []Incident
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -251,4 +252,51 @@ func TestNewWriterIsConfiguredForDurability(t *testing.T) {
 	if w.BatchTimeout != cfg.BatchTimeout || w.AllowAutoTopicCreation || w.WriteTimeout <= 0 {
 		t.Errorf("BatchTimeout %v AllowAutoTopicCreation %v WriteTimeout %v", w.BatchTimeout, w.AllowAutoTopicCreation, w.WriteTimeout)
 	}
+}
+
+func TestErrorLoggerWritesKafkaErrorsAsWarnings(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil)).With("topic", "t")
+	broker.ErrorLogger(log).Printf("error writing messages to %s (partition %d, attempt %d): %s\n", "t", 3, 1, "broken pipe")
+	want := `level=WARN msg="kafka client error" topic=t err="error writing messages to t (partition 3, attempt 1): broken pipe"`
+	if got := strings.TrimSpace(buf.String()); !strings.HasSuffix(got, want) {
+		t.Errorf("logged %q, want it to end with %q", got, want)
+	}
+}
+
+func TestReaderErrorsReachTheLog(t *testing.T) {
+	// Nothing listens on port 1: kafka-go retries the connection and, with
+	// the ErrorLogger, says so each time.
+	var buf syncBuffer
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers: []string{"127.0.0.1:1"}, Topic: "t", Partition: 0, MaxAttempts: 2,
+		ErrorLogger: broker.ErrorLogger(slog.New(slog.NewTextHandler(&buf, nil))),
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if _, err := r.FetchMessage(ctx); err == nil {
+		t.Fatal("fetch from a closed port succeeded")
+	}
+	r.Close()
+	if !strings.Contains(buf.String(), `msg="kafka client error"`) {
+		t.Errorf("the failed fetch left no warning; log:\n%s", buf.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer for a logger that a client's goroutines write to.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

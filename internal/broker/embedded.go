@@ -33,16 +33,14 @@ type Embedded struct {
 // StartEmbedded starts the broker on 127.0.0.1:port (0 picks a free port),
 // reloading whatever an earlier run left in <dataDir>/kafka. The directory
 // is locked so that a second process cannot open the same log. Topics are
-// not auto-created: call EnsureTopics.
+// not auto-created: call EnsureTopics. port is kafka.embedded_port, checked
+// by config.Validate.
 func StartEmbedded(ctx context.Context, dataDir string, port int, log *slog.Logger) (*Embedded, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
-	}
-	if port < 0 || port > 65535 {
-		return nil, fmt.Errorf("embedded broker: port %d is not a port number", port)
 	}
 	dir := filepath.Join(dataDir, "kafka")
 	if err := os.MkdirAll(dir, 0o750); err != nil {

@@ -22,16 +22,14 @@ const adminTimeout = 10 * time.Second
 // re-partitioned: a different partition count is only logged (changing it
 // remaps keys, an operator's decision). A retention.ms different from the
 // configuration is updated, so that a changed kafka.retention takes effect.
-// It works the same on the embedded broker and on a real cluster.
+// It works the same on the embedded broker and on a real cluster. cfg is
+// trusted to have passed config.Validate.
 func EnsureTopics(ctx context.Context, brokers []string, cfg config.KafkaConfig, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if len(brokers) == 0 {
 		return errors.New("ensure topics: no brokers given")
-	}
-	if cfg.Partitions < 1 {
-		return fmt.Errorf("ensure topics: kafka.partitions %d is not allowed, use 1 or more", cfg.Partitions)
 	}
 	// An own transport, closed on return: set-up leaves no idle connections behind.
 	transport := &kafka.Transport{}
@@ -155,7 +153,8 @@ const (
 // region/service key lands on the same partition whoever produces it), a
 // BatchTimeout of cfg.BatchTimeout, lz4 compression, and no topic
 // auto-creation (a mistyped topic is an error, not a new topic). Share one
-// Writer across goroutines and Close it on shutdown.
+// Writer across goroutines and Close it on shutdown. Set its ErrorLogger with
+// ErrorLogger(log) so that retried produce errors reach the log.
 func NewWriter(brokers []string, topic string, cfg config.KafkaConfig) *kafka.Writer {
 	return &kafka.Writer{
 		Addr:                   kafka.TCP(brokers...),

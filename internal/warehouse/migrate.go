@@ -25,8 +25,9 @@ type MigrateOptions struct {
 	// Cluster, when set, renders ON CLUSTER '<Cluster>' and Replicated*
 	// engines (server only; chDB has no clusters).
 	Cluster string
-	// Retention sets the TTLs, in whole days; a zero field takes the
-	// default of config.Default().
+	// Retention sets the TTLs, in whole days (the rule of
+	// warehouse.retention.*, checked by config.Validate, not here); a zero
+	// field takes the default of config.Default().
 	Retention config.RetentionConfig
 	// Migrations are NNNN_name.sql files; nil means schemas.Migrations().
 	Migrations fs.FS
@@ -41,9 +42,6 @@ type Migration struct {
 	SQL      string
 	Checksum string // of the file as written, before rendering
 }
-
-// UpToDate is what a caller prints when Migrate applied nothing.
-const UpToDate = "warehouse schema is up to date"
 
 // dedupSeconds is how long a Replicated table remembers insert
 // de-duplication tokens. 26.x defaults to one hour, shorter than an
@@ -85,6 +83,10 @@ func LoadMigrations(fsys fs.FS) ([]Migration, error) {
 	return out, nil
 }
 
+// withDefaults fills what was left zero. The names are checked even though
+// config.Validate has checked warehouse.database and the cluster: Render
+// pastes them into SQL, and that guard belongs where the SQL is written,
+// whoever built the options.
 func (o MigrateOptions) withDefaults() (MigrateOptions, error) {
 	var errs []error
 	if !ValidIdent(o.Database) {
@@ -95,15 +97,11 @@ func (o MigrateOptions) withDefaults() (MigrateOptions, error) {
 	}
 	def := config.Default().Warehouse.Retention
 	for _, r := range []struct {
-		name string
-		d    *time.Duration
-		def  time.Duration
-	}{{"raw", &o.Retention.Raw, def.Raw}, {"minute", &o.Retention.Minute, def.Minute}, {"hour", &o.Retention.Hour, def.Hour}} {
+		d   *time.Duration
+		def time.Duration
+	}{{&o.Retention.Raw, def.Raw}, {&o.Retention.Minute, def.Minute}, {&o.Retention.Hour, def.Hour}} {
 		if *r.d == 0 {
 			*r.d = r.def
-		}
-		if *r.d < 24*time.Hour || *r.d%(24*time.Hour) != 0 {
-			errs = append(errs, fmt.Errorf("retention.%s %v must be a whole number of days", r.name, *r.d))
 		}
 	}
 	if o.Migrations == nil {
@@ -207,7 +205,8 @@ ORDER BY tuple()
 // Migrate applies the migrations not yet recorded in {db}.schema_migrations,
 // in version order, then sets each table's TTL to opt.Retention when it
 // differs. It returns what it changed, e.g. ["0001_init",
-// "retention events: 90 -> 30 days"]; none means UpToDate.
+// "retention events: 90 -> 30 days"]; an empty list means the schema and
+// the TTLs were already up to date.
 //
 // Two processes may run it at once: the second waits for the first's lock
 // (at most opt.LockTimeout) and then finds nothing to do. On chDB only one

@@ -50,6 +50,9 @@ type App struct {
 	parts Parts
 	log   *slog.Logger
 	reg   *prometheus.Registry
+	// registerer is where the parts register their metrics: reg itself (a
+	// test wraps it to see each collector, docs/metrics.md is checked so).
+	registerer prometheus.Registerer
 
 	embedded *broker.Embedded
 	brokers  []string
@@ -84,7 +87,7 @@ func New(cfg config.Config, parts Parts, log *slog.Logger) (*App, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return &App{cfg: cfg, parts: parts, log: log, reg: reg}, nil
+	return &App{cfg: cfg, parts: parts, log: log, reg: reg, registerer: reg}, nil
 }
 
 // OpenWarehouse opens the configured transport: chDB in-process, or a
@@ -118,7 +121,7 @@ func (a *App) Start(ctx context.Context) error {
 	// broker starts and the warehouse migrates; routes are added as their
 	// parts come up (ServeMux is safe for that).
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.registerer}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !a.ready.Load() {
@@ -189,7 +192,8 @@ func (a *App) Start(ctx context.Context) error {
 			return err
 		}
 		a.producer = broker.NewWriter(a.brokers, a.cfg.Kafka.Topic, a.cfg.Kafka)
-		h, err := httpapi.New(a.cfg.Ingest, a.cfg.HTTP.MaxBodyBytes, a.producer, ps, a.log, a.reg)
+		a.producer.ErrorLogger = broker.ErrorLogger(a.log.With("topic", a.cfg.Kafka.Topic))
+		h, err := httpapi.New(a.cfg.Ingest, a.cfg.HTTP.MaxBodyBytes, a.producer, ps, a.log, a.registerer)
 		if err != nil {
 			return err
 		}
@@ -206,10 +210,11 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	if a.parts.Aggregate {
 		a.dlq = broker.NewWriter(a.brokers, a.cfg.Kafka.DLQTopic, a.cfg.Kafka)
+		a.dlq.ErrorLogger = broker.ErrorLogger(a.log.With("topic", a.cfg.Kafka.DLQTopic))
 		agg, err := aggregate.New(aggregate.Options{
 			Brokers: a.brokers, Kafka: a.cfg.Kafka, Config: a.cfg.Aggregate,
 			Database: a.cfg.Warehouse.Database, Warehouse: a.wh, DLQ: a.dlq,
-			Log: a.log, Registerer: a.reg,
+			Log: a.log, Registerer: a.registerer,
 		})
 		if err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,6 +84,7 @@ func ReadAll(t testing.TB, brokers []string, topic string) []kafka.Message {
 		r := kafka.NewReader(kafka.ReaderConfig{
 			Brokers: brokers, Topic: topic, Partition: p,
 			MaxWait: 100 * time.Millisecond, ReadLagInterval: -1,
+			ErrorLogger: broker.ErrorLogger(slog.New(slog.NewTextHandler(testLog{t}, nil))),
 		})
 		if err := r.SetOffset(first[p]); err != nil {
 			t.Fatalf("seek %s/%d: %v", topic, p, err)
@@ -101,4 +103,13 @@ func ReadAll(t testing.TB, brokers []string, topic string) []kafka.Message {
 		r.Close()
 	}
 	return out
+}
+
+// testLog writes a client's log lines into the test's log, shown when the
+// test fails. The readers that use it are closed before ReadAll returns.
+type testLog struct{ t testing.TB }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }

@@ -90,7 +90,7 @@ func load() error {
 	return loadErr
 }
 
-// conn is one chdb connection (one engine per process, see DESIGN.md).
+// conn is one chdb connection (one engine per process: docs/design.md, "chDB").
 type conn struct {
 	mu sync.Mutex // one statement at a time: see query
 	c  *chdbConnection

@@ -33,7 +33,7 @@ const sessionSettings = "SET date_time_output_format='iso', output_format_json_q
 // insertSettings are added to every Insert: time.Time values are sent as
 // RFC 3339 with a zone (best_effort reads it; basic would read them in the
 // server's zone), and exactly-once flushes must not go through an async
-// queue (chDB has none, a server does, see DESIGN.md).
+// queue (chDB has none, a server does: docs/design.md, "Exactly once").
 var insertSettings = warehouse.Settings{"date_time_input_format": "best_effort", "async_insert": 0}
 
 // maxReadOnlyConns bounds how many read-only connections (one per distinct
@@ -63,7 +63,7 @@ var _ warehouse.Warehouse = (*DB)(nil)
 
 // Open starts the engine on the data directory path (created if missing).
 // A missing libchdb.so is an error wrapping ErrLibraryMissing that says what
-// to run. Only one path per process: see DESIGN.md.
+// to run. Only one path per process: see docs/design.md, "chDB".
 func Open(path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("chdb: empty data path")

@@ -105,7 +105,8 @@ func (db *DB) Insert(ctx context.Context, b *warehouse.Batch, s warehouse.Settin
 		return nil
 	}
 	// async_insert is on by default since 26.2; exactly-once flushes must
-	// not be coalesced (see DESIGN.md), so it is off unless s says otherwise.
+	// not be coalesced (docs/design.md, "Exactly once"), so it is off unless s
+	// says otherwise.
 	s = warehouse.Merge(warehouse.Settings{"async_insert": 0}, s)
 	batch, err := db.conn.PrepareBatch(withSettings(ctx, s), prefix)
 	if err != nil {
