@@ -20,7 +20,7 @@ import (
 	"github.com/vigie-fr/vigie/internal/broker"
 	"github.com/vigie-fr/vigie/internal/broker/brokertest"
 	"github.com/vigie-fr/vigie/internal/config"
-	"github.com/vigie-fr/vigie/internal/warehouse"
+	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/internal/warehouse/chdb"
 	"github.com/vigie-fr/vigie/schemas"
 )
@@ -190,7 +190,7 @@ func BenchmarkAggregator(b *testing.B) {
 			runs++
 			rawRead()
 			database := fmt.Sprintf("bench_%d", runs)
-			if _, err := warehouse.Migrate(ctx, db, warehouse.MigrateOptions{Database: database}); err != nil {
+			if _, err := store.Migrate(ctx, db, store.MigrateOptions{Database: database}); err != nil {
 				b.Fatal(err)
 			}
 			k := kcfg

@@ -33,6 +33,7 @@ import (
 
 	"github.com/vigie-fr/vigie/aggregate/window"
 	"github.com/vigie-fr/vigie/ingest/pseudonym"
+	"github.com/vigie-fr/vigie/internal/broker"
 	"github.com/vigie-fr/vigie/internal/config"
 	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/internal/warehouse"
@@ -106,6 +107,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 		JoinGroupBackoff:  time.Second,
 		Timeout:           5 * time.Second,
 		StartOffset:       kafka.FirstOffset,
+		ErrorLogger:       broker.ErrorLogger(a.o.Log),
 	})
 	if err != nil {
 		return fmt.Errorf("aggregate: join group %s: %w", a.o.Kafka.Group, err)
@@ -162,6 +164,7 @@ func (a *Aggregator) consume(ctx context.Context, gen *kafka.Generation, p int) 
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers: a.o.Brokers, Topic: a.o.Kafka.Topic, Partition: p,
 		MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 200 * time.Millisecond, ReadLagInterval: -1,
+		ErrorLogger: broker.ErrorLogger(log),
 	})
 	defer r.Close()
 	if err := r.SetOffset(w.next); err != nil {

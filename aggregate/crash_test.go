@@ -24,6 +24,7 @@ import (
 	"github.com/vigie-fr/vigie/internal/broker"
 	"github.com/vigie-fr/vigie/internal/broker/brokertest"
 	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 	"github.com/vigie-fr/vigie/internal/warehouse/chdb"
 	"github.com/vigie-fr/vigie/schemas"
@@ -96,7 +97,7 @@ func runChild() int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), childDeadline)
 	defer cancel()
-	if _, err := warehouse.Migrate(ctx, db, warehouse.MigrateOptions{Database: testDB}); err != nil {
+	if _, err := store.Migrate(ctx, db, store.MigrateOptions{Database: testDB}); err != nil {
 		fmt.Fprintln(os.Stderr, "child: migrate:", err)
 		return 2
 	}
@@ -272,6 +273,10 @@ func TestKilledAggregatorRestartsWithExactlyTheTotalsOfAnUninterruptedRun(t *tes
 		t.Fatalf("final child exited %d, want %d (caught up)", code, exitCaughtUp)
 	}
 
+	// The children may take minutes (make test-long kills thirteen): the
+	// checks get a deadline of their own.
+	ctx, cancel = context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
 	db, err := chdb.Open(dataDir)
 	if err != nil {
 		t.Fatal(err)

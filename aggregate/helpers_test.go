@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigie-fr/vigie/aggregate/window"
+	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 	"github.com/vigie-fr/vigie/internal/warehouse/chdb"
 	"github.com/vigie-fr/vigie/schemas"
@@ -31,7 +32,7 @@ func openWarehouse(t *testing.T, ctx context.Context) *chdb.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if _, err := warehouse.Migrate(ctx, db, warehouse.MigrateOptions{Database: testDB}); err != nil {
+	if _, err := store.Migrate(ctx, db, store.MigrateOptions{Database: testDB}); err != nil {
 		t.Fatal(err)
 	}
 	return db

@@ -10,7 +10,7 @@ var migrationFiles embed.FS
 
 // Migrations returns the warehouse DDL migrations: files named
 // NNNN_name.sql at the root of the returned FS, applied in version order by
-// internal/warehouse.Migrate.
+// internal/store.Migrate.
 func Migrations() fs.FS {
 	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {

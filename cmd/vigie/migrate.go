@@ -6,7 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigie-fr/vigie/cmd/vigie/app"
-	"github.com/vigie-fr/vigie/internal/warehouse"
+	"github.com/vigie-fr/vigie/internal/store"
 )
 
 func migrateCmd(g *globals) *cobra.Command {
@@ -28,7 +28,7 @@ warehouse.clickhouse.cluster set, tables are Replicated and DDL runs ON CLUSTER.
 				return err
 			}
 			defer wh.Close()
-			applied, err := warehouse.Migrate(cmd.Context(), wh, app.MigrateOptions(cfg))
+			applied, err := store.Migrate(cmd.Context(), wh, app.MigrateOptions(cfg))
 			if err != nil {
 				return err
 			}

@@ -4,9 +4,10 @@
 // incident detection, the report and the dashboard read through it, so no
 // other package holds a table's column list or a line of product SQL.
 //
+// It also applies the DDL (Migrate: the versioned files of schemas/migrations,
+// their bookkeeping in schema_migrations and the lock that serialises runs).
 // It is not where rules live (what an incident is belongs to package
-// incident), not the DDL (schemas/migrations, applied by warehouse.Migrate)
-// and not engineers' ad-hoc SQL (the read-only sandbox of package sqlapi).
+// incident), and not engineers' ad-hoc SQL (the read-only sandbox).
 // It works the same on both transports, chDB in-process and a ClickHouse
 // server, because it only speaks warehouse.Warehouse.
 package store

@@ -3,7 +3,9 @@
 // all go through Warehouse. Two transports implement it with the same SQL
 // text: ClickHouse's engine in-process (package chdb) and a ClickHouse server
 // over the native protocol (package chserver). This package holds what they
-// share (types, settings, SQL rendering, migrations); it opens nothing itself.
+// share (types, settings, SQL rendering); it opens nothing itself. The
+// product's tables, their reads and writes and the migrations that create
+// them belong to package store.
 package warehouse
 
 import (

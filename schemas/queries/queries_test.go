@@ -1,6 +1,6 @@
 // Package queries_test runs every example query of schemas/queries on the
 // real engine (chDB), read-only, over a small fixed dataset loaded through
-// the same path as production: warehouse.Migrate, then the store's encoders
+// the same path as production: store.Migrate, then the store's encoders
 // into vigie.agg_in (turned into aggregate states by the materialized views) and
 // vigie.events.
 package queries_test
@@ -106,7 +106,7 @@ var minutes = []minute{
 }
 
 func load(ctx context.Context, db *chdb.DB) error {
-	if _, err := warehouse.Migrate(ctx, db, warehouse.MigrateOptions{Database: "vigie"}); err != nil {
+	if _, err := store.Migrate(ctx, db, store.MigrateOptions{Database: "vigie"}); err != nil {
 		return err
 	}
 	st, err := store.New(db, "vigie")

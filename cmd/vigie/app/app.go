@@ -104,8 +104,8 @@ func OpenWarehouse(cfg config.Config) (warehouse.Warehouse, error) {
 }
 
 // MigrateOptions are the migrator's options from the configuration.
-func MigrateOptions(cfg config.Config) warehouse.MigrateOptions {
-	return warehouse.MigrateOptions{
+func MigrateOptions(cfg config.Config) store.MigrateOptions {
+	return store.MigrateOptions{
 		Database:  cfg.Warehouse.Database,
 		Cluster:   cfg.Warehouse.ClickHouse.Cluster,
 		Retention: cfg.Warehouse.Retention,
@@ -169,7 +169,7 @@ func (a *App) Start(ctx context.Context) error {
 			return err
 		}
 		if a.cfg.Warehouse.MigrateOnStart {
-			applied, err := warehouse.Migrate(ctx, wh, MigrateOptions(a.cfg))
+			applied, err := store.Migrate(ctx, wh, MigrateOptions(a.cfg))
 			if err != nil {
 				return err
 			}

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/vigie-fr/vigie/internal/store"
-	"github.com/vigie-fr/vigie/internal/warehouse"
 	"github.com/vigie-fr/vigie/internal/warehouse/chdb"
 )
 
@@ -64,7 +63,7 @@ func Store(t testing.TB, db string) *store.Store {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := warehouse.Migrate(ctx, e, warehouse.MigrateOptions{Database: db}); err != nil {
+	if _, err := store.Migrate(ctx, e, store.MigrateOptions{Database: db}); err != nil {
 		t.Fatalf("migrate %s: %v", db, err)
 	}
 	st, err := store.New(e, db)

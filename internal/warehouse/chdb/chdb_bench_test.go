@@ -64,7 +64,7 @@ func windowRows(n, minutes int, seed uint64) []store.Window {
 }
 
 // BenchmarkWarehouse measures the chDB transport on the real schema
-// (warehouse.Migrate): the two INSERTs of an aggregator flush, through the
+// (store.Migrate): the two INSERTs of an aggregator flush, through the
 // store's encoders with a token each as production sends them, and the
 // region × hour question over a morning's worth of windows. One engine per
 // process, so the sub-benchmarks share one, isolated by database.
@@ -81,7 +81,7 @@ func BenchmarkWarehouse(b *testing.B) {
 	b.Cleanup(func() { db.Close() })
 	ctx := context.Background()
 	for _, name := range []string{"bench_insert", "bench_query"} {
-		if _, err := warehouse.Migrate(ctx, db, warehouse.MigrateOptions{Database: name}); err != nil {
+		if _, err := store.Migrate(ctx, db, store.MigrateOptions{Database: name}); err != nil {
 			b.Fatal(err)
 		}
 	}

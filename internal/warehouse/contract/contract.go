@@ -52,14 +52,14 @@ func Run(t *testing.T, wh warehouse.Warehouse, prefix string) {
 
 func testMigrate(t *testing.T, wh warehouse.Warehouse, db string) {
 	ctx := context.Background()
-	applied, err := warehouse.Migrate(ctx, wh, warehouse.MigrateOptions{Database: db})
+	applied, err := store.Migrate(ctx, wh, store.MigrateOptions{Database: db})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"0001_init"}; !reflect.DeepEqual(applied, want) {
 		t.Fatalf("first run applied %q, want %q", applied, want)
 	}
-	applied, err = warehouse.Migrate(ctx, wh, warehouse.MigrateOptions{Database: db})
+	applied, err = store.Migrate(ctx, wh, store.MigrateOptions{Database: db})
 	if err != nil || len(applied) != 0 {
 		t.Fatalf("second run applied %q (err %v), want nothing", applied, err)
 	}
@@ -81,7 +81,7 @@ func testMigrateRace(t *testing.T, wh warehouse.Warehouse, db string) {
 	errs := make([]error, 2)
 	for i := range results {
 		wg.Go(func() {
-			results[i], errs[i] = warehouse.Migrate(context.Background(), wh, warehouse.MigrateOptions{Database: db, LockTimeout: 30 * time.Second})
+			results[i], errs[i] = store.Migrate(context.Background(), wh, store.MigrateOptions{Database: db, LockTimeout: 30 * time.Second})
 		})
 	}
 	wg.Wait()
@@ -100,33 +100,33 @@ func testMigrateRace(t *testing.T, wh warehouse.Warehouse, db string) {
 
 func testRetentionChange(t *testing.T, wh warehouse.Warehouse, db string) {
 	ctx := context.Background()
-	opt := warehouse.MigrateOptions{Database: db, Retention: config.RetentionConfig{Raw: 30 * 24 * time.Hour}}
-	applied, err := warehouse.Migrate(ctx, wh, opt)
+	opt := store.MigrateOptions{Database: db, Retention: config.RetentionConfig{Raw: 30 * 24 * time.Hour}}
+	applied, err := store.Migrate(ctx, wh, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"retention events: 90 -> 30 days"}; !reflect.DeepEqual(applied, want) {
 		t.Fatalf("applied %q, want %q", applied, want)
 	}
-	if applied, err = warehouse.Migrate(ctx, wh, opt); err != nil || len(applied) != 0 {
+	if applied, err = store.Migrate(ctx, wh, opt); err != nil || len(applied) != 0 {
 		t.Fatalf("rerun applied %q (err %v), want nothing", applied, err)
 	}
 }
 
 func testLock(t *testing.T, wh warehouse.Warehouse, db string) {
 	ctx := context.Background()
-	opt := warehouse.MigrateOptions{Database: db, Retention: config.RetentionConfig{Raw: 30 * 24 * time.Hour}, LockTimeout: 200 * time.Millisecond}
+	opt := store.MigrateOptions{Database: db, Retention: config.RetentionConfig{Raw: 30 * 24 * time.Hour}, LockTimeout: 200 * time.Millisecond}
 	take := func(at time.Time) {
 		exec(t, wh, "ALTER TABLE "+db+".schema_lock ADD COLUMN lock UInt8 COMMENT 'other-host pid 7 at "+at.UTC().Format(time.RFC3339)+"'")
 	}
 	take(time.Now())
-	_, err := warehouse.Migrate(ctx, wh, opt)
+	_, err := store.Migrate(ctx, wh, opt)
 	if err == nil || !strings.Contains(err.Error(), "held by other-host pid 7") {
 		t.Fatalf("migrate under a live lock: %v, want it to name the holder", err)
 	}
 	exec(t, wh, "ALTER TABLE "+db+".schema_lock DROP COLUMN lock")
 	take(time.Now().Add(-time.Hour))
-	if applied, err := warehouse.Migrate(ctx, wh, opt); err != nil || len(applied) != 0 {
+	if applied, err := store.Migrate(ctx, wh, opt); err != nil || len(applied) != 0 {
 		t.Fatalf("migrate under a stale lock: applied %q, err %v", applied, err)
 	}
 	r := query(t, wh, "SELECT count() FROM system.columns WHERE database = '"+db+"' AND table = 'schema_lock' AND name = 'lock'")
@@ -137,7 +137,7 @@ func testLock(t *testing.T, wh warehouse.Warehouse, db string) {
 
 func testChangedMigration(t *testing.T, wh warehouse.Warehouse, db string) {
 	fsys := fstest.MapFS{"0001_init.sql": {Data: []byte("CREATE TABLE {db}.other (a UInt8) ENGINE = Memory")}}
-	_, err := warehouse.Migrate(context.Background(), wh, warehouse.MigrateOptions{Database: db, Migrations: fsys,
+	_, err := store.Migrate(context.Background(), wh, store.MigrateOptions{Database: db, Migrations: fsys,
 		Retention: config.RetentionConfig{Raw: 30 * 24 * time.Hour}})
 	if err == nil || !strings.Contains(err.Error(), "0001_init.sql changed after it was applied") {
 		t.Fatalf("got %v", err)

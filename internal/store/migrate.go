@@ -1,4 +1,4 @@
-package warehouse
+package store
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/warehouse"
 	"github.com/vigie-fr/vigie/schemas"
 )
 
@@ -89,10 +90,10 @@ func LoadMigrations(fsys fs.FS) ([]Migration, error) {
 // whoever built the options.
 func (o MigrateOptions) withDefaults() (MigrateOptions, error) {
 	var errs []error
-	if !ValidIdent(o.Database) {
+	if !warehouse.ValidIdent(o.Database) {
 		errs = append(errs, fmt.Errorf("database %q must be letters, digits and _", o.Database))
 	}
-	if o.Cluster != "" && !ValidIdent(o.Cluster) {
+	if o.Cluster != "" && !warehouse.ValidIdent(o.Cluster) {
 		errs = append(errs, fmt.Errorf("cluster %q must be letters, digits and _", o.Cluster))
 	}
 	def := config.Default().Warehouse.Retention
@@ -142,7 +143,7 @@ func Render(sql string, opt MigrateOptions) ([]string, error) {
 	sql = strings.Join(kept, "\n")
 	onCluster, prefix := "", ""
 	if opt.Cluster != "" {
-		onCluster, prefix = "ON CLUSTER "+QuoteString(opt.Cluster), "Replicated"
+		onCluster, prefix = "ON CLUSTER "+warehouse.QuoteString(opt.Cluster), "Replicated"
 		sql = dedupRE.ReplaceAllString(sql, fmt.Sprintf("replicated_deduplication_window = $1, replicated_deduplication_window_seconds = %d", dedupSeconds))
 	}
 	sql = strings.NewReplacer(
@@ -213,7 +214,7 @@ ORDER BY tuple()
 // process can open a data directory anyway, so the lock only orders
 // goroutines of that process. A migration whose file changed after it was
 // applied is an error: write a new one instead.
-func Migrate(ctx context.Context, wh Warehouse, opt MigrateOptions) ([]string, error) {
+func Migrate(ctx context.Context, wh warehouse.Warehouse, opt MigrateOptions) ([]string, error) {
 	opt, err := opt.withDefaults()
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
@@ -264,7 +265,7 @@ func Migrate(ctx context.Context, wh Warehouse, opt MigrateOptions) ([]string, e
 				return changed, fmt.Errorf("migrate %s: statement %d: %w\n%s", m.Name, i+1, err, stmt)
 			}
 		}
-		err = wh.Insert(ctx, &Batch{
+		err = wh.Insert(ctx, &warehouse.Batch{
 			Table:   opt.Database + ".schema_migrations",
 			Columns: []string{"version", "name", "checksum", "applied_at"},
 			Rows:    [][]any{{uint32(m.Version), m.Name, m.Checksum, time.Now().UTC().Truncate(time.Millisecond)}},
@@ -280,14 +281,14 @@ func Migrate(ctx context.Context, wh Warehouse, opt MigrateOptions) ([]string, e
 
 // lock takes the migration lock, breaking one older than staleLock (left
 // by a process that died), and returns its release.
-func lock(ctx context.Context, wh Warehouse, opt MigrateOptions) (func(), error) {
+func lock(ctx context.Context, wh warehouse.Warehouse, opt MigrateOptions) (func(), error) {
 	table := opt.Database + ".schema_lock"
 	host, _ := os.Hostname()
 	owner := fmt.Sprintf("%s pid %d at %s", host, os.Getpid(), time.Now().UTC().Format(time.RFC3339))
 	deadline := time.Now().Add(opt.LockTimeout)
 	wait := 20 * time.Millisecond
 	for {
-		err := wh.Exec(ctx, "ALTER TABLE "+table+" ADD COLUMN lock UInt8 COMMENT "+QuoteString(owner), nil)
+		err := wh.Exec(ctx, "ALTER TABLE "+table+" ADD COLUMN lock UInt8 COMMENT "+warehouse.QuoteString(owner), nil)
 		if err == nil {
 			return func() {
 				// Released even when ctx is done: a held lock blocks the next run.
@@ -296,7 +297,7 @@ func lock(ctx context.Context, wh Warehouse, opt MigrateOptions) (func(), error)
 				_ = wh.Exec(c, "ALTER TABLE "+table+" DROP COLUMN IF EXISTS lock", nil)
 			}, nil
 		}
-		if Code(err) != CodeDuplicateColumn {
+		if warehouse.Code(err) != warehouse.CodeDuplicateColumn {
 			return nil, fmt.Errorf("migrate: take lock: %w", err)
 		}
 		holder := lockHolder(ctx, wh, opt)
@@ -316,8 +317,8 @@ func lock(ctx context.Context, wh Warehouse, opt MigrateOptions) (func(), error)
 	}
 }
 
-func lockHolder(ctx context.Context, wh Warehouse, opt MigrateOptions) string {
-	res, err := wh.Query(ctx, "SELECT comment FROM system.columns WHERE database = "+QuoteString(opt.Database)+
+func lockHolder(ctx context.Context, wh warehouse.Warehouse, opt MigrateOptions) string {
+	res, err := wh.Query(ctx, "SELECT comment FROM system.columns WHERE database = "+warehouse.QuoteString(opt.Database)+
 		" AND table = 'schema_lock' AND name = 'lock'", nil)
 	if err != nil || len(res.Rows) == 0 {
 		return "another process"
@@ -350,8 +351,8 @@ var ttlRE = regexp.MustCompile(`TTL received_at \+ toIntervalDay\((\d+)\)`)
 // reconcileTTL sets each table's TTL to the configured retention when the
 // table was created with another one. MODIFY TTL recomputes existing parts
 // (materialize_ttl_after_modify=1), so shortening retention deletes at once.
-func reconcileTTL(ctx context.Context, wh Warehouse, opt MigrateOptions) ([]string, error) {
-	res, err := wh.Query(ctx, "SELECT name, engine_full FROM system.tables WHERE database = "+QuoteString(opt.Database), nil)
+func reconcileTTL(ctx context.Context, wh warehouse.Warehouse, opt MigrateOptions) ([]string, error) {
+	res, err := wh.Query(ctx, "SELECT name, engine_full FROM system.tables WHERE database = "+warehouse.QuoteString(opt.Database), nil)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: read TTLs: %w", err)
 	}
@@ -387,7 +388,7 @@ func reconcileTTL(ctx context.Context, wh Warehouse, opt MigrateOptions) ([]stri
 
 // ModifyTTL renders the ALTER that sets table's retention to days.
 func ModifyTTL(opt MigrateOptions, table string, days int) (string, error) {
-	if !ValidIdent(table) {
+	if !warehouse.ValidIdent(table) {
 		return "", fmt.Errorf("table %q is not an identifier", table)
 	}
 	out, err := Render("ALTER TABLE {db}."+table+" {on_cluster} MODIFY TTL received_at + INTERVAL "+strconv.Itoa(days)+" DAY", opt)
