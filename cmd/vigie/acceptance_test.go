@@ -20,6 +20,7 @@ import (
 	"github.com/vigie-fr/vigie/dashboards/report"
 	"github.com/vigie-fr/vigie/dashboards/web"
 	"github.com/vigie-fr/vigie/ingest/simulate"
+	tzparis "github.com/vigie-fr/vigie/internal/paris"
 )
 
 // tolerance is how far a detected incident's start or end may be from the
@@ -77,7 +78,7 @@ func TestDemoReportFindsTheScriptedIncidents(t *testing.T) {
 		d := got.Sub(want)
 		return d >= -tolerance && d <= tolerance
 	}
-	paris := func(tm time.Time) string { return tm.In(mustLoadLocation("Europe/Paris")).Format("15:04") }
+	paris := func(tm time.Time) string { return tm.In(tzparis.Location).Format("15:04") }
 
 	foundENT := map[string]int{}
 	cned := 0

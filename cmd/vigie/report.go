@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,10 +14,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigie-fr/vigie/cmd/vigie/app"
 	"github.com/vigie-fr/vigie/dashboards/report"
 	"github.com/vigie-fr/vigie/dashboards/sqlapi"
-	"github.com/vigie-fr/vigie/cmd/vigie/app"
 	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/paris"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 )
 
@@ -36,8 +38,10 @@ incidents.* configuration keys. Times are RFC 3339 (2021-04-06T06:00:00+02:00) o
 			if err != nil {
 				return err
 			}
-			f, t, err := parseRange(from, to)
-			if err != nil {
+			f, t, err := paris.ParseRange(from, to)
+			if re := (*paris.RangeError)(nil); errors.As(err, &re) {
+				return fmt.Errorf("--%s: %s", re.Param, re.Msg)
+			} else if err != nil {
 				return err
 			}
 			// A running server owns the warehouse (chDB: one process per
@@ -66,50 +70,6 @@ incidents.* configuration keys. Times are RFC 3339 (2021-04-06T06:00:00+02:00) o
 	cmd.Flags().StringVarP(&out, "out", "o", "", `output file ("-" for stdout); default <data_dir>/reports/lessons-<from>.<ext>`)
 	_ = cmd.MarkFlagRequired("from")
 	return cmd
-}
-
-var paris = mustLoadLocation("Europe/Paris")
-
-func mustLoadLocation(name string) *time.Location {
-	l, err := time.LoadLocation(name)
-	if err != nil {
-		return time.FixedZone("CET", 3600)
-	}
-	return l
-}
-
-func parseRange(from, to string) (time.Time, time.Time, error) {
-	f, day, err := parseTime(from)
-	if err != nil {
-		return f, f, fmt.Errorf("--from: %w", err)
-	}
-	if to == "" {
-		if day {
-			return f, f.AddDate(0, 0, 1), nil
-		}
-		return f, f.Add(24 * time.Hour), nil
-	}
-	t, tday, err := parseTime(to)
-	if err != nil {
-		return f, t, fmt.Errorf("--to: %w", err)
-	}
-	if tday {
-		t = t.AddDate(0, 0, 1) // a day given as --to includes that day
-	}
-	if !t.After(f) {
-		return f, t, fmt.Errorf("--to %s is not after --from %s", to, from)
-	}
-	return f, t, nil
-}
-
-func parseTime(s string) (time.Time, bool, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, false, nil
-	}
-	if t, err := time.ParseInLocation("2006-01-02", s, paris); err == nil {
-		return t, true, nil
-	}
-	return time.Time{}, false, fmt.Errorf("%q is neither RFC 3339 (2021-04-06T06:00:00+02:00) nor a day (2021-04-06)", s)
 }
 
 // reportSource renders the report in one format: "md" or "json".
@@ -187,7 +147,7 @@ func writeReport(cmd *cobra.Command, src reportSource, dataDir string, from time
 		}
 		path := out
 		if path == "" || len(exts) > 1 {
-			path = filepath.Join(dataDir, "reports", "lessons-"+from.In(paris).Format("2006-01-02T1504")+"."+ext)
+			path = filepath.Join(dataDir, "reports", "lessons-"+from.In(paris.Location).Format("2006-01-02T1504")+"."+ext)
 		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 			return paths, err

@@ -21,6 +21,7 @@ import (
 	"github.com/vigie-fr/vigie/dashboards/incident"
 	"github.com/vigie-fr/vigie/dashboards/report"
 	"github.com/vigie-fr/vigie/internal/config"
+	tzparis "github.com/vigie-fr/vigie/internal/paris"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 	"github.com/vigie-fr/vigie/schemas"
 )
@@ -246,13 +247,8 @@ func (s *Server) dataRange(w http.ResponseWriter, r *http.Request) {
 	s.reply(w, out)
 }
 
-var paris = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Paris")
-	if err != nil {
-		return time.UTC
-	}
-	return loc
-}()
+// paris is the one Europe/Paris, where the dashboard's days are.
+var paris = tzparis.Location
 
 // timeRange parses from and to (RFC 3339), from < to, at most limit apart.
 func timeRange(fromS, toS string, limit time.Duration) (time.Time, time.Time, error) {
