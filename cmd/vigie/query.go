@@ -6,8 +6,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vigie-fr/vigie/dashboards/sqlapi"
 	"github.com/vigie-fr/vigie/cmd/vigie/app"
+	"github.com/vigie-fr/vigie/dashboards/reach"
+	"github.com/vigie-fr/vigie/dashboards/sqlapi"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 )
 
@@ -34,7 +35,7 @@ Example queries for post-incident questions are in schemas/queries/.
 			}
 			opts := sqlapi.RunOptions{
 				File: file, Stdin: os.Stdin, Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
-				Format: format, ServerURL: sqlapi.LocalURL(cfg.HTTP.Listen),
+				Format: format, ServerURL: reach.LocalURL(cfg.HTTP.Listen),
 				Token: cfg.HTTP.SQLToken, DataDir: cfg.DataDir,
 				Limits: warehouse.Limits{Timeout: cfg.Warehouse.Query.Timeout, MaxRows: cfg.Warehouse.Query.MaxRows},
 				OpenLocal: func(context.Context) (warehouse.Warehouse, error) {

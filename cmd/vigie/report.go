@@ -15,8 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigie-fr/vigie/cmd/vigie/app"
+	"github.com/vigie-fr/vigie/dashboards/reach"
 	"github.com/vigie-fr/vigie/dashboards/report"
-	"github.com/vigie-fr/vigie/dashboards/sqlapi"
 	"github.com/vigie-fr/vigie/internal/config"
 	"github.com/vigie-fr/vigie/internal/paris"
 	"github.com/vigie-fr/vigie/internal/warehouse"
@@ -46,8 +46,8 @@ incidents.* configuration keys. Times are RFC 3339 (2021-04-06T06:00:00+02:00) o
 			}
 			// A running server owns the warehouse (chDB: one process per
 			// data dir): ask it for the report; else build it here.
-			src := remoteReport(sqlapi.LocalURL(cfg.HTTP.Listen), f, t)
-			if !sqlapi.ServerUp(cmd.Context(), nil, sqlapi.LocalURL(cfg.HTTP.Listen)) {
+			src := remoteReport(reach.LocalURL(cfg.HTTP.Listen), f, t)
+			if !reach.ServerUp(cmd.Context(), nil, reach.LocalURL(cfg.HTTP.Listen)) {
 				wh, err := app.OpenWarehouse(cfg)
 				if err != nil {
 					return err
