@@ -6,13 +6,11 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/vigie-fr/vigie/dashboards/incident"
 	"github.com/vigie-fr/vigie/dashboards/report"
+	"github.com/vigie-fr/vigie/dashboards/report/export"
 	"github.com/vigie-fr/vigie/internal/config"
 	tzparis "github.com/vigie-fr/vigie/internal/paris"
 	"github.com/vigie-fr/vigie/internal/warehouse"
@@ -168,10 +167,11 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 	s.reply(w, f)
 }
 
-// report answers the lessons-learned report of [from, to), as Markdown
-// (format=md, the default), JSON or a self-contained HTML page: what
+// report answers the lessons-learned report of [from, to) in a format of
+// export.Formats that is written from the report itself: Markdown
+// (format=md, the default), JSON or a self-contained HTML page. It is what
 // `vigie report` fetches when a server owns the warehouse, and what a
-// browser can open and save.
+// browser can open and save; PDF is printed where `vigie report` runs.
 func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	from, to, err := timeRange(q.Get("from"), q.Get("to"), MaxIncidentRange)
@@ -183,34 +183,26 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	if format == "" {
 		format = "md"
 	}
-	type render struct {
-		write func(*report.Report, io.Writer) error
-		ctype string
-	}
-	out, ok := map[string]render{
-		"md":   {(*report.Report).WriteMarkdown, "text/markdown; charset=utf-8"},
-		"json": {(*report.Report).WriteJSON, "application/json"},
-		"html": {(*report.Report).WriteHTML, "text/html; charset=utf-8"},
-	}[format]
-	if !ok {
-		s.fail(w, r, badParam("format", "%q is not md, json or html", format))
+	f, err := export.Served(format)
+	if err != nil {
+		s.fail(w, r, badParam("format", "%v", err))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
 	defer cancel()
-	rep, err := report.Build(ctx, s.wh, s.db, from, to, s.cfg)
+	src, err := export.Local(ctx, s.wh, s.db, from, to, s.cfg)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	var buf bytes.Buffer
-	if err := out.write(rep, &buf); err != nil {
+	body, err := export.Render(ctx, src, f)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", out.ctype)
+	w.Header().Set("Content-Type", f.ContentType)
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = buf.WriteTo(w)
+	_, _ = w.Write(body)
 }
 
 // DataRange is the answer of /api/v1/range: where the data is, and the
