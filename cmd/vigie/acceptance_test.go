@@ -394,6 +394,21 @@ func TestCommandLine(t *testing.T) {
 			}
 		}
 	})
+	t.Run("vigie query --help names query files that exist", func(t *testing.T) {
+		r := vigie(t, 30*time.Second, nil, "query", "--help")
+		files := regexp.MustCompile(`schemas/queries/\S+\.sql`).FindAllString(r.stdout, -1)
+		if r.code != 0 || len(files) == 0 {
+			t.Fatalf("vigie query --help (exit %d) names no file of schemas/queries:\n%s", r.code, r.stdout)
+		}
+		for _, f := range files {
+			if _, err := os.Stat(filepath.Join("..", "..", f)); err != nil {
+				t.Errorf("vigie query --help names %s: %v", f, err)
+			}
+		}
+		if !strings.Contains(r.stdout, "ndjson") {
+			t.Errorf("vigie query --help does not list the ndjson format:\n%s", r.stdout)
+		}
+	})
 	t.Run("a configuration with zero Kafka partitions is refused at start, naming the key", func(t *testing.T) {
 		r := vigie(t, 30*time.Second, []string{"VIGIE_KAFKA_PARTITIONS=0"},
 			"serve", "--data-dir", t.TempDir(), "--listen", freeListen(t))

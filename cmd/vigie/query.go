@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -26,7 +27,7 @@ endpoint (the server owns the data dir); otherwise the warehouse is opened here.
 Example queries for post-incident questions are in schemas/queries/.
 
   vigie query "SELECT region, round(avg(availability), 3) FROM vigie.hour_stats GROUP BY region"
-  vigie query -f schemas/queries/availability_by_region_hour.sql --format csv`,
+  vigie query -f schemas/queries/02_availability_by_region_hour.sql --format csv`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, _, err := g.load(cmd)
@@ -49,6 +50,6 @@ Example queries for post-incident questions are in schemas/queries/.
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", `read the SQL from FILE ("-" for stdin)`)
-	cmd.Flags().StringVar(&format, "format", "table", "output: table, csv or json")
+	cmd.Flags().StringVar(&format, "format", "table", "output: "+strings.Join(sqlapi.Formats, ", "))
 	return cmd
 }
