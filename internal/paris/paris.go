@@ -28,11 +28,10 @@ func load() *time.Location {
 	return loc
 }
 
-// The two accepted forms of a time, as examples for error messages.
+// The two accepted forms of a time, for error messages.
 const (
-	rfc3339Example = "2021-04-06T06:00:00+02:00"
-	dayExample     = "2021-04-06"
-	forms          = "an RFC 3339 time (" + rfc3339Example + ") or a day (" + dayExample + ", that whole day in Paris)"
+	rfc3339Form = "an RFC 3339 time (2021-04-06T06:00:00+02:00)"
+	dayForm     = "a day (2021-04-06, that whole day in Paris)"
 )
 
 // RangeError is a from or a to that ParseRange refused. Param says which,
@@ -54,11 +53,11 @@ func (e *RangeError) Error() string { return e.Param + ": " + e.Msg }
 func ParseRange(from, to string) (time.Time, time.Time, error) {
 	var zero time.Time
 	if from == "" {
-		return zero, zero, &RangeError{Param: "from", Msg: "missing: give " + forms}
+		return zero, zero, &RangeError{Param: "from", Msg: "missing: give " + rfc3339Form + " or " + dayForm}
 	}
 	f, fday, ok := parseTime(from)
 	if !ok {
-		return zero, zero, &RangeError{Param: "from", Value: from, Msg: fmt.Sprintf("%q is neither %s", from, forms)}
+		return zero, zero, &RangeError{Param: "from", Value: from, Msg: fmt.Sprintf("%q is neither %s nor %s", from, rfc3339Form, dayForm)}
 	}
 	if to == "" {
 		if fday {
@@ -68,7 +67,7 @@ func ParseRange(from, to string) (time.Time, time.Time, error) {
 	}
 	t, tday, ok := parseTime(to)
 	if !ok {
-		return zero, zero, &RangeError{Param: "to", Value: to, Msg: fmt.Sprintf("%q is neither %s", to, forms)}
+		return zero, zero, &RangeError{Param: "to", Value: to, Msg: fmt.Sprintf("%q is neither %s nor %s", to, rfc3339Form, dayForm)}
 	}
 	if tday {
 		t = t.AddDate(0, 0, 1)

@@ -71,7 +71,7 @@ func TestParseRangeErrorsNameTheValueAndTheForms(t *testing.T) {
 		has                   []string
 	}{
 		{"a missing from", "", "2021-04-06", "from", []string{"missing", "RFC 3339", "a day"}},
-		{"a French date", "06/04/2021", "", "from", []string{`"06/04/2021"`, "RFC 3339 time (2021-04-06T06:00:00+02:00)", "a day (2021-04-06"}},
+		{"a French date", "06/04/2021", "", "from", []string{`"06/04/2021" is neither an RFC 3339 time (2021-04-06T06:00:00+02:00) nor a day (2021-04-06`}},
 		{"a time without its offset", "2021-04-06T06:00:00", "", "from", []string{`"2021-04-06T06:00:00"`, "RFC 3339"}},
 		{"a bad to", "2021-04-06", "tomorrow", "to", []string{`"tomorrow"`, "RFC 3339", "a day"}},
 		{"a to before from", "2021-04-06", "2021-04-05", "to", []string{"2021-04-05 is not after from (2021-04-06)"}},
