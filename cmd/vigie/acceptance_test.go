@@ -20,6 +20,7 @@ import (
 	"github.com/vigie-fr/vigie/dashboards/report"
 	"github.com/vigie-fr/vigie/dashboards/web"
 	"github.com/vigie-fr/vigie/ingest/simulate"
+	tzparis "github.com/vigie-fr/vigie/internal/paris"
 )
 
 // tolerance is how far a detected incident's start or end may be from the
@@ -77,7 +78,7 @@ func TestDemoReportFindsTheScriptedIncidents(t *testing.T) {
 		d := got.Sub(want)
 		return d >= -tolerance && d <= tolerance
 	}
-	paris := func(tm time.Time) string { return tm.In(mustLoadLocation("Europe/Paris")).Format("15:04") }
+	paris := func(tm time.Time) string { return tm.In(tzparis.Location).Format("15:04") }
 
 	foundENT := map[string]int{}
 	cned := 0
@@ -391,6 +392,21 @@ func TestCommandLine(t *testing.T) {
 			if r.code != 0 || !strings.Contains(r.stdout, want) {
 				t.Errorf("vigie demo --help (exit %d) does not mention %q:\n%s", r.code, want, r.stdout)
 			}
+		}
+	})
+	t.Run("vigie query --help names query files that exist", func(t *testing.T) {
+		r := vigie(t, 30*time.Second, nil, "query", "--help")
+		files := regexp.MustCompile(`schemas/queries/\S+\.sql`).FindAllString(r.stdout, -1)
+		if r.code != 0 || len(files) == 0 {
+			t.Fatalf("vigie query --help (exit %d) names no file of schemas/queries:\n%s", r.code, r.stdout)
+		}
+		for _, f := range files {
+			if _, err := os.Stat(filepath.Join("..", "..", f)); err != nil {
+				t.Errorf("vigie query --help names %s: %v", f, err)
+			}
+		}
+		if !strings.Contains(r.stdout, "ndjson") {
+			t.Errorf("vigie query --help does not list the ndjson format:\n%s", r.stdout)
 		}
 	})
 	t.Run("a configuration with zero Kafka partitions is refused at start, naming the key", func(t *testing.T) {

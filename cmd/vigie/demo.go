@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigie-fr/vigie/cmd/vigie/app"
+	"github.com/vigie-fr/vigie/dashboards/report/export"
 	"github.com/vigie-fr/vigie/ingest/simulate"
 )
 
@@ -76,11 +77,11 @@ earlier demo created it.`,
 				return err
 			}
 			sc, _ := simulate.Lookup(f.scenario)
-			src, err := localReport(ctx, a.Warehouse(), cfg, sc.Start, sc.End)
+			src, err := export.Local(ctx, a.Store(), sc.Start, sc.End, cfg.Incidents)
 			if err != nil {
 				return err
 			}
-			paths, err := writeReport(cmd, src, cfg.DataDir, sc.Start, "all", "")
+			paths, err := export.Request{From: sc.Start, To: sc.End, Format: export.All, DataDir: cfg.DataDir}.Write(ctx, src)
 			if err != nil {
 				return err
 			}

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vigie-fr/vigie/cmd/vigie/app"
+	"github.com/vigie-fr/vigie/dashboards/reach"
 	"github.com/vigie-fr/vigie/dashboards/sqlapi"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 )
@@ -25,7 +27,7 @@ endpoint (the server owns the data dir); otherwise the warehouse is opened here.
 Example queries for post-incident questions are in schemas/queries/.
 
   vigie query "SELECT region, round(avg(availability), 3) FROM vigie.hour_stats GROUP BY region"
-  vigie query -f schemas/queries/availability_by_region_hour.sql --format csv`,
+  vigie query -f schemas/queries/02_availability_by_region_hour.sql --format csv`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, _, err := g.load(cmd)
@@ -34,7 +36,7 @@ Example queries for post-incident questions are in schemas/queries/.
 			}
 			opts := sqlapi.RunOptions{
 				File: file, Stdin: os.Stdin, Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
-				Format: format, ServerURL: sqlapi.LocalURL(cfg.HTTP.Listen),
+				Format: format, ServerURL: reach.LocalURL(cfg.HTTP.Listen),
 				Token: cfg.HTTP.SQLToken, DataDir: cfg.DataDir,
 				Limits: warehouse.Limits{Timeout: cfg.Warehouse.Query.Timeout, MaxRows: cfg.Warehouse.Query.MaxRows},
 				OpenLocal: func(context.Context) (warehouse.Warehouse, error) {
@@ -48,6 +50,6 @@ Example queries for post-incident questions are in schemas/queries/.
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", `read the SQL from FILE ("-" for stdin)`)
-	cmd.Flags().StringVar(&format, "format", "table", "output: table, csv or json")
+	cmd.Flags().StringVar(&format, "format", "table", "output: "+strings.Join(sqlapi.Formats, ", "))
 	return cmd
 }

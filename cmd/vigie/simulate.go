@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vigie-fr/vigie/dashboards/sqlapi"
+	"github.com/vigie-fr/vigie/dashboards/reach"
 	"github.com/vigie-fr/vigie/ingest/simulate"
 )
 
@@ -77,7 +77,7 @@ Scenarios:
 				return err
 			}
 			if url == "" {
-				url = sqlapi.LocalURL(cfg.HTTP.Listen)
+				url = reach.LocalURL(cfg.HTTP.Listen)
 			}
 			st, err := f.run(cmd.Context(), url, cmd.ErrOrStderr())
 			if err != nil {

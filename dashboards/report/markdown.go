@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigie-fr/vigie/dashboards/incident"
+	tzparis "github.com/vigie-fr/vigie/internal/paris"
 )
 
 // maxHourColumns is the widest region × hour table; longer ranges get one
@@ -18,13 +19,7 @@ import (
 const maxHourColumns = 36
 
 // paris is where the readers are; every time in the Markdown is local.
-var paris = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Paris")
-	if err != nil { // cannot happen with time/tzdata linked in
-		return time.UTC
-	}
-	return loc
-}()
+var paris = tzparis.Location
 
 // WriteJSON writes the report as indented JSON, times in UTC.
 func (r *Report) WriteJSON(w io.Writer) error {

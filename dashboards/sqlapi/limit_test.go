@@ -32,17 +32,3 @@ func TestStatementScanning(t *testing.T) {
 		})
 	}
 }
-
-func TestLocalURL(t *testing.T) {
-	for listen, want := range map[string]string{
-		"127.0.0.1:8080": "http://127.0.0.1:8080",
-		":8080":          "http://127.0.0.1:8080",
-		"0.0.0.0:9000":   "http://127.0.0.1:9000",
-		"[::]:8080":      "http://[::1]:8080",
-		"vigie.lan:80":   "http://vigie.lan:80",
-	} {
-		if got := LocalURL(listen); got != want {
-			t.Errorf("LocalURL(%q) = %q, want %q", listen, got, want)
-		}
-	}
-}

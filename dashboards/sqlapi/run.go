@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"time"
 
+	"github.com/vigie-fr/vigie/dashboards/reach"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 )
 
@@ -23,7 +23,7 @@ type RunOptions struct {
 	Stderr io.Writer // notes: truncation, where the query ran
 	Format string    // one of Formats; "" is "table"
 
-	// ServerURL is where a running Vigie answers (LocalURL(http.listen)).
+	// ServerURL is where a running Vigie answers (reach.LocalURL(http.listen)).
 	// When GET ServerURL/healthz answers 2xx, the query goes there.
 	ServerURL string
 	// Token is http.sql_token; "" reads <DataDir>/sql.token.
@@ -37,9 +37,6 @@ type RunOptions struct {
 	// answers. Run closes what it returns.
 	OpenLocal func(ctx context.Context) (warehouse.Warehouse, error)
 }
-
-// probeTimeout is how long Run waits for /healthz before querying locally.
-const probeTimeout = time.Second
 
 // Run is `vigie query`: read one statement, run it read-only on the running
 // server when there is one (the server owns the data dir: chDB allows one
@@ -63,33 +60,30 @@ func Run(ctx context.Context, opts RunOptions) error {
 		return Write(io.Discard, nil, opts.Format) // the error names the formats
 	}
 	var a *Answer
-	if opts.ServerURL != "" && ServerUp(ctx, opts.HTTP, opts.ServerURL) {
+	via := reach.Options{ServerURL: opts.ServerURL, HTTP: opts.HTTP, OpenLocal: opts.OpenLocal}
+	err = reach.Warehouse(ctx, via, func(ctx context.Context, base string) error {
 		tok := opts.Token
 		if tok == "" {
+			var err error
 			if tok, err = ReadToken(opts.DataDir); err != nil {
-				return fmt.Errorf("a Vigie server answers at %s but %w (set http.sql_token, or run on the server's machine with its data_dir)", opts.ServerURL, err)
+				return fmt.Errorf("a Vigie server answers at %s but %w (set http.sql_token, or run on the server's machine with its data_dir)", base, err)
 			}
 		}
-		c := &Client{BaseURL: opts.ServerURL, Token: tok, HTTP: opts.HTTP}
-		if a, err = c.QueryAnswer(ctx, sql); err != nil {
-			return err
-		}
-	} else {
-		if opts.OpenLocal == nil {
-			return fmt.Errorf("no Vigie server answers at %s and no local warehouse was given", opts.ServerURL)
-		}
-		wh, err := opts.OpenLocal(ctx)
-		if err != nil {
-			return fmt.Errorf("no Vigie server answers at %s, and opening the warehouse here failed "+
-				"(if a server owns this data dir, check http.listen): %w", opts.ServerURL, err)
-		}
-		defer wh.Close()
+		c := &Client{BaseURL: base, Token: tok, HTTP: opts.HTTP}
+		var err error
+		a, err = c.QueryAnswer(ctx, sql)
+		return err
+	}, func(ctx context.Context, wh warehouse.Warehouse) error {
 		start := time.Now()
 		res, truncated, err := queryLimited(ctx, wh, sql, opts.Limits)
 		if err != nil {
 			return err
 		}
 		a = &Answer{Result: res, Truncated: truncated, MaxRows: opts.Limits.MaxRows, Elapsed: time.Since(start)}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if err := Write(opts.Stdout, a.Result, opts.Format); err != nil {
 		return err
@@ -140,40 +134,4 @@ func validFormat(f string) bool {
 		}
 	}
 	return false
-}
-
-// ServerUp reports whether GET base/healthz answers 2xx within probeTimeout.
-func ServerUp(ctx context.Context, hc *http.Client, base string) bool {
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
-	if err != nil {
-		return false
-	}
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode >= 200 && resp.StatusCode < 300
-}
-
-// LocalURL turns http.listen into the URL a client on the same machine
-// dials: a wildcard host (":8080", "0.0.0.0:8080", "[::]:8080") becomes
-// loopback.
-func LocalURL(listen string) string {
-	host, port, err := net.SplitHostPort(listen)
-	if err != nil {
-		return "http://" + listen
-	}
-	switch host {
-	case "", "0.0.0.0":
-		host = "127.0.0.1"
-	case "::":
-		host = "::1"
-	}
-	return "http://" + net.JoinHostPort(host, port)
 }

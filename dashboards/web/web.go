@@ -6,13 +6,11 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -20,7 +18,9 @@ import (
 
 	"github.com/vigie-fr/vigie/dashboards/incident"
 	"github.com/vigie-fr/vigie/dashboards/report"
+	"github.com/vigie-fr/vigie/dashboards/report/export"
 	"github.com/vigie-fr/vigie/internal/config"
+	tzparis "github.com/vigie-fr/vigie/internal/paris"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 	"github.com/vigie-fr/vigie/schemas"
 )
@@ -66,7 +66,7 @@ func New(src Source, cfg config.IncidentsConfig, log *slog.Logger) *Server {
 //
 //	GET /                      the dashboard page
 //	GET /static/…              its script and style
-//	GET /api/v1/availability   ?from&to (RFC 3339) &platform=ent|cned &grain=hour|minute
+//	GET /api/v1/availability   ?from&to (RFC 3339, or a Paris day such as 2021-04-06) &platform=ent|cned &grain=hour|minute
 //	GET /api/v1/incidents      ?from&to
 //	GET /api/v1/range          first and last bucket in the warehouse
 func (s *Server) Register(mux *http.ServeMux) {
@@ -173,10 +173,11 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 	s.reply(w, f)
 }
 
-// report answers the lessons-learned report of [from, to), as Markdown
-// (format=md, the default), JSON or a self-contained HTML page: what
+// report answers the lessons-learned report of [from, to) in a format of
+// export.Formats that is written from the report itself: Markdown
+// (format=md, the default), JSON or a self-contained HTML page. It is what
 // `vigie report` fetches when a server owns the warehouse, and what a
-// browser can open and save.
+// browser can open and save; PDF is printed where `vigie report` runs.
 func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	from, to, err := timeRange(q.Get("from"), q.Get("to"), MaxIncidentRange)
@@ -188,34 +189,26 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	if format == "" {
 		format = "md"
 	}
-	type render struct {
-		write func(*report.Report, io.Writer) error
-		ctype string
-	}
-	out, ok := map[string]render{
-		"md":   {(*report.Report).WriteMarkdown, "text/markdown; charset=utf-8"},
-		"json": {(*report.Report).WriteJSON, "application/json"},
-		"html": {(*report.Report).WriteHTML, "text/html; charset=utf-8"},
-	}[format]
-	if !ok {
-		s.fail(w, r, badParam("format", "%q is not md, json or html", format))
+	f, err := export.Served(format)
+	if err != nil {
+		s.fail(w, r, badParam("format", "%v", err))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
 	defer cancel()
-	rep, err := report.Build(ctx, s.src, from, to, s.cfg)
+	src, err := export.Local(ctx, s.src, from, to, s.cfg)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	var buf bytes.Buffer
-	if err := out.write(rep, &buf); err != nil {
+	body, err := export.Render(ctx, src, f)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", out.ctype)
+	w.Header().Set("Content-Type", f.ContentType)
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = buf.WriteTo(w)
+	_, _ = w.Write(body)
 }
 
 // DataRange is the answer of /api/v1/range: where the data is, and the
@@ -246,38 +239,51 @@ func (s *Server) dataRange(w http.ResponseWriter, r *http.Request) {
 	s.reply(w, out)
 }
 
-var paris = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Paris")
-	if err != nil {
-		return time.UTC
-	}
-	return loc
-}()
+// paris is the one Europe/Paris, where the dashboard's days are.
+var paris = tzparis.Location
 
-// timeRange parses from and to (RFC 3339), from < to, at most limit apart.
+// timeRange parses from and to as vigie report does (tzparis.ParseRange:
+// RFC 3339, or a day YYYY-MM-DD meaning that whole Paris day, a day given
+// as to included), from < to, at most limit apart. Unlike the command, the
+// API wants to: a request says which range it shows.
 func timeRange(fromS, toS string, limit time.Duration) (time.Time, time.Time, error) {
 	var zero time.Time
-	if fromS == "" {
-		return zero, zero, badParam("from", "missing, give an RFC 3339 time such as 2021-04-06T00:00:00+02:00")
+	if fromS != "" && toS == "" {
+		return zero, zero, badParam("to", "missing, give an RFC 3339 time such as 2021-04-07T00:00:00+02:00 or a day such as 2021-04-06")
 	}
-	from, err := time.Parse(time.RFC3339, fromS)
-	if err != nil {
-		return zero, zero, badParam("from", "%q is not an RFC 3339 time (2021-04-06T00:00:00+02:00)", fromS)
-	}
-	if toS == "" {
-		return zero, zero, badParam("to", "missing, give an RFC 3339 time such as 2021-04-07T00:00:00+02:00")
-	}
-	to, err := time.Parse(time.RFC3339, toS)
-	if err != nil {
-		return zero, zero, badParam("to", "%q is not an RFC 3339 time (2021-04-07T00:00:00+02:00)", toS)
-	}
-	if !to.After(from) {
-		return zero, zero, badParam("to", "%s is not after from (%s)", toS, fromS)
+	from, to, err := tzparis.ParseRange(fromS, toS)
+	if re := (*tzparis.RangeError)(nil); errors.As(err, &re) {
+		return zero, zero, &paramError{Param: re.Param, Msg: re.Error()}
+	} else if err != nil {
+		return zero, zero, err
 	}
 	if to.Sub(from) > limit {
-		return zero, zero, badParam("to", "range of %v is longer than the %v allowed here", to.Sub(from), limit)
+		return zero, zero, badParam("to", "a range of %s is longer than the %s allowed here", span(to.Sub(from)), span(limit))
 	}
 	return from.UTC(), to.UTC(), nil
+}
+
+// span writes a duration as people count it, "92 days", "49 hours" or
+// "95 days 23 hours" (a range of Paris days across the start of summer
+// time), else in Go's form ("1h30m0s").
+func span(d time.Duration) string {
+	if d <= 0 || d%time.Hour != 0 {
+		return d.String()
+	}
+	count := func(n time.Duration, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	days, hours := d/(24*time.Hour), d%(24*time.Hour)/time.Hour
+	switch {
+	case days == 0:
+		return count(hours, "hour")
+	case hours == 0:
+		return count(days, "day")
+	}
+	return count(days, "day") + " " + count(hours, "hour")
 }
 
 func (s *Server) reply(w http.ResponseWriter, v any) {

@@ -147,7 +147,8 @@ func TestBadParametersAreNamed(t *testing.T) {
 		{"an unknown platform", "/api/v1/availability?" + morning + "&platform=pronote", "platform"},
 		{"an unknown grain", "/api/v1/availability?" + morning + "&grain=day", "grain"},
 		{"a missing start", "/api/v1/availability?to=2021-04-06T10:00:00Z", "from"},
-		{"a start that is not RFC 3339", "/api/v1/incidents?from=2021-04-06&to=2021-04-07T00:00:00Z", "from"},
+		{"a start that is neither RFC 3339 nor a day", "/api/v1/incidents?from=06/04/2021&to=2021-04-07T00:00:00Z", "from"},
+		{"an end that is neither RFC 3339 nor a day", "/api/v1/incidents?from=2021-04-06&to=tomorrow", "to"},
 		{"an end before the start", "/api/v1/incidents?from=2021-04-06T10:00:00Z&to=2021-04-06T06:00:00Z", "to"},
 		{"a missing end", "/api/v1/incidents?from=2021-04-06T10:00:00Z", "to"},
 		{"three days of minutes", "/api/v1/availability?grain=minute&from=2021-04-06T00:00:00Z&to=2021-04-09T00:00:00Z", "to"},
@@ -163,6 +164,42 @@ func TestBadParametersAreNamed(t *testing.T) {
 				t.Errorf("answer %+v, want parameter %q", got, tc.param)
 			}
 		})
+	}
+}
+
+func TestTooLongARangeIsRefusedInDays(t *testing.T) {
+	srv := server(t)
+	for _, tc := range []struct{ query, want string }{
+		{"availability?from=2021-04-07&to=2021-07-12", "to: a range of 97 days is longer than the 92 days allowed here"},
+		{"availability?from=2021-01-01&to=2021-04-06", "to: a range of 95 days 23 hours is longer than the 92 days allowed here"},
+		{"availability?grain=minute&from=2021-04-06T00:00:00Z&to=2021-04-08T01:00:00Z", "to: a range of 2 days 1 hour is longer than the 2 days allowed here"},
+	} {
+		var got struct{ Parameter, Error string }
+		if code := get(t, srv, "/api/v1/"+tc.query, &got); code != 400 || got.Error != tc.want {
+			t.Errorf("%s: %d %q, want 400 %q", tc.query, code, got.Error, tc.want)
+		}
+	}
+}
+
+func TestADayIsThatWholeParisDay(t *testing.T) {
+	srv := server(t)
+	parisDay := [2]time.Time{time.Date(2021, 4, 5, 22, 0, 0, 0, time.UTC), time.Date(2021, 4, 6, 22, 0, 0, 0, time.UTC)}
+	for _, q := range []string{"from=2021-04-06&to=2021-04-06", "from=2021-04-05T22:00:00Z&to=2021-04-06"} {
+		var got web.Availability
+		if code := get(t, srv, "/api/v1/availability?grain=hour&"+q, &got); code != 200 {
+			t.Fatalf("%s: status %d", q, code)
+		}
+		if !got.From.Equal(parisDay[0]) || !got.To.Equal(parisDay[1]) || len(got.Buckets) != 24 {
+			t.Errorf("%s: [%s, %s) with %d buckets, want [%s, %s) with 24", q, got.From, got.To, len(got.Buckets), parisDay[0], parisDay[1])
+		}
+	}
+	var byDay, byTime struct {
+		Incidents []json.RawMessage `json:"incidents"`
+	}
+	get(t, srv, "/api/v1/incidents?from=2021-04-06&to=2021-04-06", &byDay)
+	get(t, srv, "/api/v1/incidents?from=2021-04-06T00:00:00%2B02:00&to=2021-04-07T00:00:00%2B02:00", &byTime)
+	if len(byDay.Incidents) != 7 || !reflect.DeepEqual(byDay, byTime) {
+		t.Errorf("incidents of the day 2021-04-06: %d, by RFC 3339 times: %d; want the same 7", len(byDay.Incidents), len(byTime.Incidents))
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigie-fr/vigie/internal/paris"
 	"github.com/vigie-fr/vigie/schemas"
 )
 
@@ -134,14 +135,13 @@ func Lookup(name string) (Scenario, error) {
 	return Scenario{}, fmt.Errorf("unknown scenario %q: known scenarios are %s", name, strings.Join(Names(), ", "))
 }
 
-// april2021 is Tuesday 6 April 2021 (CEST, +02:00). ENTs of seven regions fail
+// april2021 is Tuesday 6 April 2021 (Paris, CEST +02:00). ENTs of seven regions fail
 // one after the other between 08:05 and 08:40 (the first reports came
 // "shortly after 8:30"); the Pays de la Loire waiting room is open from 07:30
 // (the Vendée teacher's white screen); the CNED is slow 08:00–10:00 under
 // attack-like traffic and back for the essential from 10:00.
 func april2021() Scenario {
-	loc := time.FixedZone("CEST", 2*3600)
-	at := func(h, m int) time.Time { return time.Date(2021, 4, 6, h, m, 0, 0, loc) }
+	at := func(h, m int) time.Time { return time.Date(2021, 4, 6, h, m, 0, 0, paris.Location) }
 	ent := func(region string, h1, m1, h2, m2 int) Incident {
 		return Incident{Platform: "ent", Service: ENTService(region), Regions: []string{region}, Start: at(h1, m1), End: at(h2, m2), Cause: CauseOverload}
 	}
@@ -165,13 +165,12 @@ func april2021() Scenario {
 	}
 }
 
-// march2020 is Monday 16 March 2020 (CET, +01:00), the comparison point: the
+// march2020 is Monday 16 March 2020 (Paris, CET +01:00), the comparison point: the
 // same shape a year earlier — several ENTs saturated (Hauts-de-France and
 // Bourgogne-Franche-Comté among others) and a CNED overloaded by its own
 // users, not attacked.
 func march2020() Scenario {
-	loc := time.FixedZone("CET", 3600)
-	at := func(h, m int) time.Time { return time.Date(2020, 3, 16, h, m, 0, 0, loc) }
+	at := func(h, m int) time.Time { return time.Date(2020, 3, 16, h, m, 0, 0, paris.Location) }
 	ent := func(region string, h1, m1, h2, m2 int) Incident {
 		return Incident{Platform: "ent", Service: ENTService(region), Regions: []string{region}, Start: at(h1, m1), End: at(h2, m2), Cause: CauseOverload}
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/vigie-fr/vigie/aggregate"
+	"github.com/vigie-fr/vigie/dashboards/reach"
 	"github.com/vigie-fr/vigie/dashboards/sqlapi"
 	"github.com/vigie-fr/vigie/dashboards/web"
 	"github.com/vigie-fr/vigie/ingest/httpapi"
@@ -234,7 +235,7 @@ func (a *App) URL() string {
 	if a.ln == nil {
 		return ""
 	}
-	return sqlapi.LocalURL(a.ln.Addr().String())
+	return reach.LocalURL(a.ln.Addr().String())
 }
 
 // Warehouse is the open warehouse (nil when this process has no use for it).

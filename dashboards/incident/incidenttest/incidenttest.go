@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigie-fr/vigie/internal/store"
+	"github.com/vigie-fr/vigie/internal/warehouse"
 	"github.com/vigie-fr/vigie/internal/warehouse/chdb"
 )
 
@@ -85,17 +86,24 @@ type Row struct {
 	UsersFailed []uint64
 }
 
-// Exec runs one statement on the process's engine, for a test that must
-// change the warehouse behind the store's back (drop a partition, say).
-func Exec(t testing.TB, sql string) {
+// Engine is the process's engine that Store opened, for a test that needs
+// the warehouse itself (to lend it to code that opens one, say).
+func Engine(t testing.TB) warehouse.Warehouse {
 	t.Helper()
 	mu.Lock()
 	e := engine
 	mu.Unlock()
 	if e == nil {
-		t.Fatal("incidenttest.Exec before incidenttest.Store opened the engine")
+		t.Fatal("incidenttest.Engine before incidenttest.Store opened the engine")
 	}
-	if err := e.Exec(context.Background(), sql, nil); err != nil {
+	return e
+}
+
+// Exec runs one statement on the process's engine, for a test that must
+// change the warehouse behind the store's back (drop a partition, say).
+func Exec(t testing.TB, sql string) {
+	t.Helper()
+	if err := Engine(t).Exec(context.Background(), sql, nil); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
 }
