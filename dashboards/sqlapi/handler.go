@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigie-fr/vigie/internal/sandbox"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 )
 
@@ -81,7 +82,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 	}
 	start := time.Now()
-	res, truncated, err := queryLimited(ctx, h.wh, sql, h.lim)
+	res, truncated, err := sandbox.Query(ctx, h.wh, sql, h.lim)
 	elapsed := time.Since(start)
 	if err != nil {
 		status := statusOf(err)
@@ -134,8 +135,8 @@ func readSQL(w http.ResponseWriter, r *http.Request) (string, error) {
 		}
 		text = req.SQL
 	}
-	if trimStatement(text) == "" {
-		return "", errEmptySQL
+	if sandbox.Trim(text) == "" {
+		return "", sandbox.ErrEmpty
 	}
 	return text, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigie-fr/vigie/dashboards/reach"
+	"github.com/vigie-fr/vigie/internal/sandbox"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 )
 
@@ -75,7 +76,7 @@ func Run(ctx context.Context, opts RunOptions) error {
 		return err
 	}, func(ctx context.Context, wh warehouse.Warehouse) error {
 		start := time.Now()
-		res, truncated, err := queryLimited(ctx, wh, sql, opts.Limits)
+		res, truncated, err := sandbox.Query(ctx, wh, sql, opts.Limits)
 		if err != nil {
 			return err
 		}
@@ -121,8 +122,8 @@ func readStatement(opts RunOptions) (string, error) {
 	if len(sql) > MaxSQLBytes {
 		return "", errors.New("SQL text is larger than 1 MiB")
 	}
-	if trimStatement(sql) == "" {
-		return "", errEmptySQL
+	if sandbox.Trim(sql) == "" {
+		return "", sandbox.ErrEmpty
 	}
 	return sql, nil
 }

@@ -1,4 +1,10 @@
-package sqlapi
+// Package sandbox runs engineers' ad-hoc SQL: read-only (the engine
+// enforces readonly=1 on sessions of its own), bounded in time and rows,
+// with a cut result said out loud. It holds the only SQL text the SQL
+// endpoint and `vigie query` add to what the engineer wrote. It is not the
+// HTTP endpoint nor the command (package sqlapi), and not the product's
+// reads (package store).
+package sandbox
 
 import (
 	"context"
@@ -9,7 +15,7 @@ import (
 	"github.com/vigie-fr/vigie/internal/warehouse"
 )
 
-// queryLimited runs sql read-only and, when its answer has more rows than
+// Query runs sql read-only and, when its answer has more rows than
 // lim.MaxRows, answers the first lim.MaxRows rows with truncated set.
 //
 // The transports refuse an oversized result (warehouse.ErrTooManyRows)
@@ -21,10 +27,10 @@ import (
 // SELECTs with a top-level SETTINGS or FORMAT clause: inside a subquery the
 // engine (26.7) accepts SETTINGS that readonly=1 refuses at the top, and the
 // wrapper must not change what the engine allows.
-func queryLimited(ctx context.Context, wh warehouse.Warehouse, sql string, lim warehouse.Limits) (*warehouse.Result, bool, error) {
-	stmt := trimStatement(sql)
+func Query(ctx context.Context, wh warehouse.Warehouse, sql string, lim warehouse.Limits) (*warehouse.Result, bool, error) {
+	stmt := Trim(sql)
 	if stmt == "" {
-		return nil, false, errEmptySQL
+		return nil, false, ErrEmpty
 	}
 	if lim.MaxRows <= 0 {
 		res, err := wh.QueryReadOnly(ctx, stmt, lim)
@@ -57,11 +63,12 @@ func queryLimited(ctx context.Context, wh warehouse.Warehouse, sql string, lim w
 // codeSyntaxError is ClickHouse's SYNTAX_ERROR.
 const codeSyntaxError = 62
 
-var errEmptySQL = errors.New("no SQL statement given")
+// ErrEmpty is returned for a text without a statement.
+var ErrEmpty = errors.New("no SQL statement given")
 
-// trimStatement drops whitespace, comments and semicolons after the last
+// Trim drops whitespace, comments and semicolons after the last
 // token, so a statement copied from a .sql file ("…;\n-- end") runs as one.
-func trimStatement(sql string) string {
+func Trim(sql string) string {
 	end := 0 // byte offset just after the last significant token
 	scanSQL(sql, func(start, stop int, tok byte) {
 		if tok != ';' {

@@ -1,4 +1,4 @@
-package sqlapi
+package sandbox
 
 import "testing"
 
@@ -23,10 +23,10 @@ func TestStatementScanning(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := trimStatement(tt.sql); got != tt.trimmed {
-				t.Errorf("trimStatement = %q, want %q", got, tt.trimmed)
+			if got := Trim(tt.sql); got != tt.trimmed {
+				t.Errorf("Trim = %q, want %q", got, tt.trimmed)
 			}
-			if got := wrappable(trimStatement(tt.sql)); got != tt.wrappable {
+			if got := wrappable(Trim(tt.sql)); got != tt.wrappable {
 				t.Errorf("wrappable = %v, want %v", got, tt.wrappable)
 			}
 		})
