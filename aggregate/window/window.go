@@ -25,17 +25,10 @@ type Key struct {
 
 // Acc is what one window accumulated.
 type Acc struct {
-	Total, OK, Error, Timeout, Rejected, Queued                  uint64
-	Login, Page, API, Probe, SessionStart, SessionEnd, QueueKind uint64
-	LatencyN                                                     uint64
-	LatencySum                                                   float64
-	LatencyMax                                                   float32
-	QueueN                                                       uint64
-	QueueSum                                                     float64
-	QueueMax                                                     float32
-	Status                                                       map[uint16]uint64
-	Latency                                                      Sketch
-	Users, UsersFailed                                           map[uint64]struct{}
+	store.Counts
+	Status             map[uint16]uint64
+	Latency            Sketch
+	Users, UsersFailed map[uint64]struct{}
 }
 
 // Set is the windows of one flush.
@@ -128,12 +121,7 @@ func (s *Set) Rows() []store.Window {
 		vals, counts := a.Latency.Arrays()
 		rows = append(rows, store.Window{
 			Bucket: time.Unix(k.Minute, 0).UTC(), Platform: k.Platform, Service: k.Service, Region: k.Region,
-			Total: a.Total, OK: a.OK, Error: a.Error, Timeout: a.Timeout, Rejected: a.Rejected, Queued: a.Queued,
-			Login: a.Login, Page: a.Page, API: a.API, Probe: a.Probe,
-			SessionStart: a.SessionStart, SessionEnd: a.SessionEnd, QueueKind: a.QueueKind,
-			LatencyN: a.LatencyN, LatencySum: a.LatencySum, LatencyMax: a.LatencyMax,
-			QueueN: a.QueueN, QueueSum: a.QueueSum, QueueMax: a.QueueMax,
-			Status: a.Status, LatValues: vals, LatCounts: counts,
+			Counts: a.Counts, Status: a.Status, LatValues: vals, LatCounts: counts,
 			Users: sortedSet(a.Users), UsersFailed: sortedSet(a.UsersFailed),
 		})
 	}

@@ -44,8 +44,21 @@ func (e *Event) values() []any {
 // aggregate states of agg_minute and agg_hour on the server, so Go never
 // builds ClickHouse state bytes.
 type Window struct {
-	Bucket                                                       time.Time // the minute, UTC
-	Platform, Service, Region                                    string
+	Bucket                    time.Time // the minute, UTC
+	Platform, Service, Region string
+	Counts
+	Status map[uint16]uint64
+	// LatValues and LatCounts are the latency histogram: value (ms) and count.
+	LatValues []float64
+	LatCounts []uint64
+	// Users and UsersFailed are pseudonyms, sorted (a replay must resend
+	// identical rows).
+	Users, UsersFailed []uint64
+}
+
+// Counts are a window's sums: attempts by outcome and by kind, latency and
+// time in a waiting room.
+type Counts struct {
 	Total, OK, Error, Timeout, Rejected, Queued                  uint64
 	Login, Page, API, Probe, SessionStart, SessionEnd, QueueKind uint64
 	LatencyN                                                     uint64
@@ -54,13 +67,6 @@ type Window struct {
 	QueueN                                                       uint64
 	QueueSum                                                     float64
 	QueueMax                                                     float32
-	Status                                                       map[uint16]uint64
-	// LatValues and LatCounts are the latency histogram: value (ms) and count.
-	LatValues []float64
-	LatCounts []uint64
-	// Users and UsersFailed are pseudonyms, sorted (a replay must resend
-	// identical rows).
-	Users, UsersFailed []uint64
 }
 
 // windowColumns are agg_in's columns in Window.values' order.
@@ -115,31 +121,25 @@ func insertSettings(token string) warehouse.Settings {
 // InsertEvents writes rows to the events table as one INSERT carrying
 // token (see Range.Token); nothing is sent for no rows.
 func (s *Store) InsertEvents(ctx context.Context, rows []Event, token string) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	b := &warehouse.Batch{Table: s.table(TableEvents), Columns: eventColumns, Rows: make([][]any, len(rows))}
-	for i := range rows {
-		b.Rows[i] = rows[i].values()
-	}
-	if err := s.wh.Insert(ctx, b, insertSettings(token)); err != nil {
-		return fmt.Errorf("insert %d events: %w", len(rows), err)
-	}
-	return nil
+	return insert(ctx, s, TableEvents, eventColumns, rows, (*Event).values, token)
 }
 
 // InsertWindows writes rows to agg_in as one INSERT carrying token (see
 // Range.Token); nothing is sent for no rows.
 func (s *Store) InsertWindows(ctx context.Context, rows []Window, token string) error {
+	return insert(ctx, s, TableWindows, windowColumns, rows, (*Window).values, token)
+}
+
+func insert[T any](ctx context.Context, s *Store, table string, columns []string, rows []T, values func(*T) []any, token string) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	b := &warehouse.Batch{Table: s.table(TableWindows), Columns: windowColumns, Rows: make([][]any, len(rows))}
+	b := &warehouse.Batch{Table: s.table(table), Columns: columns, Rows: make([][]any, len(rows))}
 	for i := range rows {
-		b.Rows[i] = rows[i].values()
+		b.Rows[i] = values(&rows[i])
 	}
 	if err := s.wh.Insert(ctx, b, insertSettings(token)); err != nil {
-		return fmt.Errorf("insert %d windows: %w", len(rows), err)
+		return fmt.Errorf("insert %d rows into %s: %w", len(rows), table, err)
 	}
 	return nil
 }

@@ -125,9 +125,9 @@ func load(ctx context.Context, db *chdb.DB) error {
 		}
 		total := m.ok + m.errors + m.timeouts + m.rejected + m.queued
 		agg = append(agg, store.Window{Bucket: at(m.bucket), Platform: m.platform, Service: m.service, Region: m.region,
-			Total: total, OK: m.ok, Error: m.errors, Timeout: m.timeouts, Rejected: m.rejected, Queued: m.queued,
-			Page: total - m.queued, SessionStart: m.sessStart, SessionEnd: m.sessEnd, QueueKind: m.queued,
-			LatencyN: latN, LatencySum: latSum, LatencyMax: latMax, QueueN: m.queueN, QueueSum: m.queueSum, QueueMax: m.queueMax,
+			Counts: store.Counts{Total: total, OK: m.ok, Error: m.errors, Timeout: m.timeouts, Rejected: m.rejected, Queued: m.queued,
+				Page: total - m.queued, SessionStart: m.sessStart, SessionEnd: m.sessEnd, QueueKind: m.queued,
+				LatencyN: latN, LatencySum: latSum, LatencyMax: latMax, QueueN: m.queueN, QueueSum: m.queueSum, QueueMax: m.queueMax},
 			Status: m.status, LatValues: m.latValues, LatCounts: m.latCounts, Users: m.users, UsersFailed: m.usersFailed})
 	}
 	if err := st.InsertWindows(ctx, agg, ""); err != nil {

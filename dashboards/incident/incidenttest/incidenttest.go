@@ -122,8 +122,8 @@ func Insert(t testing.TB, st *store.Store, rows []Row) {
 		}
 		total := r.OK + r.Errors + r.Timeouts + r.Rejected + r.Queue
 		w[i] = store.Window{Bucket: r.Bucket, Platform: r.Platform, Service: r.Service, Region: r.Region,
-			Total: total, OK: r.OK, Error: r.Errors, Timeout: r.Timeouts, Rejected: r.Rejected, Queued: r.Queue,
-			Page: total, QueueKind: r.Queue, LatencyN: latN, LatencySum: latSum, LatencyMax: float32(latMax),
+			Counts: store.Counts{Total: total, OK: r.OK, Error: r.Errors, Timeout: r.Timeouts, Rejected: r.Rejected, Queued: r.Queue,
+				Page: total, QueueKind: r.Queue, LatencyN: latN, LatencySum: latSum, LatencyMax: float32(latMax)},
 			LatValues: r.LatValues, LatCounts: r.LatCounts, Users: r.Users, UsersFailed: r.UsersFailed}
 	}
 	if err := st.InsertWindows(context.Background(), w, ""); err != nil {

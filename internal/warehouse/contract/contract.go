@@ -275,7 +275,7 @@ func testReadOnly(t *testing.T, wh warehouse.Warehouse, db string) {
 func aggRows() []store.Window {
 	row := func(bucket time.Time, total, ok, errs uint64, users []uint64) store.Window {
 		return store.Window{Bucket: bucket, Platform: "ent", Service: "monlycee.net", Region: "11",
-			Total: total, OK: ok, Error: errs, Page: total, LatencyN: ok, LatencySum: float64(ok) * 100, LatencyMax: 250,
+			Counts: store.Counts{Total: total, OK: ok, Error: errs, Page: total, LatencyN: ok, LatencySum: float64(ok) * 100, LatencyMax: 250},
 			Status: map[uint16]uint64{200: ok, 503: errs}, LatValues: []float64{100, 200}, LatCounts: []uint64{ok - 1, 1},
 			Users: users, UsersFailed: users[:1]}
 	}
