@@ -60,6 +60,7 @@ type Aggregator struct {
 	offsets *store.Offsets
 	mu      sync.Mutex
 	cg      *kafka.ConsumerGroup
+	blocked map[int]string // partitions stopped on a log mismatch
 }
 
 // finalFlushTimeout bounds the flush at the end of a generation: well under
@@ -155,11 +156,27 @@ func (a *Aggregator) consume(ctx context.Context, gen *kafka.Generation, p int) 
 		if err == nil {
 			break
 		}
+		var mm *LogMismatch
+		if errors.As(err, &mm) {
+			// Never guess: the partition waits for an operator, who decides
+			// where it restarts (docs/operations.md). The marker is read
+			// again now and then, so `vigie offsets resume` run against a
+			// cluster takes effect without a restart.
+			if a.block(p, mm) {
+				log.Error("partition stopped: its log no longer matches the warehouse", "reason", mm.Error(),
+					"action", "see docs/operations.md, then run `vigie offsets resume --partition "+strconv.Itoa(p)+" …`")
+			}
+			if !sleep(ctx, blockedRecheck) {
+				return
+			}
+			continue
+		}
 		log.Error("resume partition from the warehouse failed, retrying", "err", err)
 		if !sleep(ctx, 2*time.Second) {
 			return
 		}
 	}
+	a.unblock(p)
 	log.Info("partition resumed", "offset", w.next, "replay_to", w.replayEnd, "dedup_ids", len(w.seen))
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers: a.o.Brokers, Topic: a.o.Kafka.Topic, Partition: p,
@@ -258,9 +275,11 @@ func sleep(ctx context.Context, d time.Duration) bool {
 type worker struct {
 	p         int
 	gen       int32
-	next      int64 // next offset to read
-	first     int64 // first offset of the pending range
-	pending   int   // messages folded since the last flush (all kinds)
+	epoch     uint32 // the partition's log epoch, from its marker
+	lastHash  uint64 // RecordHash of the last message read
+	next      int64  // next offset to read
+	first     int64  // first offset of the pending range
+	pending   int    // messages folded since the last flush (all kinds)
 	since     time.Time
 	replayEnd int64 // >= 0 while re-reading a range whose 'before' marker has no 'after'
 	set       *window.Set
@@ -282,6 +301,7 @@ func (a *Aggregator) add(ctx context.Context, w *worker, m kafka.Message) error 
 	}
 	w.pending++
 	w.next = m.Offset + 1
+	w.lastHash = store.RecordHash(m.Key, m.Value)
 	ev, user, ferr := decodeMessage(m.Value)
 	if ferr != nil {
 		a.m.dlq.WithLabelValues(ferr.Reason()).Inc()
@@ -298,7 +318,7 @@ func (a *Aggregator) add(ctx context.Context, w *worker, m kafka.Message) error 
 	}
 	a.m.events.Inc()
 	w.set.Add(&ev, user)
-	w.raw = append(w.raw, rawEvent(&ev, user, m.Partition, m.Offset))
+	w.raw = append(w.raw, rawEvent(&ev, user, m.Partition, m.Offset, w.epoch))
 	return nil
 }
 
@@ -355,11 +375,11 @@ func (a *Aggregator) deadLetter(ctx context.Context, m kafka.Message, reason str
 }
 
 // rawEvent is the events table's row of one folded event.
-func rawEvent(ev *schemas.Event, user uint64, partition int, offset int64) store.Event {
+func rawEvent(ev *schemas.Event, user uint64, partition int, offset int64, epoch uint32) store.Event {
 	return store.Event{ID: ev.ID, TS: ev.TS, Platform: ev.Platform, Service: ev.Service, Region: ev.Region,
 		Academy: ev.Academy, Kind: ev.Kind, Outcome: ev.Outcome, Status: uint16(ev.Status),
 		LatencyMS: f32(ev.LatencyMS), QueueMS: f32(ev.QueueMS), User: user, Role: ev.Role, Source: ev.Source,
-		Attrs: ev.Attrs, Partition: uint32(partition), Offset: offset}
+		Attrs: ev.Attrs, Partition: uint32(partition), Offset: offset, Epoch: epoch}
 }
 
 func f32(p *float64) *float32 {

@@ -16,7 +16,7 @@ func (a *Aggregator) Behind(ctx context.Context, partitions int) (int64, error) 
 		if err != nil {
 			return 0, err
 		}
-		first, end, err := a.logBounds(ctx, p)
+		first, end, err := a.log().Bounds(ctx, p)
 		if err != nil {
 			return 0, err
 		}

@@ -17,6 +17,7 @@ func (a *Aggregator) flush(ctx context.Context, w *worker, log *slog.Logger) boo
 		return true
 	}
 	r := a.offsets.Range(w.p, w.first, w.next-1, w.gen)
+	r.Hash, r.Epoch = w.lastHash, w.epoch
 	windows := w.set.Rows()
 	start := time.Now()
 	for attempt := 1; ; attempt++ {

@@ -5,7 +5,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type metrics struct {
 	events, duplicates, flushErrors, flushRows, lost prometheus.Counter
 	dlq                                              *prometheus.CounterVec
-	lag                                              *prometheus.GaugeVec
+	lag, blocked                                     *prometheus.GaugeVec
 	flushSeconds                                     prometheus.Histogram
 }
 
@@ -25,10 +25,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Poison messages sent to the dead-letter topic, by the field at fault."}, []string{"reason"}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "vigie_aggregate_consumer_lag",
 			Help: "Messages in the partition after the last one read."}, []string{"partition"}),
+		blocked: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "vigie_aggregate_partition_stopped",
+			Help: "1 while a partition is stopped because its log no longer matches the warehouse (see docs/operations.md)."}, []string{"partition"}),
 		flushSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "vigie_aggregate_flush_duration_seconds",
 			Help: "Time to write one flush (markers, events, windows).", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
 	}
-	for _, c := range []prometheus.Collector{m.events, m.duplicates, m.flushErrors, m.flushRows, m.lost, m.dlq, m.lag, m.flushSeconds} {
+	for _, c := range []prometheus.Collector{m.events, m.duplicates, m.flushErrors, m.flushRows, m.lost, m.dlq, m.lag, m.blocked, m.flushSeconds} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

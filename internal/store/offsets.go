@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/cespare/xxhash/v2"
+
 	"github.com/vigie-fr/vigie/internal/warehouse"
 )
 
@@ -22,7 +24,26 @@ type Range struct {
 	Partition   int
 	First, Last int64
 	Generation  int32
+	// Hash identifies the record at Last (RecordHash); 0 is unknown.
+	Hash uint64
+	// Epoch is the partition's log epoch (see Offsets.Reset).
+	Epoch uint32
 }
+
+// RecordHash identifies one Kafka record by its key and value: what a
+// resume checks to know that the log still holds the records the
+// warehouse read, at the same offsets. Never 0.
+func RecordHash(key, value []byte) uint64 {
+	d := xxhash.New()
+	_, _ = d.Write(key)
+	_, _ = d.Write([]byte{0})
+	_, _ = d.Write(value)
+	return max(d.Sum64(), 1)
+}
+
+// maxOffset bounds the offsets a marker's version can order (2^39, about
+// 5.5e11 records per partition).
+const maxOffset = 1<<39 - 1
 
 // Token is the insert_deduplication_token of the range's rows in table:
 // ClickHouse remembers tokens per table and per partition, so it changes
@@ -42,6 +63,9 @@ type Marker struct {
 	Found       bool
 	First, Last int64
 	State       string // StateBefore or StateAfter
+	// Hash identifies the record at Last (0: unknown, not checked).
+	Hash  uint64
+	Epoch uint32
 }
 
 // Offsets is the consumer_offsets table of one group and topic.
@@ -60,7 +84,7 @@ func (o *Offsets) Range(p int, first, last int64, gen int32) Range {
 	return Range{Group: o.group, Topic: o.topic, Partition: p, First: first, Last: last, Generation: gen}
 }
 
-var offsetColumns = []string{"consumer_group", "topic", "partition", "first_offset", "last_offset", "state", "version", "generation"}
+var offsetColumns = []string{"consumer_group", "topic", "partition", "first_offset", "last_offset", "state", "version", "generation", "last_hash", "epoch"}
 
 // Begin records that r is about to be written.
 func (o *Offsets) Begin(ctx context.Context, r Range) error { return o.mark(ctx, r, StateBefore) }
@@ -68,17 +92,27 @@ func (o *Offsets) Begin(ctx context.Context, r Range) error { return o.mark(ctx,
 // Commit records that every row of r is written.
 func (o *Offsets) Commit(ctx context.Context, r Range) error { return o.mark(ctx, r, StateAfter) }
 
-func (o *Offsets) mark(ctx context.Context, r Range, state string) error {
-	// Newer wins in the ReplacingMergeTree: a later range, and for one
-	// range its 'after' over its 'before'.
-	version := uint64(r.Last) * 2
+// version orders a partition's markers: a later epoch, then a later range,
+// and for one range its 'after' over its 'before'. Newer wins in the
+// ReplacingMergeTree and in Last's argMax. The last offset of a reset to
+// the log start is -1: hence the +2.
+func version(epoch uint32, last int64, state string) uint64 {
+	v := uint64(epoch)<<40 | uint64(last+1)*2
 	if state == StateAfter {
-		version++
+		v++
+	}
+	return v
+}
+
+func (o *Offsets) mark(ctx context.Context, r Range, state string) error {
+	if r.Last < -1 || r.Last > maxOffset {
+		return fmt.Errorf("write %s marker: offset %d is outside 0..%d", state, r.Last, int64(maxOffset))
 	}
 	err := o.s.wh.Insert(ctx, &warehouse.Batch{
 		Table:   o.s.table(TableOffsets),
 		Columns: offsetColumns,
-		Rows:    [][]any{{o.group, o.topic, uint32(r.Partition), r.First, r.Last, state, version, r.Generation}},
+		Rows: [][]any{{o.group, o.topic, uint32(r.Partition), r.First, r.Last, state,
+			version(r.Epoch, r.Last, state), r.Generation, r.Hash, r.Epoch}},
 	}, warehouse.Settings{"async_insert": 0})
 	if err != nil {
 		return fmt.Errorf("write %s marker for offsets %d-%d: %w", state, r.First, r.Last, err)
@@ -90,7 +124,8 @@ func (o *Offsets) mark(ctx context.Context, r Range, state string) error {
 func (o *Offsets) Last(ctx context.Context, p int) (Marker, error) {
 	// An aggregate without GROUP BY answers one row even over no rows,
 	// hence the HAVING.
-	q := fmt.Sprintf(`SELECT argMax(first_offset, version), argMax(last_offset, version), toString(argMax(state, version))
+	q := fmt.Sprintf(`SELECT argMax(first_offset, version), argMax(last_offset, version), toString(argMax(state, version)),
+       argMax(last_hash, version), argMax(epoch, version)
 FROM %s WHERE consumer_group = %s AND topic = %s AND partition = %d
 HAVING count() > 0`,
 		o.s.table(TableOffsets), warehouse.QuoteString(o.group), warehouse.QuoteString(o.topic), p)
@@ -102,9 +137,25 @@ HAVING count() > 0`,
 		return Marker{}, nil
 	}
 	r := res.Rows[0]
-	m := Marker{First: warehouse.AsInt64(r[0]), Last: warehouse.AsInt64(r[1]), State: warehouse.AsString(r[2])}
+	m := Marker{First: warehouse.AsInt64(r[0]), Last: warehouse.AsInt64(r[1]), State: warehouse.AsString(r[2]),
+		Hash: warehouse.AsUint(r[3]), Epoch: uint32(warehouse.AsUint(r[4]))}
 	m.Found = m.State == StateBefore || m.State == StateAfter
 	return m, nil
+}
+
+// Reset is the operator's way out when a partition's log no longer matches
+// the warehouse: it commits an empty range ending at next-1 in a new epoch
+// (the current one plus one), so that the partition resumes at next.
+// hash identifies the record at next-1, or is 0 when next is the log
+// start (nothing to check). Events already in the warehouse are recognised
+// by their ids when the new log holds them again.
+func (o *Offsets) Reset(ctx context.Context, p int, next int64, hash uint64) (Range, error) {
+	mk, err := o.Last(ctx, p)
+	if err != nil {
+		return Range{}, err
+	}
+	r := Range{Group: o.group, Topic: o.topic, Partition: p, First: next, Last: next - 1, Hash: hash, Epoch: mk.Epoch + 1}
+	return r, o.mark(ctx, r, StateAfter)
 }
 
 // Resume is where a partition starts, from its newest marker: Next is the
@@ -112,6 +163,14 @@ HAVING count() > 0`,
 // begun and not committed, which must be re-read and flushed whole.
 type Resume struct {
 	Next, ReplayEnd int64
+}
+
+// Check is the record the log must hold at an offset for the marker to
+// describe this log: Hash at Offset. Ok is false when there is nothing to
+// check (no marker, a marker written before hashes were kept, or a reset
+// to the log start).
+func (m Marker) Check() (offset int64, hash uint64, ok bool) {
+	return m.Last, m.Hash, m.Found && m.Hash != 0 && m.Last >= 0
 }
 
 // Resume turns the marker into a start: the log's first offset when there

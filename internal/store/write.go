@@ -24,11 +24,12 @@ type Event struct {
 	Attrs              map[string]string
 	Partition          uint32
 	Offset             int64
+	Epoch              uint32 // the partition's log epoch (Range.Epoch)
 }
 
 // eventColumns are the events table's columns in Event.values' order.
 var eventColumns = []string{"id", "ts", "platform", "service", "region", "academy", "kind", "outcome",
-	"status", "latency_ms", "queue_ms", "user", "role", "source", "attrs", "kafka_partition", "kafka_offset"}
+	"status", "latency_ms", "queue_ms", "user", "role", "source", "attrs", "kafka_partition", "kafka_offset", "kafka_epoch"}
 
 func (e *Event) values() []any {
 	attrs := e.Attrs
@@ -36,7 +37,7 @@ func (e *Event) values() []any {
 		attrs = map[string]string{}
 	}
 	return []any{e.ID, e.TS, e.Platform, e.Service, e.Region, e.Academy, e.Kind, e.Outcome,
-		e.Status, e.LatencyMS, e.QueueMS, e.User, e.Role, e.Source, attrs, e.Partition, e.Offset}
+		e.Status, e.LatencyMS, e.QueueMS, e.User, e.Role, e.Source, attrs, e.Partition, e.Offset, e.Epoch}
 }
 
 // Window is one row of agg_in: what one flush adds to a minute of a
