@@ -12,17 +12,18 @@
 // engine drops where they were already written. A crash anywhere therefore
 // changes no total. docs/design.md tells the whole protocol.
 //
-// Re-sent events (same id) are counted once: ids seen in the last
-// aggregate.dedup_window offsets of the partition are remembered, and on
-// start they are re-read from the events table, so the decision is the same
-// after a restart.
+// Re-sent events (same id) are counted once within aggregate.dedup_horizon
+// of the first arrival (dedup.go), the same after a restart or a
+// rebalance.
 package aggregate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -177,7 +178,7 @@ func (a *Aggregator) consume(ctx context.Context, gen *kafka.Generation, p int) 
 		}
 	}
 	a.unblock(p)
-	log.Info("partition resumed", "offset", w.next, "replay_to", w.replayEnd, "dedup_ids", len(w.seen))
+	log.Info("partition resumed", "offset", w.next, "replay_to", w.replayEnd, "dedup_filter_bytes", w.ids.bytes())
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers: a.o.Brokers, Topic: a.o.Kafka.Topic, Partition: p,
 		MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 200 * time.Millisecond, ReadLagInterval: -1,
@@ -284,13 +285,24 @@ type worker struct {
 	replayEnd int64 // >= 0 while re-reading a range whose 'before' marker has no 'after'
 	set       *window.Set
 	raw       []store.Event
-	seen      map[uint64]int64 // xxhash(id) → offset of its first occurrence
+	ids       *seen       // nil when de-duplication is off
+	maybe     []candidate // events whose id may have arrived before this range
+}
+
+// candidate is an event held until flush, when the warehouse says whether
+// its id arrived before (a re-send) or not (a Bloom filter's false alarm).
+type candidate struct {
+	ev     schemas.Event
+	user   uint64
+	offset int64
+	hash   uint64
 }
 
 func (w *worker) reset() {
 	w.pending = 0
 	w.set = window.NewSet()
 	w.raw = w.raw[:0]
+	w.maybe = w.maybe[:0]
 }
 
 // add folds one message in: an event, a duplicate (skipped) or poison (to the DLQ).
@@ -307,27 +319,56 @@ func (a *Aggregator) add(ctx context.Context, w *worker, m kafka.Message) error 
 		a.m.dlq.WithLabelValues(ferr.Reason()).Inc()
 		return a.deadLetter(ctx, m, ferr.Error())
 	}
-	h := xxhash.Sum64String(ev.ID)
-	if off, dup := w.seen[h]; dup && off >= m.Offset-int64(a.o.Config.DedupWindow) {
-		a.m.duplicates.Inc()
-		return nil
+	if w.ids != nil {
+		h := xxhash.Sum64String(ev.ID)
+		switch {
+		case w.ids.inRange(h):
+			a.m.duplicates.Inc()
+			return nil
+		case w.ids.maybe(h):
+			w.maybe = append(w.maybe, candidate{ev: ev, user: user, offset: m.Offset, hash: h})
+			return nil
+		}
+		w.ids.add(h, time.Now())
 	}
-	w.seen[h] = m.Offset
-	if len(w.seen) > 2*max(a.o.Config.DedupWindow, 1024) {
-		w.evict(m.Offset - int64(a.o.Config.DedupWindow))
-	}
-	a.m.events.Inc()
-	w.set.Add(&ev, user)
-	w.raw = append(w.raw, rawEvent(&ev, user, m.Partition, m.Offset, w.epoch))
+	a.fold(w, &ev, user, m.Offset)
 	return nil
 }
 
-func (w *worker) evict(below int64) {
-	for h, off := range w.seen {
-		if off < below {
-			delete(w.seen, h)
-		}
+// fold adds one new event to the range's windows and raw rows.
+func (a *Aggregator) fold(w *worker, ev *schemas.Event, user uint64, offset int64) {
+	a.m.events.Inc()
+	w.set.Add(ev, user)
+	w.raw = append(w.raw, rawEvent(ev, user, w.p, offset, w.epoch))
+}
+
+// settle decides the range's candidates: those whose id the warehouse
+// received before this range (within the horizon) are re-sends; the others
+// are new and folded in. The raw rows go back to offset order, so a replay
+// sends the same block.
+func (a *Aggregator) settle(ctx context.Context, w *worker) error {
+	if len(w.maybe) == 0 {
+		return nil
 	}
+	ids := make([]string, 0, len(w.maybe))
+	for _, c := range w.maybe {
+		ids = append(ids, c.ev.ID)
+	}
+	earlier, err := a.store.Earlier(ctx, w.p, ids, w.epoch, w.first, time.Now().Add(-a.o.Config.DedupHorizon))
+	if err != nil {
+		return err
+	}
+	for _, c := range w.maybe {
+		if earlier[c.ev.ID] || w.ids.inRange(c.hash) {
+			a.m.duplicates.Inc()
+			continue
+		}
+		w.ids.add(c.hash, time.Now())
+		a.fold(w, &c.ev, c.user, c.offset)
+	}
+	w.maybe = w.maybe[:0]
+	slices.SortFunc(w.raw, func(x, y store.Event) int { return cmp.Compare(x.Offset, y.Offset) })
+	return nil
 }
 
 // decodeMessage validates a message as the ingest API would (a producer

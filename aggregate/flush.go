@@ -16,30 +16,43 @@ func (a *Aggregator) flush(ctx context.Context, w *worker, log *slog.Logger) boo
 	if w.pending == 0 {
 		return true
 	}
+	start := time.Now()
+	if !a.retry(ctx, log, w, "settle re-sent ids", func() error { return a.settle(ctx, w) }) {
+		return false
+	}
 	r := a.offsets.Range(w.p, w.first, w.next-1, w.gen)
 	r.Hash, r.Epoch = w.lastHash, w.epoch
 	windows := w.set.Rows()
-	start := time.Now()
-	for attempt := 1; ; attempt++ {
-		err := a.write(ctx, r, w.raw, windows)
-		if err == nil {
-			break
-		}
-		a.m.flushErrors.Inc()
-		if ctx.Err() != nil {
-			log.Warn("flush abandoned: generation ended", "first", r.First, "last", r.Last, "err", err)
-			return false
-		}
-		log.Error("flush failed, retrying the same batch", "first", r.First, "last", r.Last, "attempt", attempt, "err", err)
-		if !sleep(ctx, min(time.Duration(attempt)*500*time.Millisecond, 5*time.Second)) {
-			return false
-		}
+	if !a.retry(ctx, log, w, "flush", func() error { return a.write(ctx, r, w.raw, windows) }) {
+		return false
 	}
 	a.m.flushSeconds.Observe(time.Since(start).Seconds())
 	a.m.flushRows.Add(float64(len(windows) + len(w.raw)))
 	log.Debug("flushed", "first", r.First, "last", r.Last, "events", len(w.raw), "windows", len(windows))
+	if w.ids != nil {
+		w.ids.flushed(time.Now())
+	}
 	w.reset()
 	return true
+}
+
+// retry runs step until it succeeds, backing off, or ctx ends (false).
+func (a *Aggregator) retry(ctx context.Context, log *slog.Logger, w *worker, what string, step func() error) bool {
+	for attempt := 1; ; attempt++ {
+		err := step()
+		if err == nil {
+			return true
+		}
+		a.m.flushErrors.Inc()
+		if ctx.Err() != nil {
+			log.Warn(what+" abandoned: generation ended", "first", w.first, "last", w.next-1, "err", err)
+			return false
+		}
+		log.Error(what+" failed, retrying the same batch", "first", w.first, "last", w.next-1, "attempt", attempt, "err", err)
+		if !sleep(ctx, min(time.Duration(attempt)*500*time.Millisecond, 5*time.Second)) {
+			return false
+		}
+	}
 }
 
 // write is one attempt at range r: the 'before' marker, the raw events and

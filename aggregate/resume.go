@@ -3,7 +3,7 @@ package aggregate
 import (
 	"context"
 
-	"github.com/cespare/xxhash/v2"
+	"time"
 
 	"github.com/vigie-fr/vigie/aggregate/window"
 )
@@ -26,14 +26,14 @@ func (a *Aggregator) resume(ctx context.Context, p int, gen int32) (*worker, err
 		return nil, err
 	}
 	at := mk.Resume(logFirst)
-	w := &worker{p: p, gen: gen, epoch: mk.Epoch, next: at.Next, replayEnd: at.ReplayEnd, set: window.NewSet(), seen: map[uint64]int64{}}
+	w := &worker{p: p, gen: gen, epoch: mk.Epoch, next: at.Next, replayEnd: at.ReplayEnd, set: window.NewSet()}
 	if w.next < logFirst {
 		a.o.Log.Error("the warehouse's offset is below the log start: events were deleted by Kafka retention before they were aggregated",
 			"partition", p, "warehouse_offset", w.next, "log_start", logFirst, "lost", logFirst-w.next)
 		a.m.lost.Add(float64(logFirst - w.next))
 		w.next, w.replayEnd = logFirst, -1
 	}
-	if a.o.Config.DedupWindow > 0 && w.next > logFirst {
+	if a.o.Config.DedupHorizon > 0 {
 		if err := a.loadSeen(ctx, w); err != nil {
 			return nil, err
 		}
@@ -41,16 +41,17 @@ func (a *Aggregator) resume(ctx context.Context, p int, gen int32) (*worker, err
 	return w, nil
 }
 
-// loadSeen rebuilds the dedup memory from the events the warehouse holds
-// for offsets [next-window, next): exactly what an uninterrupted run would
-// remember at this offset.
+// loadSeen rebuilds the partition's de-duplication memory from the events
+// the warehouse received within the horizon: what an uninterrupted run
+// would remember now.
 func (a *Aggregator) loadSeen(ctx context.Context, w *worker) error {
-	ids, err := a.store.IDs(ctx, w.p, w.next-int64(a.o.Config.DedupWindow), w.next)
+	w.ids = newSeen(a.o.Config.DedupHorizon)
+	arrivals, err := a.store.Arrivals(ctx, w.p, time.Now().Add(-a.o.Config.DedupHorizon))
 	if err != nil {
 		return err
 	}
-	for _, id := range ids {
-		w.seen[xxhash.Sum64String(id.ID)] = id.Offset
+	for _, ar := range arrivals {
+		w.ids.remember(ar.Hash, ar.At)
 	}
 	return nil
 }

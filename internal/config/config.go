@@ -124,8 +124,9 @@ type IngestConfig struct {
 type AggregateConfig struct {
 	FlushInterval time.Duration `mapstructure:"flush_interval"`
 	FlushEvents   int           `mapstructure:"flush_events"`
-	// DedupWindow is how many offsets back, per partition, a re-sent event id is still recognised.
-	DedupWindow    int           `mapstructure:"dedup_window"`
+	// DedupHorizon is how long after an event arrived a re-send of its id
+	// is still recognised and dropped; 0 turns de-duplication off.
+	DedupHorizon   time.Duration `mapstructure:"dedup_horizon"`
 	SessionTimeout time.Duration `mapstructure:"session_timeout"`
 }
 
@@ -159,7 +160,7 @@ func Default() Config {
 		},
 		Ingest: IngestConfig{MaxBatchEvents: 10000, MaxFuture: time.Hour, ProduceTimeout: 10 * time.Second},
 		Aggregate: AggregateConfig{
-			FlushInterval: time.Second, FlushEvents: 20000, DedupWindow: 500000, SessionTimeout: 10 * time.Second,
+			FlushInterval: time.Second, FlushEvents: 20000, DedupHorizon: 24 * time.Hour, SessionTimeout: 10 * time.Second,
 		},
 		Incidents: IncidentsConfig{AvailabilityTarget: 0.95, P95ThresholdMS: 3000, MinMinutes: 5, MinEvents: 20, MergeGapMinutes: 3},
 	}
@@ -272,8 +273,8 @@ func (c *Config) Validate() error {
 	if c.Aggregate.FlushEvents < 1 || c.Aggregate.FlushEvents > 500000 {
 		bad("aggregate.flush_events", c.Aggregate.FlushEvents, "is not allowed, use 1 to 500000 (a flush must stay one insert block)")
 	}
-	if c.Aggregate.DedupWindow < 0 {
-		bad("aggregate.dedup_window", c.Aggregate.DedupWindow, "must not be negative")
+	if h := c.Aggregate.DedupHorizon; h < 0 || h > c.Kafka.Retention {
+		bad("aggregate.dedup_horizon", h, fmt.Sprintf("is not allowed, use 0 (off) to kafka.retention (%v): a re-send can only come back while the log holds it", c.Kafka.Retention))
 	}
 	if c.Aggregate.SessionTimeout < 6*time.Second {
 		bad("aggregate.session_timeout", c.Aggregate.SessionTimeout, "is below the brokers' 6s minimum")

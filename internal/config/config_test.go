@@ -156,7 +156,7 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 			MaxBatchEvents: 5000, MaxFuture: 30 * time.Minute, ProduceTimeout: 20 * time.Second,
 		},
 		Aggregate: AggregateConfig{
-			FlushInterval: 2 * time.Second, FlushEvents: 50000, DedupWindow: 100000, SessionTimeout: 30 * time.Second,
+			FlushInterval: 2 * time.Second, FlushEvents: 50000, DedupHorizon: 48 * time.Hour, SessionTimeout: 30 * time.Second,
 		},
 		Incidents: IncidentsConfig{AvailabilityTarget: 0.99, P95ThresholdMS: 1500, MinMinutes: 10, MinEvents: 50, MergeGapMinutes: 5},
 	}
@@ -257,7 +257,7 @@ func TestEachValidationRuleNamesItsKey(t *testing.T) {
 		{"a zero produce timeout is refused", "ingest-produce-timeout", "ingest.produce_timeout", "0s must be above 0"},
 		{"a zero flush interval is refused", "aggregate-flush-interval", "aggregate.flush_interval", "0s must be above 0"},
 		{"a flush larger than one insert block is refused", "aggregate-flush-events", "aggregate.flush_events", "600000 is not allowed"},
-		{"a negative dedup window is refused", "aggregate-dedup-window", "aggregate.dedup_window", "-1 must not be negative"},
+		{"a dedup horizon longer than the log's retention is refused", "aggregate-dedup-horizon", "aggregate.dedup_horizon", "200h0m0s is not allowed"},
 		{"a session timeout below the brokers' minimum is refused", "aggregate-session-timeout-low", "aggregate.session_timeout", "3s is below the brokers' 6s minimum"},
 		{"a session timeout above the embedded broker's maximum is refused", "aggregate-session-timeout-high", "aggregate.session_timeout", "10m0s is above 5m"},
 		{"an availability target written as a percentage is refused", "incidents-availability-target", "incidents.availability_target", "95 must be above 0 and at most 1"},

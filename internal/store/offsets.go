@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/cespare/xxhash/v2"
 
@@ -186,24 +188,52 @@ func (m Marker) Resume(logFirst int64) Resume {
 	return Resume{Next: m.First, ReplayEnd: m.Last}
 }
 
-// SeenID is an event id the events table holds, with its offset.
-type SeenID struct {
-	ID     string
-	Offset int64
+// Arrival is an event id's hash (xxHash64, as RecordHash's xxhash) and
+// when the warehouse received it.
+type Arrival struct {
+	Hash uint64
+	At   time.Time
 }
 
-// IDs returns the ids of partition p's events at offsets [from, to): what
-// the aggregator's de-duplication memory held at offset to.
-func (s *Store) IDs(ctx context.Context, p int, from, to int64) ([]SeenID, error) {
-	q := fmt.Sprintf(`SELECT id, kafka_offset FROM %s WHERE kafka_partition = %d AND kafka_offset >= %d AND kafka_offset < %d`,
-		s.table(TableEvents), p, from, to)
+// Arrivals returns the ids of partition p's events received since since:
+// what the aggregator's de-duplication memory holds after a restart.
+func (s *Store) Arrivals(ctx context.Context, p int, since time.Time) ([]Arrival, error) {
+	q := fmt.Sprintf(`SELECT xxHash64(id), received_at FROM %s WHERE kafka_partition = %d AND received_at >= %s`,
+		s.table(TableEvents), p, warehouse.TimeLiteral(since))
 	res, err := s.wh.Query(ctx, q, nil)
 	if err != nil {
-		return nil, fmt.Errorf("load recent event ids of partition %d: %w", p, err)
+		return nil, fmt.Errorf("load the ids partition %d received since %s: %w", p, since.Format(time.RFC3339), err)
 	}
-	out := make([]SeenID, len(res.Rows))
+	out := make([]Arrival, len(res.Rows))
 	for i, r := range res.Rows {
-		out[i] = SeenID{ID: warehouse.AsString(r[0]), Offset: warehouse.AsInt64(r[1])}
+		at, _ := r[1].(time.Time)
+		out[i] = Arrival{Hash: warehouse.AsUint(r[0]), At: at}
+	}
+	return out, nil
+}
+
+// Earlier returns which of ids partition p's events already hold, received
+// since since, outside the range that starts at offset first of epoch
+// epoch (the range being flushed, whose own rows a replay may have
+// written already).
+func (s *Store) Earlier(ctx context.Context, p int, ids []string, epoch uint32, first int64, since time.Time) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	quoted := make([]string, len(ids))
+	for i, id := range ids {
+		quoted[i] = warehouse.QuoteString(id)
+	}
+	q := fmt.Sprintf(`SELECT DISTINCT id FROM %s
+WHERE kafka_partition = %d AND id IN (%s) AND received_at >= %s AND NOT (kafka_epoch = %d AND kafka_offset >= %d)`,
+		s.table(TableEvents), p, strings.Join(quoted, ", "), warehouse.TimeLiteral(since), epoch, first)
+	res, err := s.wh.Query(ctx, q, nil)
+	if err != nil {
+		return nil, fmt.Errorf("look up %d possibly re-sent ids of partition %d: %w", len(ids), p, err)
+	}
+	for _, r := range res.Rows {
+		out[warehouse.AsString(r[0])] = true
 	}
 	return out, nil
 }

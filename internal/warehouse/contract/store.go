@@ -3,10 +3,11 @@ package contract
 import (
 	"context"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 
 	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/internal/warehouse"
@@ -97,18 +98,50 @@ func testStoreReads(t *testing.T, wh warehouse.Warehouse, db string) {
 			t.Fatalf("hour range = %v..%v ok=%v (err %v), want 2021-03-30 09:00..2021-04-06 08:00", first, last, ok, err)
 		}
 	})
-	t.Run("the ids of a partition's offsets", func(t *testing.T) {
-		got, err := st.IDs(ctx, 0, 0, 2)
+	t.Run("the ids a partition received, hashed as Go hashes them", func(t *testing.T) {
+		got, err := st.Arrivals(ctx, 0, time.Now().Add(-time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids := make([]string, len(got))
-		for i, id := range got {
-			ids[i] = id.ID + "@" + string(rune('0'+id.Offset))
+		want := map[uint64]int{}
+		for _, id := range []string{"a", "b", "c", "d"} {
+			want[xxhash.Sum64String(id)] = 2 // written twice, under two tokens
 		}
-		slices.Sort(ids)
-		if want := []string{"a@0", "a@0", "b@1", "b@1"}; !reflect.DeepEqual(ids, want) {
-			t.Fatalf("ids = %v, want %v", ids, want)
+		have := map[uint64]int{}
+		for _, a := range got {
+			have[a.Hash]++
+			if time.Since(a.At) > time.Hour || time.Until(a.At) > time.Minute {
+				t.Errorf("arrival %v is not now", a.At)
+			}
+		}
+		if !reflect.DeepEqual(have, want) {
+			t.Fatalf("arrivals %v, want %v", have, want)
+		}
+		if got, err := st.Arrivals(ctx, 0, time.Now().Add(time.Hour)); err != nil || len(got) != 0 {
+			t.Fatalf("arrivals received after now: %v (err %v), want none", got, err)
+		}
+	})
+	t.Run("ids received before a range, not in it", func(t *testing.T) {
+		since := time.Now().Add(-time.Hour)
+		for _, tc := range []struct {
+			epoch uint32
+			first int64
+			want  map[string]bool
+		}{
+			{0, 2, map[string]bool{"a": true, "b": true}}, // c and d are the range's own rows
+			{0, 1, map[string]bool{"a": true}},
+			{1, 0, map[string]bool{"a": true, "b": true, "c": true, "d": true}}, // a new epoch: all came before
+		} {
+			got, err := st.Earlier(ctx, 0, []string{"a", "b", "c", "d", "never"}, tc.epoch, tc.first, since)
+			if err != nil || !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("epoch %d from %d: %v (err %v), want %v", tc.epoch, tc.first, got, err, tc.want)
+			}
+		}
+		if got, _ := st.Earlier(ctx, 0, []string{"a"}, 1, 0, time.Now().Add(time.Hour)); len(got) != 0 {
+			t.Errorf("ids received before the horizon were found: %v", got)
+		}
+		if got, _ := st.Earlier(ctx, 1, []string{"a"}, 1, 0, since); len(got) != 0 {
+			t.Errorf("another partition's ids were found: %v", got)
 		}
 	})
 	t.Run("a bad grain is named", func(t *testing.T) {
@@ -153,6 +186,30 @@ func testOffsets(t *testing.T, wh warehouse.Warehouse, db string) {
 	}
 	if m := last(4); m.Found {
 		t.Fatalf("partition 4 has a marker %+v, want none", m)
+	}
+	// An operator's reset starts a new epoch, whose markers win over the
+	// old log's even at lower offsets.
+	if _, err := o.Reset(ctx, 3, 5, 42); err != nil {
+		t.Fatal(err)
+	}
+	if m := last(3); m != (store.Marker{Found: true, First: 5, Last: 4, State: store.StateAfter, Hash: 42, Epoch: 1}) || m.Resume(0).Next != 5 {
+		t.Fatalf("after a reset to 5: %+v, want 4 committed in epoch 1", m)
+	}
+	r = o.Range(3, 5, 7, 3)
+	r.Hash, r.Epoch = 99, 1
+	if err := o.Commit(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if m := last(3); m.Last != 7 || m.Epoch != 1 || m.Hash != 99 {
+		t.Fatalf("the new epoch's range is not the newest: %+v", m)
+	}
+	if _, err := o.Reset(ctx, 3, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if m := last(3); m.Epoch != 2 || m.Resume(0).Next != 0 {
+		t.Fatalf("a reset to the log start: %+v resumes at %d, want epoch 2 at 0", m, m.Resume(0).Next)
+	} else if _, _, check := m.Check(); check {
+		t.Fatal("a reset to the log start has a record to check")
 	}
 	if o.Range(3, 10, 19, 2).Token(store.TableEvents) != "vigie/events/events/3/10-19" {
 		t.Fatalf("token = %q", o.Range(3, 10, 19, 2).Token(store.TableEvents))

@@ -1,0 +1,135 @@
+package aggregate
+
+import (
+	"math"
+	"time"
+)
+
+// Re-sent events are recognised over a horizon of arrival time
+// (aggregate.dedup_horizon, a day by default), not a count of offsets: a
+// collector re-sending its spool after an hour's outage must not count
+// twice. Memory stays bounded: per partition, one Bloom filter per hour of
+// arrival (about 1.2 MB per million ids at 1 % false positives) says "new"
+// for sure or "maybe seen"; a "maybe" is confirmed against the events table
+// at flush time (warehouse lookups by id, rare by construction); the ids of
+// the range being built sit in an exact set. On resume, the filters are
+// rebuilt from the events the warehouse received within the horizon, so the
+// decision does not depend on restarts or on which member owns the
+// partition.
+
+// bloomBits is the size of one filter for bloomCapacity ids at about 1 %
+// false positives with bloomHashes functions (9.6 bits an id).
+const (
+	bloomCapacity = 1 << 16
+	bloomHashes   = 7
+)
+
+// bloom is a fixed-size Bloom filter over 64-bit hashes (double hashing).
+type bloom struct {
+	bits []uint64
+	m    uint64 // number of bits
+	n    int    // ids added
+	cap  int
+}
+
+func newBloom(capacity int) *bloom {
+	m := uint64(math.Ceil(float64(capacity) * 9.6))
+	m = (m + 63) &^ 63
+	return &bloom{bits: make([]uint64, m/64), m: m, cap: capacity}
+}
+
+func (b *bloom) positions(h uint64, f func(uint64) bool) bool {
+	a, c := h&0xffffffff, h>>32|1
+	for i := range uint64(bloomHashes) {
+		if !f((a + i*c) % b.m) {
+			return false
+		}
+	}
+	return true
+}
+
+func (b *bloom) add(h uint64) {
+	b.positions(h, func(p uint64) bool { b.bits[p/64] |= 1 << (p % 64); return true })
+	b.n++
+}
+
+func (b *bloom) has(h uint64) bool {
+	return b.positions(h, func(p uint64) bool { return b.bits[p/64]&(1<<(p%64)) != 0 })
+}
+
+// seen is one partition's memory of ids within the horizon.
+type seen struct {
+	horizon time.Duration
+	hours   map[int64][]*bloom // by hour of arrival (Unix hours)
+	pending map[uint64]struct{}
+}
+
+func newSeen(horizon time.Duration) *seen {
+	return &seen{horizon: horizon, hours: map[int64][]*bloom{}, pending: map[uint64]struct{}{}}
+}
+
+// inRange reports whether h was added since the last flush: certain.
+func (s *seen) inRange(h uint64) bool {
+	_, ok := s.pending[h]
+	return ok
+}
+
+// maybe reports whether h may have arrived within the horizon before the
+// range being built; false is certain.
+func (s *seen) maybe(h uint64) bool {
+	for _, fs := range s.hours {
+		for _, f := range fs {
+			if f.has(h) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// add records h, arrived at t, in the current range.
+func (s *seen) add(h uint64, t time.Time) {
+	s.pending[h] = struct{}{}
+	s.remember(h, t)
+}
+
+// remember records h in the filter of t's hour, growing it when full.
+func (s *seen) remember(h uint64, t time.Time) {
+	hour := t.Unix() / 3600
+	fs := s.hours[hour]
+	if len(fs) == 0 || fs[len(fs)-1].n >= fs[len(fs)-1].cap {
+		size := bloomCapacity
+		if len(fs) > 0 {
+			size = fs[len(fs)-1].cap * 2
+		}
+		fs = append(fs, newBloom(size))
+		s.hours[hour] = fs
+	}
+	fs[len(fs)-1].add(h)
+}
+
+// flushed ends the range: its ids are in the warehouse now. Hours past the
+// horizon are forgotten.
+func (s *seen) flushed(now time.Time) {
+	clear(s.pending)
+	oldest := now.Add(-s.horizon).Unix()/3600 - 1
+	for hour := range s.hours {
+		if hour < oldest {
+			delete(s.hours, hour)
+		}
+	}
+}
+
+// bytes is the memory the filters hold (0 for no memory).
+func (s *seen) bytes() int {
+	if s == nil {
+		return 0
+	}
+	n := 0
+	for _, fs := range s.hours {
+		for _, f := range fs {
+			n += len(f.bits) * 8
+		}
+	}
+	return n
+}
