@@ -51,6 +51,8 @@ type Options struct {
 	DLQ        *kafka.Writer // writes to Kafka.DLQTopic
 	Log        *slog.Logger
 	Registerer prometheus.Registerer
+	// Now is the clock of the de-duplication horizon; nil is time.Now.
+	Now func() time.Time
 }
 
 // Aggregator consumes the events topic as a consumer group member.
@@ -88,6 +90,9 @@ func New(o Options) (*Aggregator, error) {
 	}
 	if o.Registerer == nil {
 		o.Registerer = prometheus.NewRegistry()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	m, err := newMetrics(o.Registerer)
 	if err != nil {
@@ -329,7 +334,7 @@ func (a *Aggregator) add(ctx context.Context, w *worker, m kafka.Message) error 
 			w.maybe = append(w.maybe, candidate{ev: ev, user: user, offset: m.Offset, hash: h})
 			return nil
 		}
-		w.ids.add(h, time.Now())
+		w.ids.add(h, a.o.Now())
 	}
 	a.fold(w, &ev, user, m.Offset)
 	return nil
@@ -354,7 +359,7 @@ func (a *Aggregator) settle(ctx context.Context, w *worker) error {
 	for _, c := range w.maybe {
 		ids = append(ids, c.ev.ID)
 	}
-	earlier, err := a.store.Earlier(ctx, w.p, ids, w.epoch, w.first, time.Now().Add(-a.o.Config.DedupHorizon))
+	earlier, err := a.store.Earlier(ctx, w.p, ids, w.epoch, w.first, a.o.Now().Add(-a.o.Config.DedupHorizon))
 	if err != nil {
 		return err
 	}
@@ -363,7 +368,7 @@ func (a *Aggregator) settle(ctx context.Context, w *worker) error {
 			a.m.duplicates.Inc()
 			continue
 		}
-		w.ids.add(c.hash, time.Now())
+		w.ids.add(c.hash, a.o.Now())
 		a.fold(w, &c.ev, c.user, c.offset)
 	}
 	w.maybe = w.maybe[:0]

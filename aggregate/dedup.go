@@ -9,7 +9,8 @@ import (
 // (aggregate.dedup_horizon, a day by default), not a count of offsets: a
 // collector re-sending its spool after an hour's outage must not count
 // twice. Memory stays bounded: per partition, one Bloom filter per hour of
-// arrival (about 1.2 MB per million ids at 1 % false positives) says "new"
+// arrival (about 1.4 MB per million ids in steady traffic, under 1 % false
+// positives) says "new"
 // for sure or "maybe seen"; a "maybe" is confirmed against the events table
 // at flush time (warehouse lookups by id, rare by construction); the ids of
 // the range being built sit in an exact set. On resume, the filters are
@@ -17,30 +18,36 @@ import (
 // decision does not depend on restarts or on which member owns the
 // partition.
 
-// bloomBits is the size of one filter for bloomCapacity ids at about 1 %
-// false positives with bloomHashes functions (9.6 bits an id).
+// An hour's filter grows as a scalable Bloom filter: when a stage holds
+// its capacity, a stage twice as large with half the false-positive rate
+// follows, so that the hour's rate stays under firstFP × 2 = 1 % whatever
+// the volume. An hour sized from the hour before holds about 1.4 MB per
+// million ids; a first hour that grows from nothing, up to 4 MB.
 const (
-	bloomCapacity = 1 << 16
-	bloomHashes   = 7
+	firstCapacity = 1 << 16
+	firstFP       = 0.005
 )
 
 // bloom is a fixed-size Bloom filter over 64-bit hashes (double hashing).
 type bloom struct {
 	bits []uint64
 	m    uint64 // number of bits
+	k    uint64 // hash functions
 	n    int    // ids added
 	cap  int
+	fp   float64
 }
 
-func newBloom(capacity int) *bloom {
-	m := uint64(math.Ceil(float64(capacity) * 9.6))
+func newBloom(capacity int, fp float64) *bloom {
+	m := uint64(math.Ceil(-float64(capacity) * math.Log(fp) / (math.Ln2 * math.Ln2)))
 	m = (m + 63) &^ 63
-	return &bloom{bits: make([]uint64, m/64), m: m, cap: capacity}
+	k := uint64(math.Ceil(-math.Log2(fp)))
+	return &bloom{bits: make([]uint64, m/64), m: m, k: k, cap: capacity, fp: fp}
 }
 
 func (b *bloom) positions(h uint64, f func(uint64) bool) bool {
 	a, c := h&0xffffffff, h>>32|1
-	for i := range uint64(bloomHashes) {
+	for i := range b.k {
 		if !f((a + i*c) % b.m) {
 			return false
 		}
@@ -98,14 +105,29 @@ func (s *seen) remember(h uint64, t time.Time) {
 	hour := t.Unix() / 3600
 	fs := s.hours[hour]
 	if len(fs) == 0 || fs[len(fs)-1].n >= fs[len(fs)-1].cap {
-		size := bloomCapacity
+		// A new hour starts the size of the busiest hour held: in steady
+		// traffic one stage holds the hour.
+		size, fp := max(firstCapacity, s.busiest()), firstFP
 		if len(fs) > 0 {
-			size = fs[len(fs)-1].cap * 2
+			size, fp = fs[len(fs)-1].cap*2, fs[len(fs)-1].fp/2
 		}
-		fs = append(fs, newBloom(size))
+		fs = append(fs, newBloom(size, fp))
 		s.hours[hour] = fs
 	}
 	fs[len(fs)-1].add(h)
+}
+
+// busiest is the most ids any hour held holds.
+func (s *seen) busiest() int {
+	most := 0
+	for _, fs := range s.hours {
+		n := 0
+		for _, f := range fs {
+			n += f.n
+		}
+		most = max(most, n)
+	}
+	return most
 }
 
 // flushed ends the range: its ids are in the warehouse now. Hours past the

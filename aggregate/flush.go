@@ -30,7 +30,7 @@ func (a *Aggregator) flush(ctx context.Context, w *worker, log *slog.Logger) boo
 	a.m.flushRows.Add(float64(len(windows) + len(w.raw)))
 	log.Debug("flushed", "first", r.First, "last", r.Last, "events", len(w.raw), "windows", len(windows))
 	if w.ids != nil {
-		w.ids.flushed(time.Now())
+		w.ids.flushed(a.o.Now())
 	}
 	w.reset()
 	return true

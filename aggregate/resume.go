@@ -3,8 +3,6 @@ package aggregate
 import (
 	"context"
 
-	"time"
-
 	"github.com/vigie-fr/vigie/aggregate/window"
 )
 
@@ -46,7 +44,7 @@ func (a *Aggregator) resume(ctx context.Context, p int, gen int32) (*worker, err
 // would remember now.
 func (a *Aggregator) loadSeen(ctx context.Context, w *worker) error {
 	w.ids = newSeen(a.o.Config.DedupHorizon)
-	arrivals, err := a.store.Arrivals(ctx, w.p, time.Now().Add(-a.o.Config.DedupHorizon))
+	arrivals, err := a.store.Arrivals(ctx, w.p, a.o.Now().Add(-a.o.Config.DedupHorizon))
 	if err != nil {
 		return err
 	}
