@@ -49,9 +49,14 @@ const maxOffset = 1<<39 - 1
 
 // Token is the insert_deduplication_token of the range's rows in table:
 // ClickHouse remembers tokens per table and per partition, so it changes
-// with both and with the offsets.
+// with both, with the offsets and with the log epoch (a new log reuses the
+// offsets: without the epoch, its first ranges would be dropped as the old
+// log's). Epoch 0 keeps the form tokens had before epochs existed.
 func (r Range) Token(table string) string {
-	return fmt.Sprintf("vigie/%s/%s/%d/%d-%d", table, r.Topic, r.Partition, r.First, r.Last)
+	if r.Epoch == 0 {
+		return fmt.Sprintf("vigie/%s/%s/%d/%d-%d", table, r.Topic, r.Partition, r.First, r.Last)
+	}
+	return fmt.Sprintf("vigie/%s/%s/%d/e%d/%d-%d", table, r.Topic, r.Partition, r.Epoch, r.First, r.Last)
 }
 
 // Marker states of consumer_offsets.

@@ -211,6 +211,9 @@ func testOffsets(t *testing.T, wh warehouse.Warehouse, db string) {
 	} else if _, _, check := m.Check(); check {
 		t.Fatal("a reset to the log start has a record to check")
 	}
+	if r.Token(store.TableEvents) != "vigie/events/events/3/e1/5-7" {
+		t.Fatalf("token in epoch 1 = %q, want the epoch in it", r.Token(store.TableEvents))
+	}
 	if o.Range(3, 10, 19, 2).Token(store.TableEvents) != "vigie/events/events/3/10-19" {
 		t.Fatalf("token = %q", o.Range(3, 10, 19, 2).Token(store.TableEvents))
 	}
