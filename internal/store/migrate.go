@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/vigie-fr/vigie/internal/config"
@@ -49,8 +50,6 @@ type Migration struct {
 // aggregator outage we want a replay to survive.
 const dedupSeconds = 7 * 24 * 3600
 
-// staleLock is when a migration lock left by a dead process is broken.
-const staleLock = 10 * time.Minute
 
 var fileRE = regexp.MustCompile(`^(\d{4})_[a-z0-9_]+\.sql$`)
 
@@ -232,30 +231,33 @@ func Migrate(ctx context.Context, wh warehouse.Warehouse, opt MigrateOptions) ([
 			return nil, fmt.Errorf("migrate: bootstrap: %w", err)
 		}
 	}
+	// Up to date (the common start): nothing is written, no lock is taken,
+	// so a start killed here leaves nothing behind and a full disk is not
+	// touched.
+	done, err := applied(ctx, wh, opt)
+	if err != nil {
+		return nil, err
+	}
+	ttl, err := ttlChanges(ctx, wh, opt)
+	if err != nil {
+		return nil, err
+	}
+	if len(pending(migs, done)) == 0 && len(ttl) == 0 {
+		return nil, checksums(migs, done)
+	}
 	unlock, err := lock(ctx, wh, opt)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-
-	res, err := wh.Query(ctx, "SELECT version, checksum FROM "+opt.Database+".schema_migrations FINAL", nil)
-	if err != nil {
-		return nil, fmt.Errorf("migrate: read applied versions: %w", err)
+	if done, err = applied(ctx, wh, opt); err != nil { // another process may have migrated meanwhile
+		return nil, err
 	}
-	done := map[uint64]string{}
-	for _, r := range res.Rows {
-		v, _ := r[0].(uint64)
-		s, _ := r[1].(string)
-		done[v] = s
+	if err := checksums(migs, done); err != nil {
+		return nil, err
 	}
 	var changed []string
-	for _, m := range migs {
-		if sum, ok := done[uint64(m.Version)]; ok {
-			if sum != m.Checksum {
-				return changed, fmt.Errorf("migrate: %s.sql changed after it was applied (checksum %s, now %s): add a new migration instead", m.Name, sum, m.Checksum)
-			}
-			continue
-		}
+	for _, m := range pending(migs, done) {
 		stmts, err := Render(m.SQL, opt)
 		if err != nil {
 			return changed, fmt.Errorf("migrate %s: %w", m.Name, err)
@@ -275,22 +277,68 @@ func Migrate(ctx context.Context, wh warehouse.Warehouse, opt MigrateOptions) ([
 		}
 		changed = append(changed, m.Name)
 	}
-	ttl, err := reconcileTTL(ctx, wh, opt)
-	return append(changed, ttl...), err
+	retention, err := reconcileTTL(ctx, wh, opt)
+	return append(changed, retention...), err
 }
 
-// lock takes the migration lock, breaking one older than staleLock (left
-// by a process that died), and returns its release.
+// applied reads the versions recorded in schema_migrations, with checksums.
+func applied(ctx context.Context, wh warehouse.Warehouse, opt MigrateOptions) (map[uint64]string, error) {
+	res, err := wh.Query(ctx, "SELECT version, checksum FROM "+opt.Database+".schema_migrations FINAL", nil)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: read applied versions: %w", err)
+	}
+	done := map[uint64]string{}
+	for _, r := range res.Rows {
+		done[warehouse.AsUint(r[0])] = warehouse.AsString(r[1])
+	}
+	return done, nil
+}
+
+// pending are the migrations not applied yet, in order.
+func pending(migs []Migration, done map[uint64]string) []Migration {
+	var out []Migration
+	for _, m := range migs {
+		if _, ok := done[uint64(m.Version)]; !ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// checksums refuses a migration whose file changed after it was applied.
+func checksums(migs []Migration, done map[uint64]string) error {
+	for _, m := range migs {
+		if sum, ok := done[uint64(m.Version)]; ok && sum != m.Checksum {
+			return fmt.Errorf("migrate: %s.sql changed after it was applied (checksum %s, now %s): add a new migration instead", m.Name, sum, m.Checksum)
+		}
+	}
+	return nil
+}
+
+// lock takes the migration lock and returns its release. A lock left by a
+// process that died is broken at once when that can be known (its pid is
+// gone on this host; on chDB, whose data dir only one process can open,
+// any other process), otherwise when its holder stopped beating for
+// staleLock: the holder rewrites its beat every lockBeat while it holds.
 func lock(ctx context.Context, wh warehouse.Warehouse, opt MigrateOptions) (func(), error) {
 	table := opt.Database + ".schema_lock"
-	host, _ := os.Hostname()
-	owner := fmt.Sprintf("%s pid %d at %s", host, os.Getpid(), time.Now().UTC().Format(time.RFC3339))
+	me := lockOwner{host: hostname(), pid: os.Getpid()}
 	deadline := time.Now().Add(opt.LockTimeout)
 	wait := 20 * time.Millisecond
 	for {
-		err := wh.Exec(ctx, "ALTER TABLE "+table+" ADD COLUMN lock UInt8 COMMENT "+warehouse.QuoteString(owner), nil)
+		err := wh.Exec(ctx, "ALTER TABLE "+table+" ADD COLUMN lock UInt8 COMMENT "+warehouse.QuoteString(me.at(time.Now())), nil)
 		if err == nil {
+			beatCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+			done := make(chan struct{})
+			go func() { // the lease: a holder that stops beating is dead
+				defer close(done)
+				for sleepCtx(beatCtx, lockBeat) {
+					_ = wh.Exec(beatCtx, "ALTER TABLE "+table+" COMMENT COLUMN lock "+warehouse.QuoteString(me.at(time.Now())), nil)
+				}
+			}()
 			return func() {
+				stop()
+				<-done
 				// Released even when ctx is done: a held lock blocks the next run.
 				c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 				defer cancel()
@@ -301,19 +349,88 @@ func lock(ctx context.Context, wh warehouse.Warehouse, opt MigrateOptions) (func
 			return nil, fmt.Errorf("migrate: take lock: %w", err)
 		}
 		holder := lockHolder(ctx, wh, opt)
-		if at, ok := lockTime(holder); ok && time.Since(at) > staleLock {
+		if why := stale(holder, me, wh.Driver()); why != "" {
 			_ = wh.Exec(ctx, "ALTER TABLE "+table+" DROP COLUMN IF EXISTS lock", nil)
 			continue
 		}
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("migrate: lock on %s held by %s for longer than %v", table, holder, opt.LockTimeout)
 		}
-		select {
-		case <-ctx.Done():
+		if !sleepCtx(ctx, wait) {
 			return nil, ctx.Err()
-		case <-time.After(wait):
 		}
 		wait = min(wait*2, time.Second)
+	}
+}
+
+// lockBeat is how often a holder renews its lock; staleLock is when a lock
+// whose holder stopped renewing is broken.
+const (
+	lockBeat  = 5 * time.Second
+	staleLock = 30 * time.Second
+)
+
+// lockOwner names a lock's holder: "<host> pid <pid> at <RFC 3339 time>".
+type lockOwner struct {
+	host string
+	pid  int
+	beat  time.Time
+}
+
+func (o lockOwner) at(t time.Time) string {
+	return fmt.Sprintf("%s pid %d at %s", o.host, o.pid, t.UTC().Format(time.RFC3339))
+}
+
+var ownerRE = regexp.MustCompile(`^(.*) pid (\d+) at (\S+)$`)
+
+func parseOwner(s string) (lockOwner, bool) {
+	m := ownerRE.FindStringSubmatch(s)
+	if m == nil {
+		return lockOwner{}, false
+	}
+	pid, _ := strconv.Atoi(m[2])
+	t, err := time.Parse(time.RFC3339, m[3])
+	return lockOwner{host: m[1], pid: pid, beat: t}, err == nil
+}
+
+// stale says why holder's lock can be broken, or "" when it is live.
+func stale(holder string, me lockOwner, driver string) string {
+	o, ok := parseOwner(holder)
+	switch {
+	case !ok:
+		return "" // not ours to judge: wait for the timeout
+	case o.host == me.host && o.pid == me.pid:
+		return "" // another goroutine of this process
+	case driver == "chdb":
+		return "chDB's data dir is this process's alone: the holder is gone"
+	case o.host == me.host && !alive(o.pid):
+		return fmt.Sprintf("pid %d is gone", o.pid)
+	case time.Since(o.beat) > staleLock:
+		return fmt.Sprintf("no beat since %s", o.beat.Format(time.RFC3339))
+	}
+	return ""
+}
+
+// alive reports whether process pid exists on this host.
+func alive(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	return p.Signal(syscall.Signal(0)) == nil
+}
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
 	}
 }
 
@@ -323,17 +440,7 @@ func lockHolder(ctx context.Context, wh warehouse.Warehouse, opt MigrateOptions)
 	if err != nil || len(res.Rows) == 0 {
 		return "another process"
 	}
-	s, _ := res.Rows[0][0].(string)
-	return s
-}
-
-func lockTime(holder string) (time.Time, bool) {
-	i := strings.LastIndex(holder, " at ")
-	if i < 0 {
-		return time.Time{}, false
-	}
-	t, err := time.Parse(time.RFC3339, holder[i+4:])
-	return t, err == nil
+	return warehouse.AsString(res.Rows[0][0])
 }
 
 // RetentionTables maps each table with a TTL to its retention setting.
@@ -348,40 +455,58 @@ var retentionTables = []struct {
 
 var ttlRE = regexp.MustCompile(`TTL received_at \+ toIntervalDay\((\d+)\)`)
 
-// reconcileTTL sets each table's TTL to the configured retention when the
-// table was created with another one. MODIFY TTL recomputes existing parts
-// (materialize_ttl_after_modify=1), so shortening retention deletes at once.
-func reconcileTTL(ctx context.Context, wh warehouse.Warehouse, opt MigrateOptions) ([]string, error) {
+// ttlChange is one table whose TTL differs from the configured retention.
+type ttlChange struct {
+	table      string
+	have, want int
+}
+
+// ttlChanges lists the tables created with another retention than the
+// configured one.
+func ttlChanges(ctx context.Context, wh warehouse.Warehouse, opt MigrateOptions) ([]ttlChange, error) {
 	res, err := wh.Query(ctx, "SELECT name, engine_full FROM system.tables WHERE database = "+warehouse.QuoteString(opt.Database), nil)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: read TTLs: %w", err)
 	}
 	current := map[string]string{}
 	for _, r := range res.Rows {
-		current[r[0].(string)] = r[1].(string)
+		current[warehouse.AsString(r[0])] = warehouse.AsString(r[1])
 	}
-	var changed []string
+	var out []ttlChange
 	for _, rt := range retentionTables {
 		engine, ok := current[rt.table]
 		if !ok {
 			continue
 		}
-		want := days(rt.pick(opt.Retention))
-		have := -1
+		c := ttlChange{table: rt.table, have: -1, want: days(rt.pick(opt.Retention))}
 		if m := ttlRE.FindStringSubmatch(engine); m != nil {
-			have, _ = strconv.Atoi(m[1])
+			c.have, _ = strconv.Atoi(m[1])
 		}
-		if have == want {
-			continue
+		if c.have != c.want {
+			out = append(out, c)
 		}
-		stmt, err := ModifyTTL(opt, rt.table, want)
+	}
+	return out, nil
+}
+
+// reconcileTTL sets each table's TTL to the configured retention when the
+// table was created with another one. MODIFY TTL recomputes existing parts
+// (materialize_ttl_after_modify=1), so shortening retention deletes at once.
+func reconcileTTL(ctx context.Context, wh warehouse.Warehouse, opt MigrateOptions) ([]string, error) {
+	todo, err := ttlChanges(ctx, wh, opt)
+	if err != nil {
+		return nil, err
+	}
+	var changed []string
+	for _, c := range todo {
+		stmt, err := ModifyTTL(opt, c.table, c.want)
 		if err != nil {
 			return changed, err
 		}
 		if err := wh.Exec(ctx, stmt, nil); err != nil {
-			return changed, fmt.Errorf("migrate: retention of %s: %w", rt.table, err)
+			return changed, fmt.Errorf("migrate: retention of %s: %w", c.table, err)
 		}
-		changed = append(changed, fmt.Sprintf("retention %s: %d -> %d days", rt.table, have, want))
+		changed = append(changed, fmt.Sprintf("retention %s: %d -> %d days", c.table, c.have, c.want))
 	}
 	return changed, nil
 }

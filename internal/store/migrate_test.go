@@ -2,7 +2,9 @@ package store
 
 import (
 	"flag"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -140,5 +142,32 @@ func TestLoadMigrationsOrdersByVersionAndRefusesDuplicates(t *testing.T) {
 	fsys["0002_c.sql"] = &fstest.MapFile{Data: []byte("SELECT 3")}
 	if _, err := LoadMigrations(fsys); err == nil || !strings.Contains(err.Error(), "share version 2") {
 		t.Fatalf("duplicate versions: %v", err)
+	}
+}
+
+func TestWhenAMigrationLockIsStale(t *testing.T) {
+	me := lockOwner{host: "vigie-1", pid: os.Getpid()}
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	at := func(d time.Duration) string { return time.Now().Add(d).UTC().Format(time.RFC3339) }
+	for _, tc := range []struct {
+		name, holder, driver string
+		stale                bool
+	}{
+		{"this process's own goroutine is live", me.at(time.Now().Add(-time.Hour)), "clickhouse", false},
+		{"a live process on this host that beats is live", fmt.Sprintf("vigie-1 pid 1 at %s", at(0)), "clickhouse", false},
+		{"a gone process on this host is stale at once", fmt.Sprintf("vigie-1 pid %d at %s", gone.Process.Pid, at(0)), "clickhouse", true},
+		{"another host beating is live", "vigie-2 pid 7 at " + at(-10*time.Second), "clickhouse", false},
+		{"another host silent for a minute is stale", "vigie-2 pid 7 at " + at(-time.Minute), "clickhouse", true},
+		{"on chDB any other process is gone (the data dir is ours alone)", "vigie-2 pid 7 at " + at(0), "chdb", true},
+		{"a comment that is not ours is left to the timeout", "somebody", "chdb", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := stale(tc.holder, me, tc.driver) != ""; got != tc.stale {
+				t.Errorf("stale(%q) = %v, want %v", tc.holder, got, tc.stale)
+			}
+		})
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	osexec "os/exec"
 	"reflect"
 	"strings"
 	"sync"
@@ -116,24 +118,67 @@ func testRetentionChange(t *testing.T, wh warehouse.Warehouse, db string) {
 
 func testLock(t *testing.T, wh warehouse.Warehouse, db string) {
 	ctx := context.Background()
-	opt := store.MigrateOptions{Database: db, Retention: config.RetentionConfig{Raw: 30 * 24 * time.Hour}, LockTimeout: 200 * time.Millisecond}
-	take := func(at time.Time) {
-		exec(t, wh, "ALTER TABLE "+db+".schema_lock ADD COLUMN lock UInt8 COMMENT 'other-host pid 7 at "+at.UTC().Format(time.RFC3339)+"'")
+	// A migration not applied yet: only then is the lock taken.
+	fsys := fstest.MapFS{}
+	migs, err := store.LoadMigrations(schemas.Migrations())
+	if err != nil {
+		t.Fatal(err)
 	}
-	take(time.Now())
-	_, err := store.Migrate(ctx, wh, opt)
-	if err == nil || !strings.Contains(err.Error(), "held by other-host pid 7") {
+	for _, m := range migs {
+		fsys[m.Name+".sql"] = &fstest.MapFile{Data: []byte(m.SQL)}
+	}
+	fsys["0900_lock_probe.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE IF NOT EXISTS {db}.lock_probe (a UInt8) ENGINE = Memory")}
+	opt := store.MigrateOptions{Database: db, Retention: config.RetentionConfig{Raw: 30 * 24 * time.Hour}, Migrations: fsys, LockTimeout: 300 * time.Millisecond}
+	host, _ := os.Hostname()
+	take := func(owner string) {
+		exec(t, wh, "ALTER TABLE "+db+".schema_lock ADD COLUMN lock UInt8 COMMENT '"+owner+"'")
+	}
+	held := func() bool {
+		r := query(t, wh, "SELECT count() FROM system.columns WHERE database = '"+db+"' AND table = 'schema_lock' AND name = 'lock'")
+		return r.Rows[0][0] != uint64(0)
+	}
+	now := func(d time.Duration) string { return time.Now().Add(d).UTC().Format(time.RFC3339) }
+
+	// A live holder: another goroutine of this process.
+	take(fmt.Sprintf("%s pid %d at %s", host, os.Getpid(), now(0)))
+	if _, err := store.Migrate(ctx, wh, opt); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("held by %s pid %d", host, os.Getpid())) {
 		t.Fatalf("migrate under a live lock: %v, want it to name the holder", err)
 	}
 	exec(t, wh, "ALTER TABLE "+db+".schema_lock DROP COLUMN lock")
-	take(time.Now().Add(-time.Hour))
-	if applied, err := store.Migrate(ctx, wh, opt); err != nil || len(applied) != 0 {
-		t.Fatalf("migrate under a stale lock: applied %q, err %v", applied, err)
+
+	// A holder on this host whose process is gone: broken at once.
+	gone := osexec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
 	}
-	r := query(t, wh, "SELECT count() FROM system.columns WHERE database = '"+db+"' AND table = 'schema_lock' AND name = 'lock'")
-	if r.Rows[0][0] != uint64(0) {
+	take(fmt.Sprintf("%s pid %d at %s", host, gone.Process.Pid, now(0)))
+	start := time.Now()
+	if applied, err := store.Migrate(ctx, wh, opt); err != nil || len(applied) != 1 || applied[0] != "0900_lock_probe" {
+		t.Fatalf("migrate under a dead process's lock: applied %q, err %v", applied, err)
+	}
+	if waited := time.Since(start); waited > opt.LockTimeout {
+		t.Errorf("waited %v for a lock whose holder is gone", waited)
+	}
+	if held() {
 		t.Fatal("the lock was not released")
 	}
+
+	// A holder elsewhere that stopped beating an hour ago: broken.
+	fsys["0901_lock_probe.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE IF NOT EXISTS {db}.lock_probe_2 (a UInt8) ENGINE = Memory")}
+	take("other-host pid 7 at " + now(-time.Hour))
+	if applied, err := store.Migrate(ctx, wh, opt); err != nil || len(applied) != 1 {
+		t.Fatalf("migrate under a lock without beats: applied %q, err %v", applied, err)
+	}
+	if held() {
+		t.Fatal("the lock was not released")
+	}
+
+	// Up to date: no lock is taken at all, even one a live holder has.
+	take("other-host pid 7 at " + now(0))
+	if applied, err := store.Migrate(ctx, wh, opt); err != nil || len(applied) != 0 {
+		t.Fatalf("an up-to-date migrate: applied %q, err %v; want nothing, without waiting for the lock", applied, err)
+	}
+	exec(t, wh, "ALTER TABLE "+db+".schema_lock DROP COLUMN lock")
 }
 
 func testChangedMigration(t *testing.T, wh warehouse.Warehouse, db string) {
