@@ -50,7 +50,6 @@ type Migration struct {
 // aggregator outage we want a replay to survive.
 const dedupSeconds = 7 * 24 * 3600
 
-
 var fileRE = regexp.MustCompile(`^(\d{4})_[a-z0-9_]+\.sql$`)
 
 // LoadMigrations reads every NNNN_name.sql at the root of fsys, sorted by
@@ -374,7 +373,7 @@ const (
 type lockOwner struct {
 	host string
 	pid  int
-	beat  time.Time
+	beat time.Time
 }
 
 func (o lockOwner) at(t time.Time) string {
