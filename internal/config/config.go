@@ -25,7 +25,10 @@ import (
 // line in deploy/vigie.example.yaml.
 type Config struct {
 	// DataDir holds the embedded broker's log, the chDB data, the HMAC key and reports.
-	DataDir   string          `mapstructure:"data_dir"`
+	DataDir string `mapstructure:"data_dir"`
+	// MinFreeMB is the free space data_dir must keep: below it Vigie does
+	// not start, and a running one turns not ready and refuses events.
+	MinFreeMB int             `mapstructure:"min_free_mb"`
 	Log       LogConfig       `mapstructure:"log"`
 	HTTP      HTTPConfig      `mapstructure:"http"`
 	Kafka     KafkaConfig     `mapstructure:"kafka"`
@@ -142,8 +145,8 @@ type IncidentsConfig struct {
 // Default returns the configuration of a single machine on embedded parts.
 func Default() Config {
 	return Config{
-		DataDir: "vigie-data",
-		Log:     LogConfig{Level: "info", Format: "text"},
+		DataDir: "vigie-data", MinFreeMB: 256,
+		Log: LogConfig{Level: "info", Format: "text"},
 		HTTP: HTTPConfig{
 			Listen: "127.0.0.1:8080", MaxBodyBytes: 8 << 20,
 			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
@@ -174,6 +177,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		bad("data_dir", `""`, "is empty, give a directory")
+	}
+	if c.MinFreeMB < 0 {
+		bad("min_free_mb", c.MinFreeMB, "must not be negative")
 	}
 	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
 		bad("log.level", quote(c.Log.Level), "is not one of debug, info, warn, error")
@@ -273,7 +279,7 @@ func (c *Config) Validate() error {
 	if c.Aggregate.FlushEvents < 1 || c.Aggregate.FlushEvents > 500000 {
 		bad("aggregate.flush_events", c.Aggregate.FlushEvents, "is not allowed, use 1 to 500000 (a flush must stay one insert block)")
 	}
-	if h := c.Aggregate.DedupHorizon; h < 0 || h > c.Kafka.Retention {
+	if h := c.Aggregate.DedupHorizon; h < 0 || (c.Kafka.Retention > 0 && h > c.Kafka.Retention) {
 		bad("aggregate.dedup_horizon", h, fmt.Sprintf("is not allowed, use 0 (off) to kafka.retention (%v): a re-send can only come back while the log holds it", c.Kafka.Retention))
 	}
 	if c.Aggregate.SessionTimeout < 6*time.Second {

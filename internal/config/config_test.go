@@ -127,7 +127,7 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		DataDir: "/var/lib/vigie-test",
+		DataDir: "/var/lib/vigie-test", MinFreeMB: 512,
 		Log:     LogConfig{Level: "debug", Format: "json"},
 		HTTP: HTTPConfig{
 			Listen: "0.0.0.0:9090", MaxBodyBytes: 1 << 20,
@@ -257,6 +257,7 @@ func TestEachValidationRuleNamesItsKey(t *testing.T) {
 		{"a zero produce timeout is refused", "ingest-produce-timeout", "ingest.produce_timeout", "0s must be above 0"},
 		{"a zero flush interval is refused", "aggregate-flush-interval", "aggregate.flush_interval", "0s must be above 0"},
 		{"a flush larger than one insert block is refused", "aggregate-flush-events", "aggregate.flush_events", "600000 is not allowed"},
+		{"a negative free-space floor is refused", "min-free", "min_free_mb", "-1 must not be negative"},
 		{"a dedup horizon longer than the log's retention is refused", "aggregate-dedup-horizon", "aggregate.dedup_horizon", "200h0m0s is not allowed"},
 		{"a session timeout below the brokers' minimum is refused", "aggregate-session-timeout-low", "aggregate.session_timeout", "3s is below the brokers' 6s minimum"},
 		{"a session timeout above the embedded broker's maximum is refused", "aggregate-session-timeout-high", "aggregate.session_timeout", "10m0s is above 5m"},

@@ -262,3 +262,11 @@ func (s *Store) HourRange(ctx context.Context) (first, last time.Time, ok bool, 
 	last, _ = res.Rows[0][2].(time.Time)
 	return first.UTC(), last.UTC(), true, nil
 }
+
+// Ping checks that the warehouse answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if _, err := s.wh.Query(ctx, "SELECT 1", nil); err != nil {
+		return fmt.Errorf("warehouse: %w", err)
+	}
+	return nil
+}

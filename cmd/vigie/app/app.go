@@ -15,7 +15,6 @@ import (
 	"net/http/pprof"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -65,7 +64,9 @@ type App struct {
 	ln       net.Listener
 	srv      *http.Server
 
-	ready   atomic.Bool
+	health    *health
+	gate      *ingestGate
+	stopWatch context.CancelFunc
 	aggDone chan error
 	stopAgg context.CancelFunc
 	once    sync.Once
@@ -118,19 +119,30 @@ func (a *App) Start(ctx context.Context) error {
 	if err := os.MkdirAll(a.cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data dir %s: %w", a.cfg.DataDir, err)
 	}
+	var err error
 	// Serve first: /healthz answers (and /readyz says "starting") while the
 	// broker starts and the warehouse migrates; routes are added as their
 	// parts come up (ServeMux is safe for that).
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.registerer}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !a.ready.Load() {
-			http.Error(w, "starting or stopping", http.StatusServiceUnavailable)
-			return
+	if a.health, err = newHealth(a.registerer); err != nil {
+		return err
+	}
+	mux.Handle("GET /readyz", a.health)
+	// A full disk corrupts what is written on it: refuse to start rather
+	// than find out half-way.
+	if problem := a.localDisk(); problem != nil {
+		if p := problem(ctx); p != "" {
+			return fmt.Errorf("min_free_mb: %s", p)
 		}
-		fmt.Fprintln(w, "ready")
-	})
+	}
+	if a.parts.Ingest {
+		// Registered now: until ingest is wired it answers 503, never 404.
+		a.gate = &ingestGate{h: a.health}
+		a.health.set(partIngest, "starting")
+		mux.Handle(httpapi.Path, a.gate)
+	}
 	ln, err := net.Listen("tcp", a.cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http.listen %s: %w", a.cfg.HTTP.Listen, err)
@@ -198,7 +210,7 @@ func (a *App) Start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		h.Routes(mux)
+		a.gate.open(h)
 	}
 	if a.parts.Dashboards {
 		token, err := sqlapi.LoadOrCreateToken(a.cfg.DataDir, a.cfg.HTTP.SQLToken)
@@ -225,9 +237,52 @@ func (a *App) Start(ctx context.Context) error {
 		a.stopAgg, a.aggDone = cancel, make(chan error, 1)
 		go func() { a.aggDone <- agg.Run(actx) }()
 	}
-	a.ready.Store(true)
+	a.watchHealth()
+	a.health.setPhase("running")
 	a.log.Info("vigie started", "url", a.URL(), "brokers", a.brokers, "warehouse", a.cfg.Warehouse.Driver)
 	return nil
+}
+
+// localDisk is the free-space check of data_dir when this process writes
+// there (the embedded broker's log, chDB's data), nil otherwise.
+func (a *App) localDisk() func(context.Context) string {
+	usesDisk := ((a.parts.Ingest || a.parts.Aggregate) && a.cfg.Kafka.Embedded()) ||
+		((a.parts.Aggregate || a.parts.Dashboards) && a.cfg.Warehouse.Driver == "chdb")
+	if !usesDisk || a.cfg.MinFreeMB == 0 {
+		return nil
+	}
+	return diskCheck(a.cfg.DataDir, uint64(a.cfg.MinFreeMB)<<20)
+}
+
+// watchHealth checks every part this process runs until Shutdown.
+func (a *App) watchHealth() {
+	cs := checks{}
+	if a.parts.Ingest || a.parts.Aggregate {
+		cs[partBroker] = brokerCheck(a.brokers, a.cfg.Kafka.Topic)
+	}
+	if a.st != nil {
+		cs[partWarehouse] = func(ctx context.Context) string {
+			if err := a.st.Ping(ctx); err != nil {
+				return err.Error()
+			}
+			return ""
+		}
+	}
+	if disk := a.localDisk(); disk != nil {
+		cs[partDisk] = disk
+	}
+	if a.agg != nil {
+		cs[partAggregator] = aggregatorCheck(a.agg.Stopped)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	for name, check := range cs { // a first verdict before "running"
+		cctx, c := context.WithTimeout(ctx, healthEvery)
+		a.health.set(name, check(cctx))
+		c()
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); a.health.watch(ctx, cs) }()
+	a.stopWatch = func() { cancel(); <-done }
 }
 
 // URL is where the HTTP server answers.
@@ -261,7 +316,12 @@ func (a *App) WaitCaughtUp(ctx context.Context) error {
 func (a *App) Shutdown(ctx context.Context) error {
 	var errs []error
 	a.once.Do(func() {
-		a.ready.Store(false)
+		if a.health != nil {
+			a.health.setPhase("stopping")
+		}
+		if a.stopWatch != nil {
+			a.stopWatch()
+		}
 		if a.srv != nil {
 			errs = append(errs, a.srv.Shutdown(ctx))
 		}
