@@ -128,7 +128,7 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 	}
 	want := Config{
 		DataDir: "/var/lib/vigie-test", MinFreeMB: 512,
-		Log:     LogConfig{Level: "debug", Format: "json"},
+		Log: LogConfig{Level: "debug", Format: "json"},
 		HTTP: HTTPConfig{
 			Listen: "0.0.0.0:9090", MaxBodyBytes: 1 << 20,
 			ReadTimeout: 15 * time.Second, WriteTimeout: 2 * time.Minute,

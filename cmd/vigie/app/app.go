@@ -67,9 +67,9 @@ type App struct {
 	health    *health
 	gate      *ingestGate
 	stopWatch context.CancelFunc
-	aggDone chan error
-	stopAgg context.CancelFunc
-	once    sync.Once
+	aggDone   chan error
+	stopAgg   context.CancelFunc
+	once      sync.Once
 }
 
 // New checks the configuration against the parts; it opens nothing.
