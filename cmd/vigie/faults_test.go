@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// A SIGKILL at any moment of start-up (broker, warehouse, migrations, the
+// aggregator joining) is followed by a start that is ready within seconds:
+// nothing left behind blocks it.
+func TestAKillAtAnyStartupStepIsFollowedByAQuickStart(t *testing.T) {
+	needChDB(t)
+	dir := filepath.Join(t.TempDir(), "data")
+	for _, d := range []time.Duration{0, 20 * time.Millisecond, 60 * time.Millisecond, 150 * time.Millisecond,
+		300 * time.Millisecond, 600 * time.Millisecond, time.Second, 2 * time.Second} {
+		cmd := exec.Command(vigieBin, "serve", "--data-dir", dir, "--listen", freeListen(t))
+		cmd.Env = baseEnv()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(d)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+		start := time.Now()
+		s := startServe(t, dir)
+		if took := time.Since(start); took > 20*time.Second {
+			t.Errorf("killed %v into start-up, the next start took %v to be ready", d, took.Round(time.Millisecond))
+		}
+		_ = s.cmd.Process.Signal(syscall.SIGKILL)
+		<-s.done
+	}
+}
+
+// A collector that re-sends every batch that did not get 200 posts while
+// vigie serve is SIGKILLed and restarted again and again: in the end every
+// acknowledged event is in the warehouse once, raw rows = distinct
+// acknowledged ids = the hourly totals. VIGIE_LONG_TESTS=1 kills it many
+// more times.
+func TestServeKilledUnderLoadLosesNothingAndCountsNothingTwice(t *testing.T) {
+	needChDB(t)
+	kills := 3
+	if os.Getenv("VIGIE_LONG_TESTS") != "" {
+		kills = 25
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	var url atomic.Value
+	s := startServe(t, dir)
+	url.Store(s.url)
+
+	var mu sync.Mutex
+	acked := map[string]bool{}
+	stop := make(chan struct{})
+	clientDone := make(chan struct{})
+	go func() { // the collector: one batch at a time, re-sent until 200
+		defer close(clientDone)
+		r := rand.New(rand.NewPCG(7, 7))
+		for n := 0; ; n++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			body, ids := faultBatch(r, n, 200)
+			for {
+				resp, err := http.Post(url.Load().(string)+"/v1/events", "application/x-ndjson", bytes.NewReader(body))
+				if err == nil {
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusOK {
+						break
+					}
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			mu.Lock()
+			for _, id := range ids {
+				acked[id] = true
+			}
+			mu.Unlock()
+		}
+	}()
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	for k := range kills {
+		time.Sleep(time.Duration(300+r.IntN(1500)) * time.Millisecond)
+		_ = s.cmd.Process.Signal(syscall.SIGKILL)
+		<-s.done
+		t.Logf("kill %d landed", k+1)
+		s = startServe(t, dir)
+		url.Store(s.url)
+	}
+	time.Sleep(time.Second)
+	close(stop)
+	<-clientDone
+	mu.Lock()
+	want := len(acked)
+	mu.Unlock()
+	if want < 1000 {
+		t.Fatalf("only %d events acknowledged: the collector barely ran", want)
+	}
+
+	count := func(sql string) int {
+		res := vigie(t, time.Minute, nil, "query", "--data-dir", dir, "--listen", s.listen, "--format", "csv", sql)
+		recs, err := csv.NewReader(strings.NewReader(res.stdout)).ReadAll()
+		if res.code != 0 || err != nil || len(recs) != 2 {
+			t.Fatalf("query %s: exit %d %v\n%s%s", sql, res.code, err, res.stdout, res.stderr)
+		}
+		v, _ := strconv.Atoi(recs[1][0])
+		return v
+	}
+	const raw = "SELECT count() FROM vigie.events WHERE startsWith(id, 'fault-')"
+	const ids = "SELECT uniqExact(id) FROM vigie.events WHERE startsWith(id, 'fault-')"
+	const hours = "SELECT toUInt64(sum(events)) FROM vigie.hour_stats WHERE toDate(bucket) = '2023-02-06'"
+	var got [3]int
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(time.Second) {
+		got = [3]int{count(raw), count(ids), count(hours)}
+		if got == [3]int{want, want, want} || time.Now().After(deadline) {
+			break
+		}
+	}
+	time.Sleep(3 * time.Second) // a doubling would show after the next flushes
+	got = [3]int{count(raw), count(ids), count(hours)}
+	if got != [3]int{want, want, want} {
+		t.Fatalf("after %d kills: raw rows, distinct ids, hourly total = %v, want %d acknowledged each\n%s", kills, got, want, tail(s.log()))
+	}
+	t.Logf("%d kills, %d acknowledged events, each once in the warehouse", kills, want)
+}
+
+// faultBatch is batch n of the fault test: size events of 6 February 2023
+// with ids fault-<n>-<i>, spread over the morning and the regions.
+func faultBatch(r *rand.Rand, n, size int) ([]byte, []string) {
+	var b bytes.Buffer
+	ids := make([]string, size)
+	for i := range size {
+		region := []string{"11", "24", "32", "44", "53", "76", "84", "93"}[r.IntN(8)]
+		ts := time.Date(2023, 2, 6, 8+r.IntN(4), r.IntN(60), r.IntN(60), 0, time.FixedZone("CET", 3600))
+		ids[i] = fmt.Sprintf("fault-%d-%d", n, i)
+		ev := map[string]any{"id": ids[i], "ts": ts.Format(time.RFC3339), "platform": "ent", "service": "ent-" + region,
+			"region": region, "kind": "page", "outcome": "ok", "status": 200, "latency_ms": 50 + r.IntN(500),
+			"user": fmt.Sprintf("pupil-%d", r.IntN(5000)), "role": "student"}
+		line, _ := json.Marshal(ev)
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	return b.Bytes(), ids
+}
