@@ -156,3 +156,112 @@ func faultBatch(r *rand.Rand, n, size int) ([]byte, []string) {
 	}
 	return b.Bytes(), ids
 }
+
+// mountSmallDisk mounts a tmpfs of size MB for the test, or skips it (and
+// says why) where mounting is not allowed.
+func mountSmallDisk(t *testing.T, mb int) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%dm", mb), "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small tmpfs to fill (%v: %s): run as root where mount is allowed", err, bytes.TrimSpace(out))
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", dir).Run() })
+	return dir
+}
+
+// fill writes a file that leaves about leaveMB free on dir's file system.
+func fill(t *testing.T, dir string, leaveMB int) string {
+	t.Helper()
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	free := int64(st.Bavail) * st.Bsize
+	size := free - int64(leaveMB)<<20
+	path := filepath.Join(dir, "filler")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := make([]byte, 1<<20)
+	for written := int64(0); written < size; written += int64(len(chunk)) {
+		if _, err := f.Write(chunk[:min(int64(len(chunk)), size-written)]); err != nil {
+			break // full already
+		}
+	}
+	return path
+}
+
+// A disk that fills up while Vigie runs turns it not ready and makes
+// ingest answer 503 with Retry-After, so collectors keep their batches;
+// freed, it accepts again, with nothing lost or doubled. A start on a full
+// disk is refused, and once space is freed it starts on intact data.
+func TestAFullDiskRefusesEventsAndStartsAgainWhenFreed(t *testing.T) {
+	needChDB(t)
+	disk := mountSmallDisk(t, 768)
+	dir := filepath.Join(disk, "data")
+	env := []string{"VIGIE_MIN_FREE_MB=64"}
+	s := startServe(t, dir, env...)
+	post := func(url string, n int) int {
+		body, _ := faultBatch(rand.New(rand.NewPCG(uint64(n), 3)), n, 100)
+		resp, err := http.Post(url+"/v1/events", "application/x-ndjson", bytes.NewReader(body))
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == "" {
+			t.Error("503 without Retry-After")
+		}
+		return resp.StatusCode
+	}
+	if code := post(s.url, 0); code != http.StatusOK {
+		t.Fatalf("first batch: %d", code)
+	}
+	filler := fill(t, disk, 32) // below the 64 MB floor
+	var code int
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		resp, err := http.Get(s.url + "/readyz")
+		if err == nil {
+			var r struct{ Parts map[string]string }
+			_ = json.NewDecoder(resp.Body).Decode(&r)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(r.Parts["disk"], "min_free_mb") {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz did not report the full disk:\n%s", tail(s.log()))
+		}
+	}
+	if code = post(s.url, 1); code != http.StatusServiceUnavailable {
+		t.Fatalf("a batch on a full disk: %d, want 503", code)
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	<-s.done
+	res := vigie(t, time.Minute, env, "serve", "--data-dir", dir, "--listen", freeListen(t))
+	if res.code == 0 || !strings.Contains(res.stderr, "min_free_mb") {
+		t.Fatalf("serve on a full disk exited %d, want a refusal naming min_free_mb:\n%s", res.code, tail(res.stderr))
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	s = startServe(t, dir, env...)
+	if code := post(s.url, 2); code != http.StatusOK {
+		t.Fatalf("a batch once space is freed: %d", code)
+	}
+	q := func(sql string) string {
+		r := vigie(t, time.Minute, nil, "query", "--data-dir", dir, "--listen", s.listen, "--format", "csv", sql)
+		return strings.TrimSpace(r.stdout)
+	}
+	const count = "SELECT count(), uniqExact(id) FROM vigie.events WHERE startsWith(id, 'fault-')"
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		got := q(count)
+		if strings.HasSuffix(got, "200,200") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("events after the disk was freed: %q, want the two accepted batches (200 rows, 200 ids)", got)
+		}
+	}
+}
