@@ -48,8 +48,8 @@ func TestAKillAtAnyStartupStepIsFollowedByAQuickStart(t *testing.T) {
 // A collector that re-sends every batch that did not get 200 posts while
 // vigie serve is SIGKILLed and restarted again and again: in the end every
 // acknowledged event is in the warehouse once, raw rows = distinct
-// acknowledged ids = the hourly totals. VIGIE_LONG_TESTS=1 kills it many
-// more times.
+// acknowledged ids = the hourly totals. VIGIE_LONG_TESTS=1 kills it 25
+// times and freezes it for 20 s (SIGSTOP).
 func TestServeKilledUnderLoadLosesNothingAndCountsNothingTwice(t *testing.T) {
 	needChDB(t)
 	kills := 3
@@ -100,6 +100,14 @@ func TestServeKilledUnderLoadLosesNothingAndCountsNothingTwice(t *testing.T) {
 		t.Logf("kill %d landed", k+1)
 		s = startServe(t, dir)
 		url.Store(s.url)
+	}
+	if os.Getenv("VIGIE_LONG_TESTS") != "" {
+		// Frozen for 20 s (a stalled VM, a debugger): requests hang, the
+		// consumer group's session expires, then everything resumes.
+		_ = s.cmd.Process.Signal(syscall.SIGSTOP)
+		time.Sleep(20 * time.Second)
+		_ = s.cmd.Process.Signal(syscall.SIGCONT)
+		t.Log("serve was stopped for 20 s (SIGSTOP) and resumed")
 	}
 	time.Sleep(time.Second)
 	close(stop)
