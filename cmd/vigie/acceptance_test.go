@@ -400,7 +400,8 @@ func TestServeShutdownOnSIGTERMKeepsEveryAcceptedEventOnce(t *testing.T) {
 	}
 	const n = 500
 	s := startServe(t, dir)
-	resp, err := http.Post(s.url+"/v1/events", "application/x-ndjson", bytes.NewReader(events2023(n)))
+	batch := events2023(n)
+	resp, err := http.Post(s.url+"/v1/events", "application/x-ndjson", bytes.NewReader(batch))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -459,6 +460,9 @@ func TestServeShutdownOnSIGTERMKeepsEveryAcceptedEventOnce(t *testing.T) {
 	if raw != n || hours != n {
 		t.Errorf("after SIGTERM and restart: %d raw events and %d in hour_stats for 2023-01-09, want exactly %d in both %s\nfirst serve's log:\n%s\nsecond serve's log:\n%s",
 			raw, hours, n, note, tail(s.log()), tail(s2.log()))
+	}
+	for _, problem := range checkHours2023(t, dir, s2.listen, batch) {
+		t.Errorf("after SIGTERM and restart: %s", problem)
 	}
 }
 
@@ -548,7 +552,8 @@ func TestServeFlushesWhatTheAggregatorHoldsOnSIGTERM(t *testing.T) {
 	// partition, which a fresh warehouse flushes at once as a "replay").
 	s := startServe(t, dir, "VIGIE_AGGREGATE_FLUSH_INTERVAL=1h", "VIGIE_AGGREGATE_FLUSH_EVENTS=100000")
 	const n = 500
-	resp, err := http.Post(s.url+"/v1/events", "application/x-ndjson", bytes.NewReader(events2023(n)))
+	batch := events2023(n)
+	resp, err := http.Post(s.url+"/v1/events", "application/x-ndjson", bytes.NewReader(batch))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -583,5 +588,8 @@ func TestServeFlushesWhatTheAggregatorHoldsOnSIGTERM(t *testing.T) {
 		if want := fmt.Sprintf("%d", n); r.code != 0 || !strings.HasSuffix(strings.TrimSpace(r.stdout), "\n"+want) {
 			t.Errorf("%s after SIGTERM: exit %d, %q %s; want %s", q, r.code, r.stdout, r.stderr, want)
 		}
+	}
+	for _, problem := range checkHours2023(t, dir, freeListen(t), batch) {
+		t.Errorf("after SIGTERM: %s", problem)
 	}
 }
