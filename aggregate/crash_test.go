@@ -68,8 +68,10 @@ func childOptions(brokers []string, wh warehouse.Warehouse) Options {
 }
 
 // crashAfter dies (exit 3, no cleanup, like a crash) right after its n-th
-// insert, and reports every insert on stdout so that the parent can SIGKILL
-// it in the middle of the stream.
+// insert, and reports its progress on stdout so that the parent can
+// SIGKILL it in the middle of the stream: "commit P L" once the 'after'
+// marker of a range ending at offset L of partition P is written, then
+// "insert N" after every insert.
 type crashAfter struct {
 	warehouse.Warehouse
 	mu      sync.Mutex
@@ -80,12 +82,29 @@ func (c *crashAfter) Insert(ctx context.Context, b *warehouse.Batch, s warehouse
 	err := c.Warehouse.Insert(ctx, b, s)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if p, last, ok := committedRange(b); ok && err == nil {
+		fmt.Printf("commit %d %d\n", p, last)
+	}
 	c.seen++
 	fmt.Printf("insert %d\n", c.seen)
 	if c.seen == c.n {
 		os.Exit(exitCrashed)
 	}
 	return err
+}
+
+// committedRange reads an 'after' marker's partition and last offset.
+func committedRange(b *warehouse.Batch) (p uint32, last int64, ok bool) {
+	if !strings.HasSuffix(b.Table, "."+store.TableOffsets) || len(b.Rows) != 1 {
+		return 0, 0, false
+	}
+	row := map[string]any{}
+	for i, c := range b.Columns {
+		row[c] = b.Rows[0][i]
+	}
+	p, okP := row["partition"].(uint32)
+	last, okL := row["last_offset"].(int64)
+	return p, last, okP && okL && row["state"] == store.StateAfter
 }
 
 func runChild() int {
@@ -205,6 +224,19 @@ func truth(events []schemas.Event) map[string]*total {
 	return out
 }
 
+// childTimeout bounds one child run from the parent's side: the child's own
+// deadline plus the time to start and to leave, so that a hung child is
+// stopped and named rather than eating the test binary's timeout.
+const childTimeout = childDeadline + 30*time.Second
+
+// A kill names when the parent SIGKILLs a child: at its insert atInsert, or
+// once it has committed afterCommitted more messages than when it started
+// (then a few inserts later, so the kill falls inside a flush).
+type kill struct {
+	atInsert       int
+	afterCommitted int64
+}
+
 func TestKilledAggregatorRestartsWithExactlyTheTotalsOfAnUninterruptedRun(t *testing.T) {
 	if _, err := os.Stat(chdb.LibraryPath()); err != nil {
 		t.Skip("libchdb.so is not installed: run scripts/install-chdb.sh")
@@ -220,11 +252,28 @@ func TestKilledAggregatorRestartsWithExactlyTheTotalsOfAnUninterruptedRun(t *tes
 	}
 	w.Close()
 	dataDir := t.TempDir()
+	seed := uint64(time.Now().UnixNano())
+	r := rand.New(rand.NewPCG(seed, 3))
 
-	// child runs one aggregator process; it exits by itself after insert
-	// crashAfter, or is SIGKILLed once it reports insert killAt.
-	child := func(crashAfter, killAt int) int {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
+	// committed[p] is the offset after partition p's last committed range,
+	// as the children report it: the work done so far.
+	committed := map[uint32]int64{}
+	done := func() int64 {
+		var n int64
+		for _, next := range committed {
+			n += next
+		}
+		return n
+	}
+	remaining := func() int64 { return int64(len(msgs)) - done() }
+
+	// child runs one aggregator process, with a deadline of its own; it
+	// exits by itself after insert crashAfter, or is SIGKILLed as k says.
+	// It returns the exit code, or minus the signal that ended it.
+	child := func(crashAfter int, k kill) int {
+		cctx, cancel := context.WithTimeout(context.Background(), childTimeout)
+		defer cancel()
+		cmd := exec.CommandContext(cctx, os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), "VIGIE_AGG_CHILD=1",
 			"VIGIE_AGG_BROKERS="+strings.Join(brokers, ","), "VIGIE_AGG_CHDB="+dataDir,
 			"VIGIE_AGG_CRASH_AFTER="+strconv.Itoa(crashAfter))
@@ -236,13 +285,34 @@ func TestKilledAggregatorRestartsWithExactlyTheTotalsOfAnUninterruptedRun(t *tes
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		start, killAt, killed := done(), k.atInsert, false
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			if killAt > 0 && sc.Text() == fmt.Sprintf("insert %d", killAt) {
+			var p uint32
+			var n int
+			var last int64
+			if _, err := fmt.Sscanf(sc.Text(), "commit %d %d", &p, &last); err == nil {
+				committed[p] = max(committed[p], last+1)
+				if k.afterCommitted > 0 && killAt == 0 && done()-start >= k.afterCommitted {
+					killAt = -1 - r.IntN(4) // 1 to 4 inserts from here
+				}
+				continue
+			}
+			if _, err := fmt.Sscanf(sc.Text(), "insert %d", &n); err != nil || killed {
+				continue
+			}
+			if killAt < 0 {
+				killAt = n - killAt - 1
+			}
+			if n == killAt {
 				_ = cmd.Process.Signal(syscall.SIGKILL)
+				killed = true
 			}
 		}
 		_ = cmd.Wait()
+		if cctx.Err() != nil {
+			t.Fatalf("a child ran past its %v deadline and was stopped (crash after %d, kill %+v)", childTimeout, crashAfter, k)
+		}
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			return -int(ws.Signal())
 		}
@@ -250,26 +320,45 @@ func TestKilledAggregatorRestartsWithExactlyTheTotalsOfAnUninterruptedRun(t *tes
 	}
 	// Crash points: after a 'before' marker (insert 1 of a flush), after
 	// the raw events of a flush (2), after its windows (3), and deep in the
-	// stream; then a SIGKILL while other partitions' flushes are in flight;
-	// then a run to the end.
+	// stream.
 	for _, n := range []int{2, 3, 13} {
-		if code := child(n, 0); code != exitCrashed {
+		if code := child(n, kill{}); code != exitCrashed {
 			t.Fatalf("child crashing after insert %d exited %d, want %d", n, code, exitCrashed)
 		}
 	}
-	kills := []int{30}
-	if os.Getenv("VIGIE_LONG_TESTS") != "" { // make test-long: many more deaths
-		r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
+	// Then SIGKILLs while other partitions' flushes are in flight: one at
+	// insert 30, far from the end of the stream; make test-long adds a
+	// dozen, each after a random part (4 to 25 %) of the work that remains,
+	// so that each lands before the child has nothing left to do.
+	kills := []kill{{atInsert: 30}}
+	if os.Getenv("VIGIE_LONG_TESTS") != "" {
 		for range 12 {
-			kills = append(kills, 5+r.IntN(60))
+			kills = append(kills, kill{afterCommitted: -1})
 		}
 	}
+	landed := 0
+	var at []string
 	for _, k := range kills {
-		if code := child(0, k); code != -int(syscall.SIGKILL) && code != exitCaughtUp {
-			t.Fatalf("child to be killed at insert %d exited %d, want SIGKILL", k, code)
+		left := remaining()
+		if k.afterCommitted < 0 {
+			if left < 400 {
+				t.Logf("%d messages left after %d kills: no more kills", left, landed)
+				break
+			}
+			k.afterCommitted = max(1, int64(float64(left)*(0.04+0.21*r.Float64())))
 		}
+		code := child(0, k)
+		if code != -int(syscall.SIGKILL) {
+			t.Fatalf("child to be killed (%+v, %d messages left) exited %d, want SIGKILL (seed %d)", k, left, code, seed)
+		}
+		landed++
+		at = append(at, fmt.Sprintf("%d/%d", left-remaining(), left))
 	}
-	if code := child(0, 0); code != exitCaughtUp {
+	if landed == 0 || (os.Getenv("VIGIE_LONG_TESTS") != "" && landed < 10) {
+		t.Fatalf("only %d SIGKILLs landed (seed %d)", landed, seed)
+	}
+	t.Logf("%d SIGKILLs landed, each after committing (messages committed/left): %s; seed %d", landed, strings.Join(at, " "), seed)
+	if code := child(0, kill{}); code != exitCaughtUp {
 		t.Fatalf("final child exited %d, want %d (caught up)", code, exitCaughtUp)
 	}
 

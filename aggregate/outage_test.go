@@ -6,12 +6,45 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/vigie-fr/vigie/internal/broker"
 	"github.com/vigie-fr/vigie/internal/broker/brokertest"
+	"github.com/vigie-fr/vigie/internal/warehouse"
 )
+
+// holdAfter lets n inserts through, then holds every later one until
+// release is closed: the aggregator stops in the middle of a flush, with
+// messages read and not committed, for as long as the test needs.
+type holdAfter struct {
+	warehouse.Warehouse
+	n       int
+	held    chan struct{} // closed when the first insert is held
+	release chan struct{}
+
+	mu   sync.Mutex
+	seen int
+}
+
+func (h *holdAfter) Insert(ctx context.Context, b *warehouse.Batch, s warehouse.Settings) error {
+	h.mu.Lock()
+	h.seen++
+	hold := h.seen > h.n
+	if h.seen == h.n+1 {
+		close(h.held)
+	}
+	h.mu.Unlock()
+	if hold {
+		select {
+		case <-h.release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return h.Warehouse.Insert(ctx, b, s)
+}
 
 // The broker goes away in the middle of the stream and comes back on the
 // same log and port (a Kafka restart); more events arrive after it. The
@@ -40,21 +73,27 @@ func TestABrokerOutageMidStreamChangesNoTotal(t *testing.T) {
 	w.Close()
 
 	db := openWarehouse(t, ctx)
-	agg, stop := startAggregator(t, ctx, b.Addrs(), db)
+	hold := &holdAfter{Warehouse: db, n: 16, held: make(chan struct{}), release: make(chan struct{})}
+	agg, stop := startAggregator(t, ctx, b.Addrs(), hold)
 
-	// Let it fold part of the first half, then take the broker down.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		n, err := agg.Behind(ctx, 4)
-		if err == nil && n < int64(half)*3/4 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the aggregator made no progress before the outage (behind %d, %v)", n, err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	// Let it write a few flushes of the first half and stop inside the
+	// next one; the broker goes down while the aggregator is mid-stream:
+	// it has read messages it has not committed, and more are waiting.
+	select {
+	case <-hold.held:
+	case <-ctx.Done():
+		t.Fatal("the aggregator never got past its first flushes")
 	}
+	behind, err := agg.Behind(ctx, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if behind == 0 || behind == int64(half) {
+		t.Fatalf("%d of %d messages behind when the broker goes down; the outage must fall mid-stream", behind, half)
+	}
+	t.Logf("the broker goes down with the aggregator inside a flush, %d of %d messages behind", behind, half)
 	b.Close()
+	close(hold.release)
 	time.Sleep(3 * time.Second)
 	b, err = broker.StartEmbedded(ctx, kdir, port, quiet)
 	if err != nil {

@@ -17,15 +17,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigie-fr/vigie/dashboards/incident"
 	"github.com/vigie-fr/vigie/dashboards/report"
 	"github.com/vigie-fr/vigie/dashboards/web"
 	"github.com/vigie-fr/vigie/ingest/simulate"
-	tzparis "github.com/vigie-fr/vigie/internal/paris"
 )
-
-// tolerance is how far a detected incident's start or end may be from the
-// scenario's truth.
-const tolerance = 5 * time.Minute
 
 func TestDemoReportFindsTheScriptedIncidents(t *testing.T) {
 	d := theDemo(t)
@@ -58,61 +54,150 @@ func TestDemoReportFindsTheScriptedIncidents(t *testing.T) {
 		t.Fatalf("the JSON report does not parse as report.Report: %v", err)
 	}
 
-	sc, err := simulate.Lookup("2021-04-06")
+	md, err := os.ReadFile(mdPath)
+	if err != nil {
+		t.Fatalf("the printed Markdown report: %v", err)
+	}
+	now, err := simulate.Lookup("2021-04-06")
 	if err != nil {
 		t.Fatal(err)
 	}
-	truthENT := map[string]simulate.TruthIncident{}
-	var truthCNED simulate.TruthIncident
-	for _, tr := range sc.Truth() {
-		if tr.Platform == "ent" {
-			truthENT[tr.Service] = tr
-		} else {
-			truthCNED = tr
-		}
+	then, err := simulate.Lookup("2020-03-16")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(truthENT) != 7 {
-		t.Fatalf("the scenario's truth has %d failing ENT services, this test expects 7", len(truthENT))
+	for _, problem := range checkDemoReport(&r, string(md), now, then) {
+		t.Error(problem)
 	}
-	near := func(got, want time.Time) bool {
-		d := got.Sub(want)
-		return d >= -tolerance && d <= tolerance
+	if t.Failed() {
+		return
 	}
-	paris := func(tm time.Time) string { return tm.In(tzparis.Location).Format("15:04") }
 
-	foundENT := map[string]int{}
-	cned := 0
-	for _, in := range r.Incidents {
-		switch in.Platform {
-		case "ent":
-			foundENT[in.Service]++
-			tr, ok := truthENT[in.Service]
-			if !ok {
-				t.Errorf("incident for %s (region %s, %s–%s Paris) but that ENT did not fail in the scenario",
-					in.Service, in.Region, paris(in.Start), paris(in.End))
-				continue
-			}
-			if in.Region != tr.Region || !near(in.Start, tr.Start) || !near(in.End, tr.End) {
-				t.Errorf("%s: incident region %s %s–%s Paris, truth region %s %s–%s (±%s)", in.Service,
-					in.Region, paris(in.Start), paris(in.End), tr.Region, paris(tr.Start), paris(tr.End), tolerance)
-			}
-		case "cned":
-			cned++
-			if !near(in.Start, truthCNED.Start) || !near(in.End, truthCNED.End) {
-				t.Errorf("CNED incident in region %s is %s–%s Paris, want %s–%s (±%s)",
-					in.Region, paris(in.Start), paris(in.End), paris(truthCNED.Start), paris(truthCNED.End), tolerance)
-			}
-		default:
-			t.Errorf("incident on unknown platform %q", in.Platform)
+	// The checks above must catch a report that is wrong in the ways a
+	// detector or report bug would make it: each mutation of the real
+	// report, rendered to Markdown again, must be refused.
+	if problems := checkDemoReport(&r, markdown(t, &r), now, then); len(problems) > 0 {
+		t.Fatalf("the report rendered again from its JSON fails the checks: %v", problems)
+	}
+	for _, m := range reportMutations(now) {
+		bad := copyReport(t, &r)
+		m.apply(bad)
+		if problems := checkDemoReport(bad, markdown(t, bad), now, then); len(problems) == 0 {
+			t.Errorf("a report with %s passes the demo's checks", m.name)
 		}
 	}
-	for svc := range truthENT {
-		if n := foundENT[svc]; n != 1 {
-			t.Errorf("%s failed in the scenario: %d incidents in the report, want 1", svc, n)
+}
+
+func markdown(t *testing.T, r *report.Report) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := r.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func copyReport(t *testing.T, r *report.Report) *report.Report {
+	t.Helper()
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c report.Report
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	return &c
+}
+
+// reportMutations are deliberate report bugs the demo test must catch.
+func reportMutations(now simulate.Scenario) []struct {
+	name  string
+	apply func(*report.Report)
+} {
+	widen := func(start, end *time.Time) { *start, *end = start.Add(-5*time.Minute), end.Add(5*time.Minute) }
+	dropSignals := func(r *report.Report, drop func(report.Signal) bool) {
+		var keep []report.Signal
+		for _, s := range r.Signals {
+			if !drop(s) {
+				keep = append(keep, s)
+			}
+		}
+		r.Signals = keep
+	}
+	cnedRegion := now.Truth()[0].Region
+	for _, tr := range now.Truth() {
+		if tr.Platform == "cned" {
+			cnedRegion = tr.Region
 		}
 	}
-	if cned == 0 {
-		t.Errorf("no CNED incident in the report; the CNED was slow %s–%s Paris", paris(truthCNED.Start), paris(truthCNED.End))
+	return []struct {
+		name  string
+		apply func(*report.Report)
+	}{
+		{"every incident widened by 5 minutes", func(r *report.Report) {
+			for i := range r.Incidents {
+				widen(&r.Incidents[i].Start, &r.Incidents[i].End)
+			}
+		}},
+		{"every incident, group, signal and capacity line widened by 5 minutes", func(r *report.Report) {
+			for i := range r.Incidents {
+				widen(&r.Incidents[i].Start, &r.Incidents[i].End)
+			}
+			for i := range r.Groups {
+				widen(&r.Groups[i].Start, &r.Groups[i].End)
+			}
+			for i := range r.Signals {
+				widen(&r.Signals[i].Start, &r.Signals[i].End)
+			}
+			for i := range r.Capacity {
+				widen(&r.Capacity[i].Start, &r.Capacity[i].End)
+			}
+		}},
+		{"the CNED in one region only", func(r *report.Report) {
+			var keep []incident.Incident
+			for _, in := range r.Incidents {
+				if in.Platform != "cned" || in.Region == cnedRegion {
+					keep = append(keep, in)
+				}
+			}
+			r.Incidents = keep
+			for i := range r.Groups {
+				if r.Groups[i].Platform == "cned" {
+					r.Groups[i].Regions = []string{cnedRegion}
+				}
+			}
+			r.Summary.Incidents = len(keep)
+		}},
+		{"no cause signal", func(r *report.Report) { r.Signals = nil }},
+		{"no saturation signal", func(r *report.Report) {
+			dropSignals(r, func(s report.Signal) bool { return s.Kind == report.SignalSaturation })
+		}},
+		{"no attack-like signal", func(r *report.Report) {
+			dropSignals(r, func(s report.Signal) bool { return attackLike[s.Kind] })
+		}},
+		{"a saturation signal on the attacked CNED", func(r *report.Report) {
+			for _, s := range r.Signals {
+				if attackLike[s.Kind] {
+					s.Kind, s.Label = report.SignalSaturation, "load-driven saturation (quota, waiting room)"
+					r.Signals = append(r.Signals, s)
+					break
+				}
+			}
+		}},
+		{"no capacity line", func(r *report.Report) { r.Capacity = nil }},
+		{"no comparison", func(r *report.Report) { r.Comparison = nil }},
+		{"a comparison naming no repeated failure", func(r *report.Report) {
+			for i := range r.Comparison.Days {
+				r.Comparison.Days[i].Repeated = nil
+			}
+		}},
+		{"a comparison missing one repeated failure", func(r *report.Report) {
+			for i := range r.Comparison.Days {
+				d := &r.Comparison.Days[i]
+				d.Repeated = d.Repeated[:len(d.Repeated)-1]
+			}
+		}},
 	}
 }
 
@@ -315,7 +400,8 @@ func TestServeShutdownOnSIGTERMKeepsEveryAcceptedEventOnce(t *testing.T) {
 	}
 	const n = 500
 	s := startServe(t, dir)
-	resp, err := http.Post(s.url+"/v1/events", "application/x-ndjson", bytes.NewReader(events2023(n)))
+	batch := events2023(n)
+	resp, err := http.Post(s.url+"/v1/events", "application/x-ndjson", bytes.NewReader(batch))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,6 +460,9 @@ func TestServeShutdownOnSIGTERMKeepsEveryAcceptedEventOnce(t *testing.T) {
 	if raw != n || hours != n {
 		t.Errorf("after SIGTERM and restart: %d raw events and %d in hour_stats for 2023-01-09, want exactly %d in both %s\nfirst serve's log:\n%s\nsecond serve's log:\n%s",
 			raw, hours, n, note, tail(s.log()), tail(s2.log()))
+	}
+	for _, problem := range checkHours2023(t, dir, s2.listen, batch) {
+		t.Errorf("after SIGTERM and restart: %s", problem)
 	}
 }
 
@@ -463,7 +552,8 @@ func TestServeFlushesWhatTheAggregatorHoldsOnSIGTERM(t *testing.T) {
 	// partition, which a fresh warehouse flushes at once as a "replay").
 	s := startServe(t, dir, "VIGIE_AGGREGATE_FLUSH_INTERVAL=1h", "VIGIE_AGGREGATE_FLUSH_EVENTS=100000")
 	const n = 500
-	resp, err := http.Post(s.url+"/v1/events", "application/x-ndjson", bytes.NewReader(events2023(n)))
+	batch := events2023(n)
+	resp, err := http.Post(s.url+"/v1/events", "application/x-ndjson", bytes.NewReader(batch))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -498,5 +588,8 @@ func TestServeFlushesWhatTheAggregatorHoldsOnSIGTERM(t *testing.T) {
 		if want := fmt.Sprintf("%d", n); r.code != 0 || !strings.HasSuffix(strings.TrimSpace(r.stdout), "\n"+want) {
 			t.Errorf("%s after SIGTERM: exit %d, %q %s; want %s", q, r.code, r.stdout, r.stderr, want)
 		}
+	}
+	for _, problem := range checkHours2023(t, dir, freeListen(t), batch) {
+		t.Errorf("after SIGTERM: %s", problem)
 	}
 }

@@ -450,12 +450,18 @@ func BenchmarkIngest(b *testing.B) {
 				b.Error(err)
 				return
 			}
-			io.Copy(io.Discard, res.Body)
+			var resp httpapi.Response
+			err = json.NewDecoder(res.Body).Decode(&resp)
 			res.Body.Close()
-			if res.StatusCode != 200 {
-				b.Errorf("status %d", res.StatusCode)
+			if err != nil || res.StatusCode != 200 || resp.Accepted != perBatch {
+				b.Errorf("status %d, %+v (%v); want 200 and %d accepted", res.StatusCode, resp, err, perBatch)
 			}
 		}
 	})
+	b.StopTimer()
+	// Accepted means acknowledged by Kafka: the topic holds every event.
+	if got, want := brokertest.Messages(b, br.Addrs(), kcfg.Topic), int64(b.N*perBatch); got != want {
+		b.Fatalf("%d messages in %s after %d accepted events", got, kcfg.Topic, want)
+	}
 	b.ReportMetric(float64(b.N*perBatch)/b.Elapsed().Seconds(), "events/s")
 }

@@ -45,18 +45,28 @@ func Config(partitions int) config.KafkaConfig {
 	return k
 }
 
-// ReadAll returns every message currently in topic, partition by partition
-// in offset order. It fails the test if the topic cannot be read in time.
-func ReadAll(t testing.TB, brokers []string, topic string) []kafka.Message {
+// Messages counts the messages currently in topic, over its partitions.
+func Messages(t testing.TB, brokers []string, topic string) int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	parts, first, last := bounds(ctx, t, brokers, topic)
+	var n int64
+	for _, p := range parts {
+		n += last[p] - first[p]
+	}
+	return n
+}
+
+// bounds returns topic's partitions, sorted, and each one's first and end
+// offsets. It fails the test if the broker does not answer.
+func bounds(ctx context.Context, t testing.TB, brokers []string, topic string) (parts []int, first, last map[int]int64) {
+	t.Helper()
 	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
 	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil || len(md.Topics) != 1 || md.Topics[0].Error != nil {
 		t.Fatalf("metadata of %s: %v %+v", topic, err, md)
 	}
-	var parts []int
 	for _, p := range md.Topics[0].Partitions {
 		parts = append(parts, p.ID)
 	}
@@ -69,13 +79,23 @@ func ReadAll(t testing.TB, brokers []string, topic string) []kafka.Message {
 	if err != nil {
 		t.Fatalf("list offsets of %s: %v", topic, err)
 	}
-	first, last := map[int]int64{}, map[int]int64{}
+	first, last = map[int]int64{}, map[int]int64{}
 	for _, po := range offs.Topics[topic] {
 		if po.Error != nil {
 			t.Fatalf("list offsets of %s/%d: %v", topic, po.Partition, po.Error)
 		}
 		first[po.Partition], last[po.Partition] = po.FirstOffset, po.LastOffset
 	}
+	return parts, first, last
+}
+
+// ReadAll returns every message currently in topic, partition by partition
+// in offset order. It fails the test if the topic cannot be read in time.
+func ReadAll(t testing.TB, brokers []string, topic string) []kafka.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	parts, first, last := bounds(ctx, t, brokers, topic)
 	var out []kafka.Message
 	for _, p := range parts {
 		if last[p] <= first[p] {
