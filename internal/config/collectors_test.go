@@ -64,7 +64,11 @@ func TestCollectorRulesNameTheirKey(t *testing.T) {
 		{"an unknown platform", func(c *Config) { tg := target(); tg.Platform = "pronote"; c.Probe.Targets = []ProbeTarget{tg} }, `probe.targets[0].platform: "pronote" is not one of [ent cned]`},
 		{"a region written as a number", func(c *Config) { tg := target(); tg.Region = "1"; c.Probe.Targets = []ProbeTarget{tg} }, `probe.targets[0].region: "1" is not an INSEE region code`},
 		{"a timeout longer than the interval", func(c *Config) { tg := target(); tg.Timeout = 2 * time.Minute; c.Probe.Targets = []ProbeTarget{tg} }, "probe.targets[0].timeout: 2m0s is longer than the interval 1m0s"},
-		{"an expected status out of range", func(c *Config) { tg := target(); tg.ExpectStatus = []int{200, 2000}; c.Probe.Targets = []ProbeTarget{tg} }, "probe.targets[0].expect_status[1]: 2000 is not an HTTP status"},
+		{"an expected status out of range", func(c *Config) {
+			tg := target()
+			tg.ExpectStatus = []int{200, 2000}
+			c.Probe.Targets = []ProbeTarget{tg}
+		}, "probe.targets[0].expect_status[1]: 2000 is not an HTTP status"},
 		{"an empty degraded text", func(c *Config) { tg := target(); tg.DegradedText = []string{""}; c.Probe.Targets = []ProbeTarget{tg} }, `probe.targets[0].degraded_text[0]: "" is empty`},
 		{"login keys without credentials", func(c *Config) { tg := target(); tg.Login.ExpectText = "x"; c.Probe.Targets = []ProbeTarget{tg} }, `probe.targets[0].login.credentials_file: "" is empty but other login keys are set`},
 		{"a login without a landing text", func(c *Config) {
