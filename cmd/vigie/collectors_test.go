@@ -60,8 +60,8 @@ func startNginx(t *testing.T, upstream string) *nginxServer {
 		user = "user root root;" // workers write the logs the master reopens
 	}
 	// limit_req and limit_conn reject part of the traffic, as the 2021
-	// quotas did: 429 beyond 40 requests a second (burst 10), 503 beyond
-	// 3 requests at once.
+	// quotas did: 429 beyond 150 requests a second (burst 30), 503 beyond
+	// 4 requests at once.
 	conf := fmt.Sprintf(`%s
 daemon off;
 master_process on;
@@ -77,14 +77,14 @@ http {
   scgi_temp_path %[2]s/tmp/scgi;
   log_format vigie '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time';
   access_log %[2]s/logs/access.log vigie;
-  limit_req_zone $binary_remote_addr zone=quota:1m rate=40r/s;
+  limit_req_zone $binary_remote_addr zone=quota:1m rate=150r/s;
   limit_conn_zone $binary_remote_addr zone=conns:1m;
   server {
     listen %[3]s;
     location / {
-      limit_req zone=quota burst=10 nodelay;
+      limit_req zone=quota burst=30 nodelay;
       limit_req_status 429;
-      limit_conn conns 3;
+      limit_conn conns 4;
       limit_conn_status 503;
       proxy_pass http://%[4]s;
     }
@@ -147,7 +147,7 @@ func drive(t *testing.T, addr string, n int) {
 	tr := &http.Transport{MaxIdleConnsPerHost: 8}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-	for range 8 {
+	for range 6 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -160,6 +160,7 @@ func drive(t *testing.T, addr string, n int) {
 					io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
 				}
+				time.Sleep(5 * time.Millisecond)
 			}
 		}()
 	}
@@ -201,12 +202,11 @@ func (p *tailProc) log() string { b, _ := os.ReadFile(p.out); return string(b) }
 // independently of Vigie's parser: status 429 and 503 are quota
 // refusals, 499/504/408 timeouts, other 5xx errors, the quota page is a
 // refusal whatever its status, the rest ok.
-var logLineRE = regexp.MustCompile(`^\S+ - \S+ \[([^\]]+)\] "(\S+) (\S+) [^"]*" (\d{3}) `)
+var logLineRE = regexp.MustCompile(`^\S+ - (\S+) \[([^\]]+)\] "(\S+) (\S+) [^"]*" (\d{3}) `)
 
-func logCounts(t *testing.T, files ...string) (map[string]int, int) {
+func logCounts(t *testing.T, files ...string) (counts map[string]int, total, withUser int) {
 	t.Helper()
 	out := map[string]int{}
-	total := 0
 	for _, name := range files {
 		f, err := os.Open(name)
 		if err != nil {
@@ -218,14 +218,17 @@ func logCounts(t *testing.T, files ...string) (map[string]int, int) {
 			if m == nil {
 				t.Fatalf("%s: a line the test cannot read: %q", name, sc.Text())
 			}
-			at, err := time.Parse("02/Jan/2006:15:04:05 -0700", m[1])
+			if m[1] != "-" {
+				withUser++
+			}
+			at, err := time.Parse("02/Jan/2006:15:04:05 -0700", m[2])
 			if err != nil {
 				t.Fatal(err)
 			}
-			status, _ := strconv.Atoi(m[4])
+			status, _ := strconv.Atoi(m[5])
 			outcome := "ok"
 			switch {
-			case strings.HasPrefix(m[3], "/quota"), status == 429, status == 503:
+			case strings.HasPrefix(m[4], "/quota"), status == 429, status == 503:
 				outcome = "rejected"
 			case status == 499, status == 504, status == 408:
 				outcome = "timeout"
@@ -237,7 +240,7 @@ func logCounts(t *testing.T, files ...string) (map[string]int, int) {
 		}
 		f.Close()
 	}
-	return out, total
+	return out, total, withUser
 }
 
 // query runs read-only SQL through the running server and returns CSV rows.
@@ -271,7 +274,7 @@ func TestTailCountsEqualNginxsOwnLogAcrossRotationsAndAKill(t *testing.T) {
 	needChDB(t)
 	nginxBinary(t)
 	portal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(15 * time.Millisecond) // long enough for requests to overlap (limit_conn)
+		time.Sleep(20 * time.Millisecond) // long enough for requests to overlap (limit_conn)
 		if r.URL.Path == "/fail" {
 			http.Error(w, "erreur", http.StatusInternalServerError)
 			return
@@ -332,7 +335,7 @@ tail:
 	}
 	drive(t, ng.addr, 350)
 
-	want, total := logCounts(t, ng.access+".1", ng.access+".2", ng.access)
+	want, total, withUser := logCounts(t, ng.access+".1", ng.access+".2", ng.access)
 	rejected := 0
 	for k, n := range want {
 		if strings.HasSuffix(k, "|rejected") {
@@ -380,11 +383,11 @@ FROM vigie.minute_stats WHERE service = 'ent-28' ORDER BY bucket`
 	if len(diffs) > 0 {
 		t.Errorf("per-minute counts differ from nginx's log:\n%s\nvigie tail:\n%s", strings.Join(diffs, "\n"), tail(tp.log()))
 	}
-	users := query(t, s, `SELECT count(), countIf(user = 0) FROM vigie.events WHERE source = 'log' AND service = 'ent-28'`)
-	if len(users) != 1 || users[0][0] != strconv.Itoa(total) {
-		t.Errorf("events of the log = %v, want %d (each line once)", users, total)
+	users := query(t, s, `SELECT count(), countIf(user != 0), uniqExact(user) - 1 FROM vigie.events WHERE source = 'log' AND service = 'ent-28'`)
+	if len(users) != 1 || users[0][0] != strconv.Itoa(total) || users[0][1] != strconv.Itoa(withUser) || users[0][2] != "17" {
+		t.Errorf("events of the log, with a user, distinct users = %v; want %d, %d, 17 (each line once, remote_user pseudonymised)", users, total, withUser)
 	}
-	t.Logf("%d lines in nginx's logs, %d minutes×outcomes, %d rejected by the quotas", total, len(want), rejected)
+	t.Logf("%d lines in nginx's logs, %d minutes×outcomes, %d rejected by the quotas, %d with a user", total, len(want), rejected, withUser)
 }
 
 func TestProbeOutcomesAndPhasesReachTheWarehouse(t *testing.T) {
