@@ -72,6 +72,7 @@ type App struct {
 	// The in-process probes (probe.in_serve): stop, then wait for them.
 	stopProbes context.CancelFunc
 	probesDone <-chan struct{}
+	probeNow   func() time.Time // stamps the probes' events; nil is time.Now (tests compress time)
 }
 
 // New checks the configuration against the parts; it opens nothing.

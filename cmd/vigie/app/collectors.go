@@ -152,7 +152,7 @@ func (a *App) startProbes(ctx context.Context) (<-chan struct{}, error) {
 		return nil, err
 	}
 	p, err := probe.New(probe.Options{Config: a.cfg.Probe, Publisher: pub, ProduceTimeout: a.cfg.Ingest.ProduceTimeout,
-		Log: a.log.With("part", "probe"), Registerer: a.registerer})
+		Log: a.log.With("part", "probe"), Registerer: a.registerer, Now: a.probeNow})
 	if err != nil {
 		return nil, err
 	}
