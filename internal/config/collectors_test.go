@@ -1,6 +1,10 @@
 package config
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -114,5 +118,33 @@ func TestAMisspeltKeyInsideATargetIsAnError(t *testing.T) {
 	_, err := Load("testdata/misspelt-probe-key.yaml", nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "expect_stauts") {
 		t.Fatalf("Load = %v, want an error naming expect_stauts", err)
+	}
+}
+
+// The examples of docs/collectors.md are complete configurations: each
+// YAML block loads and validates.
+func TestCollectorDocExamplesLoad(t *testing.T) {
+	cleanEnv(t)
+	doc, err := os.ReadFile("../../docs/collectors.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(string(doc), -1)
+	if len(blocks) < 3 {
+		t.Fatalf("docs/collectors.md has %d YAML examples, want the probes, nginx and Apache ones", len(blocks))
+	}
+	for i, b := range blocks {
+		path := filepath.Join(t.TempDir(), fmt.Sprintf("example-%d.yaml", i))
+		if err := os.WriteFile(path, []byte(b[1]), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(path, nil, nil)
+		if err != nil {
+			t.Errorf("example %d of docs/collectors.md: %v", i+1, err)
+			continue
+		}
+		if len(c.Probe.Targets) == 0 && len(c.Tail.Files) == 0 {
+			t.Errorf("example %d of docs/collectors.md configures no probe and no log", i+1)
+		}
 	}
 }
