@@ -398,7 +398,7 @@ func TestProbeOutcomesAndPhasesReachTheWarehouse(t *testing.T) {
 		fmt.Fprint(w, "Bienvenue. Le nombre de sessions est limité, réessayez plus tard.")
 	})
 	mux.HandleFunc("/attente", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "Salle d'attente : vous êtes 1542e") })
-	mux.HandleFunc("/fail", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "boom", 502) })
+	mux.HandleFunc("/fail", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "boom", http.StatusBadGateway) })
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-time.After(3 * time.Second):

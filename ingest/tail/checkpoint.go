@@ -23,10 +23,6 @@ type Position struct {
 	Line        int64  `json:"line"`   // lines before Offset
 }
 
-func (p Position) sameFile(q Position) bool {
-	return p.Dev == q.Dev && p.Ino == q.Ino && p.Fingerprint == q.Fingerprint
-}
-
 // checkpoints is the durable set of positions: one JSON file, rewritten
 // atomically (temporary file, fsync, rename, fsync of the directory), so
 // that a crash leaves the old or the new set, never a torn one.

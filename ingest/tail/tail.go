@@ -556,7 +556,6 @@ func (fl *follower) readBatch(ctx context.Context, f *file) (bool, error) {
 				}
 				f.skipping = true
 				pos.Offset += int64(len(buf))
-				buf = buf[:0]
 			}
 			break
 		}

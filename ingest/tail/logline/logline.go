@@ -307,7 +307,7 @@ func apacheDirective(s string) (name, wrap string, n int, err error) {
 	case d == 'X' || d == 'k' || d == 'p' || d == 'P' || d == 'L' || d == 'I' || d == 'O' || d == 'S' || d == 'f' || d == 'R':
 		return "apache_" + string(d), "", n, nil
 	}
-	return "", "", 0, fmt.Errorf("Apache directive %q is not supported (supported: %%h %%a %%l %%u %%t %%r %%s %%>s %%b %%B %%D %%T %%{…}i %%{…}C %%v %%V %%U %%m %%H %%q)", s[:n])
+	return "", "", 0, fmt.Errorf("the Apache directive %q is not supported (supported: %%h %%a %%l %%u %%t %%r %%s %%>s %%b %%B %%D %%T %%{…}i %%{…}C %%v %%V %%U %%m %%H %%q)", s[:n])
 }
 
 // Parse reads one line (without its newline).
