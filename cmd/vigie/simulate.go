@@ -62,13 +62,7 @@ func (f *simFlags) replay(ctx context.Context, name, url string, progress io.Wri
 	probes, pst := simulate.Probes(sc, f.seed)
 	opts.Total, opts.Progress = len(probes), nil
 	pt, err := simulate.Send(ctx, url, slices.Values(probes), opts)
-	st.Events += pt.Events
-	st.Rejected += pt.Rejected
-	st.Batches += pt.Batches
-	st.Requests += pt.Requests
-	st.Retries += pt.Retries
-	st.Bytes += pt.Bytes
-	st.Elapsed += pt.Elapsed
+	st.Add(pt)
 	return st, pst, err
 }
 

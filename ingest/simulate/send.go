@@ -55,6 +55,17 @@ type SendStats struct {
 	Elapsed  time.Duration
 }
 
+// Add sums o into s: two Sends as one.
+func (s *SendStats) Add(o SendStats) {
+	s.Events += o.Events
+	s.Rejected += o.Rejected
+	s.Batches += o.Batches
+	s.Requests += o.Requests
+	s.Retries += o.Retries
+	s.Bytes += o.Bytes
+	s.Elapsed += o.Elapsed
+}
+
 // Send POSTs events to <url>/v1/events in gzip NDJSON batches. A batch is
 // retried as a whole on 503/429 (honouring Retry-After), other 5xx and network
 // errors, with backoff: ids then repeat, and the pipeline drops duplicates by
