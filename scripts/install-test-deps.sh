@@ -1,17 +1,31 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs besides Go and libchdb.so: headless
-# Chromium for the dashboard test. Does nothing when it is already there.
+# Installs the Debian packages the test suite runs for real, besides Go and
+# libchdb.so: headless Chromium for the dashboard test and nginx for the
+# access-log tailing test (ingest/tail), which starts its own nginx on a
+# loopback port. Does nothing for what is already there; a package that cannot
+# be installed is not fatal: its test skips and says why.
 set -euo pipefail
-if command -v chromium >/dev/null 2>&1; then
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium fonts-dejavu-core)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
-  echo "install-test-deps: chromium is missing and I am not root; the browser test will be skipped" >&2
+  echo "install-test-deps: ${need[*]} missing and I am not root; the tests that need them will be skipped" >&2
   exit 0
 fi
-echo "install-test-deps: installing Debian's chromium (headless browser for the dashboard test)…" >&2
+echo "install-test-deps: installing ${need[*]} (headless browser for the dashboard test, nginx for the log-tailing test)…" >&2
 export DEBIAN_FRONTEND=noninteractive
-if ! { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; }; then
-  # Not fatal: without a browser the dashboard's browser test skips (and says so).
-  echo "install-test-deps: could not install chromium; the browser test will be skipped" >&2
+# policy-rc.d: the package must not start a system nginx on port 80; the
+# test starts its own, on a loopback port, with its own configuration.
+restore_policy=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && restore_policy=1
+fi
+if ! { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; }; then
+  echo "install-test-deps: could not install ${need[*]}; the tests that need them will be skipped" >&2
+fi
+if [ "$restore_policy" = 1 ]; then
+  rm -f /usr/sbin/policy-rc.d
 fi

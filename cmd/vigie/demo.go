@@ -28,7 +28,9 @@ func demoCmd(g *globals) *cobra.Command {
 		Short: "Run everything on embedded parts, replay 6 April 2021, write the lessons-learned report",
 		Long: `The main job on one machine: start the embedded Kafka broker, the in-process ClickHouse
 engine, the ingest API, the aggregator and the dashboards in this process; replay the morning
-of 16 March 2020 (the comparison point) and then that of 6 April 2021 through the ingest API; wait until the aggregator has caught up; write the
+of 16 March 2020 (the comparison point) and then that of 6 April 2021 through the ingest API,
+with what a synthetic prober in each region would have seen (kind probe, source probe: quota
+pages, waiting rooms, timeouts); wait until the aggregator has caught up; write the
 lessons-learned report (Markdown, JSON and an HTML page with charts); print where the report and the dashboard are;
 then keep serving until Ctrl-C (or stop at once with --exit).
 
@@ -64,11 +66,11 @@ earlier demo created it.`,
 				names = []string{compare, f.scenario}
 			}
 			for _, name := range names {
-				st, err := f.replay(ctx, name, a.URL(), cmd.ErrOrStderr())
+				st, pst, err := f.replay(ctx, name, a.URL(), cmd.ErrOrStderr())
 				if err != nil {
 					return fmt.Errorf("replay %s: %w", name, err)
 				}
-				fmt.Fprintf(out, "Replayed %s: %d events (%d refused) in %s\n", name, st.Events, st.Rejected, st.Elapsed.Round(time.Millisecond))
+				fmt.Fprintf(out, "Replayed %s: %d events (%d refused) in %s\n  of which %s\n", name, st.Events, st.Rejected, st.Elapsed.Round(time.Millisecond), probeLine(pst))
 			}
 			fmt.Fprintln(out, "Waiting for the aggregator to catch up…")
 			wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vigie-fr/vigie/dashboards/reach"
 	"github.com/vigie-fr/vigie/ingest/simulate"
+	"github.com/vigie-fr/vigie/schemas"
 )
 
 type simFlags struct {
@@ -32,27 +34,47 @@ func (f *simFlags) register(cmd *cobra.Command) {
 
 // run generates the scenario and sends it to the collector at url, with a
 // progress bar on progress.
-func (f *simFlags) run(ctx context.Context, url string, progress io.Writer) (simulate.SendStats, error) {
+func (f *simFlags) run(ctx context.Context, url string, progress io.Writer) (simulate.SendStats, simulate.ProbeStats, error) {
 	return f.replay(ctx, f.scenario, url, progress)
 }
 
-func (f *simFlags) replay(ctx context.Context, name, url string, progress io.Writer) (simulate.SendStats, error) {
+// replay sends the scenario's events, then what the probes of each region
+// would have seen (simulate.Probes), both through the ingest API.
+func (f *simFlags) replay(ctx context.Context, name, url string, progress io.Writer) (simulate.SendStats, simulate.ProbeStats, error) {
 	sc, err := simulate.Lookup(name)
 	if err != nil {
-		return simulate.SendStats{}, err
+		return simulate.SendStats{}, simulate.ProbeStats{}, err
 	}
 	total, err := simulate.Count(sc, f.seed, f.scale)
 	if err != nil {
-		return simulate.SendStats{}, err
+		return simulate.SendStats{}, simulate.ProbeStats{}, err
 	}
 	events, err := simulate.Stream(sc, f.seed, f.scale)
 	if err != nil {
-		return simulate.SendStats{}, err
+		return simulate.SendStats{}, simulate.ProbeStats{}, err
 	}
 	fmt.Fprintf(progress, "Replaying %s (%s): %d events to %s\n", sc.Name, sc.Description, total, url)
-	return simulate.Send(ctx, url, events, simulate.SendOptions{
-		BatchSize: f.batch, Concurrency: f.concurrency, Speed: f.speed, Total: total, Progress: progress,
-	})
+	opts := simulate.SendOptions{BatchSize: f.batch, Concurrency: f.concurrency, Speed: f.speed, Total: total, Progress: progress}
+	st, err := simulate.Send(ctx, url, events, opts)
+	if err != nil {
+		return st, simulate.ProbeStats{}, err
+	}
+	probes, pst := simulate.Probes(sc, f.seed)
+	opts.Total, opts.Progress = len(probes), nil
+	pt, err := simulate.Send(ctx, url, slices.Values(probes), opts)
+	st.Add(pt)
+	return st, pst, err
+}
+
+// probeLine says what the simulated probes saw, by outcome.
+func probeLine(st simulate.ProbeStats) string {
+	var parts []string
+	for _, o := range schemas.Outcomes {
+		if n := st.ByOutcome[o]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", o, n))
+		}
+	}
+	return fmt.Sprintf("%d probe results from a prober in each region (%s)", st.Events, strings.Join(parts, ", "))
 }
 
 func simulateCmd(g *globals) *cobra.Command {
@@ -79,12 +101,12 @@ Scenarios:
 			if url == "" {
 				url = reach.LocalURL(cfg.HTTP.Listen)
 			}
-			st, err := f.run(cmd.Context(), url, cmd.ErrOrStderr())
+			st, pst, err := f.run(cmd.Context(), url, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "sent %d events in %d batches (%d retries, %d refused) in %s\n",
-				st.Events, st.Batches, st.Retries, st.Rejected, st.Elapsed.Round(1e6))
+			fmt.Fprintf(cmd.OutOrStdout(), "sent %d events in %d batches (%d retries, %d refused) in %s, of which %s\n",
+				st.Events, st.Batches, st.Retries, st.Rejected, st.Elapsed.Round(1e6), probeLine(pst))
 			return nil
 		},
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/vigie-fr/vigie/ingest/pseudonym"
+	"github.com/vigie-fr/vigie/ingest/publish"
 	"github.com/vigie-fr/vigie/internal/config"
 	"github.com/vigie-fr/vigie/schemas"
 )
@@ -55,8 +56,7 @@ type Response struct {
 type Handler struct {
 	cfg     config.IngestConfig
 	maxBody int64
-	writer  *kafka.Writer
-	pseudo  *pseudonym.Pseudonymiser
+	pub     *publish.Publisher
 	log     *slog.Logger
 	m       *metrics
 	now     func() time.Time
@@ -71,16 +71,9 @@ type Handler struct {
 // lost. Metrics are registered on reg.
 func New(cfg config.IngestConfig, maxBodyBytes int64, w *kafka.Writer, p *pseudonym.Pseudonymiser, log *slog.Logger, reg prometheus.Registerer) (*Handler, error) {
 	var errs []error
-	switch {
-	case w == nil:
-		errs = append(errs, errors.New("no Kafka writer"))
-	case w.RequiredAcks != kafka.RequireAll || w.Async:
-		errs = append(errs, fmt.Errorf("the Kafka writer must be synchronous with RequiredAcks=RequireAll (has %v, async %v): acknowledged events must not be lost", w.RequiredAcks, w.Async))
-	case w.Topic == "":
-		errs = append(errs, errors.New("the Kafka writer has no topic"))
-	}
-	if p == nil {
-		errs = append(errs, errors.New("no pseudonymiser"))
+	pub, err := publish.New(w, p, DefaultSource)
+	if err != nil {
+		errs = append(errs, err)
 	}
 	if reg == nil {
 		errs = append(errs, errors.New("no Prometheus registerer"))
@@ -95,7 +88,7 @@ func New(cfg config.IngestConfig, maxBodyBytes int64, w *kafka.Writer, p *pseudo
 	if err != nil {
 		return nil, fmt.Errorf("ingest handler: %w", err)
 	}
-	return &Handler{cfg: cfg, maxBody: maxBodyBytes, writer: w, pseudo: p, log: log, m: m, now: time.Now}, nil
+	return &Handler{cfg: cfg, maxBody: maxBodyBytes, pub: pub, log: log, m: m, now: time.Now}, nil
 }
 
 // Routes mounts the handler on mux at Path.
@@ -137,7 +130,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.produce(r.Context(), b.events); err != nil {
 		h.m.rejected.WithLabelValues("unavailable").Add(float64(len(b.events)))
-		h.log.Warn("events not produced, client told to retry", "events", len(b.events), "topic", h.writer.Topic, "err", err)
+		h.log.Warn("events not produced, client told to retry", "events", len(b.events), "topic", h.pub.Topic(), "err", err)
 		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
 		resp.Error = "the event log cannot take events right now, nothing of this batch was stored: retry later"
 		h.reply(w, http.StatusServiceUnavailable, resp)
@@ -150,24 +143,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // produce writes the events synchronously; nil means every replica has all of them.
 func (h *Handler) produce(ctx context.Context, events []schemas.Event) error {
-	msgs := make([]kafka.Message, len(events))
-	for i := range events {
-		ev := &events[i]
-		ev.User = h.pseudo.Of(ev.User)  // the raw id never leaves this process
-		pseudonym.TruncateIPs(ev.Attrs) // nor a full IP address
-		if ev.Source == "" {
-			ev.Source = DefaultSource
-		}
-		val, err := json.Marshal(ev)
-		if err != nil {
-			return fmt.Errorf("encode event %q: %w", ev.ID, err)
-		}
-		msgs[i] = kafka.Message{Key: []byte(ev.PartitionKey()), Value: val}
-	}
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.ProduceTimeout)
 	defer cancel()
 	start := time.Now()
-	err := h.writer.WriteMessages(ctx, msgs...)
+	err := h.pub.Publish(ctx, events)
 	h.m.produce.Observe(time.Since(start).Seconds())
 	return err
 }

@@ -270,19 +270,22 @@ type phase struct {
 	waitingRoom bool    // waiting room open (early, without failures)
 }
 
-func (g *generator) phase(p *pair) phase {
+func (g *generator) phase(p *pair) phase { return phaseAt(p.incidents, g.t, p.latencyMedian) }
+
+// phaseAt is what the script says about a pair's incidents at minute t.
+func phaseAt(incidents []Incident, t time.Time, latencyMedian float64) phase {
 	ph := phase{ramp: 1}
-	for _, in := range p.incidents {
+	for _, in := range incidents {
 		switch {
-		case !g.t.Before(in.Start) && g.t.Before(in.End):
+		case !t.Before(in.Start) && t.Before(in.End):
 			ph.failing, ph.cause = true, in.Cause
-		case in.Cause == CauseOverload && g.t.Before(in.Start) && in.Start.Sub(g.t) <= 15*time.Minute:
+		case in.Cause == CauseOverload && t.Before(in.Start) && in.Start.Sub(t) <= 15*time.Minute:
 			// Latency rises for a quarter of an hour before errors start,
 			// to a median of 700 ms (p95 about 1.7 s): slow, not yet failing.
-			f := 1 - float64(in.Start.Sub(g.t))/float64(15*time.Minute)
-			ph.ramp = max(ph.ramp, 1+f*(700/p.latencyMedian-1))
+			f := 1 - float64(in.Start.Sub(t))/float64(15*time.Minute)
+			ph.ramp = max(ph.ramp, 1+f*(700/latencyMedian-1))
 		}
-		if !in.WaitingRoomFrom.IsZero() && !g.t.Before(in.WaitingRoomFrom) && g.t.Before(in.Start) {
+		if !in.WaitingRoomFrom.IsZero() && !t.Before(in.WaitingRoomFrom) && t.Before(in.Start) {
 			ph.waitingRoom = true
 		}
 	}

@@ -10,13 +10,13 @@ import (
 	"io"
 	"iter"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/vigie-fr/vigie/internal/progress"
 	"github.com/vigie-fr/vigie/schemas"
 )
 
@@ -53,6 +53,17 @@ type SendStats struct {
 	Retries  int
 	Bytes    int64 // gzip bytes sent, retries included
 	Elapsed  time.Duration
+}
+
+// Add sums o into s: two Sends as one.
+func (s *SendStats) Add(o SendStats) {
+	s.Events += o.Events
+	s.Rejected += o.Rejected
+	s.Batches += o.Batches
+	s.Requests += o.Requests
+	s.Retries += o.Retries
+	s.Bytes += o.Bytes
+	s.Elapsed += o.Elapsed
 }
 
 // Send POSTs events to <url>/v1/events in gzip NDJSON batches. A batch is
@@ -311,38 +322,10 @@ func encodeBatch(batch []schemas.Event) ([]byte, error) {
 
 // progress starts the progress display and returns its stop function.
 func (s *sender) progress() (stop func()) {
-	w := s.opt.Progress
-	if w == nil {
-		return func() {}
-	}
-	tty := !s.opt.PlainProgress && isTerminal(w)
-	every := 5 * time.Second
-	if tty {
-		every = 250 * time.Millisecond
-	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				s.printProgress(w, tty)
-			case <-done:
-				s.printProgress(w, tty)
-				if tty {
-					fmt.Fprintln(w)
-				}
-				return
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
+	return progress.Start(s.opt.Progress, s.opt.PlainProgress, s.progressLine)
 }
 
-func (s *sender) printProgress(w io.Writer, tty bool) {
+func (s *sender) progressLine() string {
 	n := s.events.Load()
 	el := time.Since(s.start)
 	rate := float64(n) / max(el.Seconds(), 1e-3)
@@ -361,21 +344,7 @@ func (s *sender) printProgress(w io.Writer, tty bool) {
 	if r := s.rejected.Load(); r > 0 {
 		line += fmt.Sprintf(", %d rejected", r)
 	}
-	if tty {
-		fmt.Fprintf(w, "\r%-90s", line)
-	} else {
-		fmt.Fprintln(w, line)
-	}
-}
-
-// isTerminal reports whether w is a character device, without a terminal module.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return line
 }
 
 // Stream is the scenario's events as an iterator for Send. Arguments are

@@ -36,6 +36,8 @@ type Config struct {
 	Ingest    IngestConfig    `mapstructure:"ingest"`
 	Aggregate AggregateConfig `mapstructure:"aggregate"`
 	Incidents IncidentsConfig `mapstructure:"incidents"`
+	Probe     ProbeConfig     `mapstructure:"probe"`
+	Tail      TailConfig      `mapstructure:"tail"`
 }
 
 // LogConfig sets slog's output.
@@ -166,6 +168,8 @@ func Default() Config {
 			FlushInterval: time.Second, FlushEvents: 20000, DedupHorizon: 24 * time.Hour, SessionTimeout: 10 * time.Second,
 		},
 		Incidents: IncidentsConfig{AvailabilityTarget: 0.95, P95ThresholdMS: 3000, MinMinutes: 5, MinEvents: 20, MergeGapMinutes: 3},
+		Probe:     DefaultProbe(),
+		Tail:      DefaultTail(),
 	}
 }
 
@@ -305,6 +309,8 @@ func (c *Config) Validate() error {
 	if in.MergeGapMinutes < 0 {
 		bad("incidents.merge_gap_minutes", in.MergeGapMinutes, "must not be negative")
 	}
+	c.Probe.validate(bad)
+	c.Tail.validate(bad)
 	return errors.Join(errs...)
 }
 

@@ -99,6 +99,12 @@ func normalized(c Config) Config {
 	if len(c.Warehouse.ClickHouse.Addr) == 0 {
 		c.Warehouse.ClickHouse.Addr = nil
 	}
+	if len(c.Probe.Targets) == 0 {
+		c.Probe.Targets = nil
+	}
+	if len(c.Tail.Files) == 0 {
+		c.Tail.Files = nil
+	}
 	return c
 }
 
@@ -159,6 +165,8 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 			FlushInterval: 2 * time.Second, FlushEvents: 50000, DedupHorizon: 48 * time.Hour, SessionTimeout: 30 * time.Second,
 		},
 		Incidents: IncidentsConfig{AvailabilityTarget: 0.99, P95ThresholdMS: 1500, MinMinutes: 10, MinEvents: 50, MergeGapMinutes: 5},
+		Probe:     probeOfTheTestFile,
+		Tail:      tailOfTheTestFile,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("testdata/config.yaml loads to\n%+v\nwant\n%+v", got, want)

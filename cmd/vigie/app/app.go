@@ -70,6 +70,10 @@ type App struct {
 	aggDone   chan error
 	stopAgg   context.CancelFunc
 	once      sync.Once
+	// The in-process probes (probe.in_serve): stop, then wait for them.
+	stopProbes context.CancelFunc
+	probesDone <-chan struct{}
+	probeNow   func() time.Time // stamps the probes' events; nil is time.Now (tests compress time)
 }
 
 // New checks the configuration against the parts; it opens nothing.
@@ -211,6 +215,13 @@ func (a *App) Start(ctx context.Context) error {
 			return err
 		}
 		a.gate.open(h)
+		if a.cfg.Probe.InServe {
+			pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+			a.stopProbes = cancel
+			if a.probesDone, err = a.startProbes(pctx); err != nil {
+				return err
+			}
+		}
 	}
 	if a.parts.Dashboards {
 		token, err := sqlapi.LoadOrCreateToken(a.cfg.DataDir, a.cfg.HTTP.SQLToken)
@@ -324,6 +335,12 @@ func (a *App) Shutdown(ctx context.Context) error {
 		}
 		if a.srv != nil {
 			errs = append(errs, a.srv.Shutdown(ctx))
+		}
+		if a.stopProbes != nil {
+			a.stopProbes()
+			if a.probesDone != nil {
+				<-a.probesDone // they send what they hold before the producer closes
+			}
 		}
 		if a.producer != nil {
 			errs = append(errs, a.producer.Close())
