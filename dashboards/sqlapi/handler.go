@@ -36,8 +36,9 @@ const MaxSQLBytes = 1 << 20
 // "Authorization: Bearer <token>"; an empty token refuses every request.
 //
 // Answers (JSON): 200 with an Answer; 400 for an empty body, a syntax error
-// or any other SQL error; 401 without the right token; 403 when the engine
-// refused a write (readonly=1); 405 for other methods; 504 when the query ran
+// or any other SQL error; 401 without the right token; 403 when the sandbox
+// refused the statement (package sandbox: not on its allow-list) or the
+// engine refused a write (readonly=1); 405 for other methods; 504 when the query ran
 // past lim.Timeout. Errors are {"error": "<engine message>"}. Results longer
 // than lim.MaxRows are cut to it and flagged "truncated": true.
 func NewHandler(wh warehouse.Warehouse, token string, lim warehouse.Limits, log *slog.Logger) http.Handler {
@@ -135,7 +136,7 @@ func readSQL(w http.ResponseWriter, r *http.Request) (string, error) {
 		}
 		text = req.SQL
 	}
-	if sandbox.Trim(text) == "" {
+	if strings.TrimSpace(text) == "" {
 		return "", sandbox.ErrEmpty
 	}
 	return text, nil
@@ -144,7 +145,7 @@ func readSQL(w http.ResponseWriter, r *http.Request) (string, error) {
 // statusOf maps a query error to its HTTP status.
 func statusOf(err error) int {
 	switch {
-	case errors.Is(err, warehouse.ErrReadOnly):
+	case errors.Is(err, warehouse.ErrReadOnly), errors.Is(err, sandbox.ErrRefused):
 		return http.StatusForbidden
 	case errors.Is(err, warehouse.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout

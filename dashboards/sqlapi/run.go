@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/vigie-fr/vigie/dashboards/reach"
@@ -122,7 +123,7 @@ func readStatement(opts RunOptions) (string, error) {
 	if len(sql) > MaxSQLBytes {
 		return "", errors.New("SQL text is larger than 1 MiB")
 	}
-	if sandbox.Trim(sql) == "" {
+	if strings.TrimSpace(sql) == "" {
 		return "", sandbox.ErrEmpty
 	}
 	return sql, nil

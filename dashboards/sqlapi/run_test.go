@@ -25,7 +25,7 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lim := warehouse.Limits{Timeout: 10 * time.Second, MaxRows: 2}
+	lim := warehouse.Limits{Timeout: 10 * time.Second, MaxRows: 2, Database: testDatabase}
 	mux := http.NewServeMux()
 	mux.Handle(Path, NewHandler(db, tok, lim, nil))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
@@ -75,10 +75,10 @@ func TestRun(t *testing.T) {
 		opts RunOptions
 		has  string
 	}{
-		{"a write through the server is refused as read-only", RunOptions{SQL: "DROP TABLE sqlapi_test.regions", ServerURL: srv.URL, DataDir: dataDir}, "readonly"},
+		{"a write through the server is refused", RunOptions{SQL: "DROP TABLE sqlapi_test.regions", ServerURL: srv.URL, DataDir: dataDir}, "Drop statements are not allowed"},
 		{"a server without a readable token is explained", RunOptions{SQL: "SELECT 1", ServerURL: srv.URL, DataDir: t.TempDir()}, "sql.token"},
 		{"an argument and a file together are refused", RunOptions{SQL: "SELECT 1", File: sqlFile}, "not both"},
-		{"empty SQL is refused", RunOptions{Stdin: strings.NewReader("  ;\n")}, "no SQL statement"},
+		{"empty SQL is refused", RunOptions{Stdin: strings.NewReader("  \n\t")}, "no SQL statement"},
 		{"an unknown format is refused before running", RunOptions{SQL: "SELECT 1", Format: "xml"}, "table, csv, json, ndjson"},
 	}
 	for _, tt := range failures {

@@ -13,6 +13,7 @@ import (
 	"net"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -29,6 +30,9 @@ import (
 type DB struct {
 	conn driver.Conn
 	addr []string
+
+	adhocOnce sync.Once
+	adhoc     chan struct{} // one token per running read-only statement
 }
 
 var _ warehouse.Warehouse = (*DB)(nil)
@@ -160,9 +164,22 @@ func (db *DB) Query(ctx context.Context, query string, s warehouse.Settings) (*w
 // QueryReadOnly sends readonly=1 with the query, together with the limits:
 // the server checks a query's settings against the session's before
 // applying them, so the limits are accepted, while a SETTINGS clause in the
-// SQL that tries to lift them is refused (READONLY). Too many rows throw
-// (result_overflow_mode='throw') rather than truncate silently.
+// SQL that tries to lift them is refused (READONLY). Too many rows or bytes
+// throw (result_overflow_mode='throw') rather than truncate silently.
+//
+// At most lim.SessionCount() such statements run at once; others wait. On
+// a server the sandbox's own user (deploy/clickhouse/sandbox.sql) makes the
+// same limits constant in its settings profile, so they hold even for a
+// client that would not send them. lim.Database must be the database the
+// connection was opened with (unqualified names resolve there).
 func (db *DB) QueryReadOnly(ctx context.Context, query string, lim warehouse.Limits) (*warehouse.Result, error) {
+	sem := db.adhocSlots(lim.SessionCount())
+	select {
+	case sem <- struct{}{}:
+		defer func() { <-sem }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	s := warehouse.Settings{"readonly": 1}
 	if lim.Timeout > 0 {
 		s["max_execution_time"] = lim.Timeout.Seconds()
@@ -174,9 +191,26 @@ func (db *DB) QueryReadOnly(ctx context.Context, query string, lim warehouse.Lim
 	}
 	if lim.MaxRows > 0 {
 		s["max_result_rows"] = lim.MaxRows
+	}
+	if lim.MaxResultBytes > 0 {
+		s["max_result_bytes"] = lim.MaxResultBytes
+	}
+	if lim.MaxRows > 0 || lim.MaxResultBytes > 0 {
 		s["result_overflow_mode"] = "throw"
 	}
+	if lim.MaxMemory > 0 {
+		s["max_memory_usage"] = lim.MaxMemory
+	}
+	if lim.MaxThreads > 0 {
+		s["max_threads"] = lim.MaxThreads
+	}
 	return db.Query(ctx, query, s)
+}
+
+// adhocSlots is the semaphore of read-only statements, made on first use.
+func (db *DB) adhocSlots(n int) chan struct{} {
+	db.adhocOnce.Do(func() { db.adhoc = make(chan struct{}, n) })
+	return db.adhoc
 }
 
 // wrap turns server exceptions into warehouse.Error (so errors.Is finds
