@@ -41,14 +41,22 @@ const MaxSQLBytes = 1 << 20
 // engine refused a write (readonly=1); 405 for other methods; 504 when the query ran
 // past lim.Timeout. Errors are {"error": "<engine message>"}. Results longer
 // than lim.MaxRows are cut to it and flagged "truncated": true.
-func NewHandler(wh warehouse.Warehouse, token string, lim warehouse.Limits, log *slog.Logger) http.Handler {
+//
+// Close cancels the statements running when the server stops: their
+// requests answer at once and the server's shutdown does not wait for them.
+func NewHandler(wh warehouse.Warehouse, token string, lim warehouse.Limits, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &handler{wh: wh, tokenSum: sha256.Sum256([]byte(token)), hasToken: token != "", lim: lim, log: log}
+	stop, cancel := context.WithCancel(context.Background())
+	return &Handler{wh: wh, tokenSum: sha256.Sum256([]byte(token)), hasToken: token != "", lim: lim, log: log, stop: stop, cancel: cancel}
 }
 
-type handler struct {
+// Handler is the SQL endpoint; see NewHandler.
+type Handler struct {
+	stop   context.Context
+	cancel context.CancelFunc
+
 	wh       warehouse.Warehouse
 	tokenSum [sha256.Size]byte // compared as hashes: constant time whatever the lengths
 	hasToken bool
@@ -56,7 +64,7 @@ type handler struct {
 	log      *slog.Logger
 }
 
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeError(w, http.StatusMethodNotAllowed, "use POST with the SQL text as the body")
@@ -74,7 +82,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	ctx := r.Context()
+	ctx, stopped := context.WithCancel(r.Context())
+	defer stopped()
+	defer context.AfterFunc(h.stop, stopped)()
 	if h.lim.Timeout > 0 {
 		// The engine stops the query at max_execution_time; this is a backstop
 		// for a transport that would not answer at all.
@@ -91,6 +101,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if r.Context().Err() != nil {
 			return // the client went away; nobody reads an answer
 		}
+		if h.stop.Err() != nil {
+			status, err = http.StatusServiceUnavailable, errors.New("the server is stopping: the statement was cancelled")
+		}
 		writeError(w, status, err.Error())
 		return
 	}
@@ -105,7 +118,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body)
 }
 
-func (h *handler) authorized(r *http.Request) bool {
+// Close cancels every running statement; later ones are cancelled at once.
+func (h *Handler) Close() { h.cancel() }
+
+func (h *Handler) authorized(r *http.Request) bool {
 	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || !h.hasToken {
 		return false

@@ -33,6 +33,7 @@ type Config struct {
 	Ingest    IngestConfig    `mapstructure:"ingest"`
 	Aggregate AggregateConfig `mapstructure:"aggregate"`
 	Incidents IncidentsConfig `mapstructure:"incidents"`
+	Sandbox   SandboxConfig   `mapstructure:"sandbox"` // sandbox.go
 }
 
 // LogConfig sets slog's output.
@@ -162,6 +163,7 @@ func Default() Config {
 			FlushInterval: time.Second, FlushEvents: 20000, DedupWindow: 500000, SessionTimeout: 10 * time.Second,
 		},
 		Incidents: IncidentsConfig{AvailabilityTarget: 0.95, P95ThresholdMS: 3000, MinMinutes: 5, MinEvents: 20, MergeGapMinutes: 3},
+		Sandbox:   DefaultSandbox(),
 	}
 }
 
@@ -258,6 +260,7 @@ func (c *Config) Validate() error {
 	if w.Query.MaxRows < 1 {
 		bad("warehouse.query.max_rows", w.Query.MaxRows, "is not allowed, use 1 or more")
 	}
+	c.Sandbox.validate(bad)
 	if c.Ingest.HMACKey != "" && len(c.Ingest.HMACKey) < 32 {
 		bad("ingest.hmac_key", "(hidden)", fmt.Sprintf("is %d characters, use at least 32 (or leave it empty to generate one)", len(c.Ingest.HMACKey)))
 	}

@@ -159,6 +159,7 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 			FlushInterval: 2 * time.Second, FlushEvents: 50000, DedupWindow: 100000, SessionTimeout: 30 * time.Second,
 		},
 		Incidents: IncidentsConfig{AvailabilityTarget: 0.99, P95ThresholdMS: 1500, MinMinutes: 10, MinEvents: 50, MergeGapMinutes: 5},
+		Sandbox:   SandboxConfig{Sessions: 3, MaxMemoryBytes: 2 << 30, MaxResultBytes: 32 << 20, MaxThreads: 2},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("testdata/config.yaml loads to\n%+v\nwant\n%+v", got, want)
@@ -266,6 +267,10 @@ func TestEachValidationRuleNamesItsKey(t *testing.T) {
 		{"zero minutes per incident are refused", "incidents-min-minutes", "incidents.min_minutes", "0 is not allowed"},
 		{"zero events per judged minute are refused", "incidents-min-events", "incidents.min_events", "0 is not allowed"},
 		{"a negative merge gap is refused", "incidents-merge-gap-minutes", "incidents.merge_gap_minutes", "-1 must not be negative"},
+		{"zero sandbox sessions are refused", "sandbox-sessions", "sandbox.sessions", "0 is not allowed"},
+		{"a sandbox memory limit of 1 MB is refused", "sandbox-max-memory-bytes", "sandbox.max_memory_bytes", "1000000 is too small"},
+		{"a sandbox result limit of 1 kB is refused", "sandbox-max-result-bytes", "sandbox.max_result_bytes", "1024 is too small"},
+		{"zero sandbox threads are refused", "sandbox-max-threads", "sandbox.max_threads", "0 is not allowed"},
 	}
 	files, _ := filepath.Glob("testdata/invalid-*.yaml")
 	if len(files) != len(tests) {

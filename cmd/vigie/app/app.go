@@ -59,6 +59,7 @@ type App struct {
 	brokers  []string
 	wh       warehouse.Warehouse
 	st       *store.Store
+	sql      *sqlapi.Handler // the ad-hoc SQL endpoint, cancelled first at Shutdown
 	producer *kafka.Writer
 	dlq      *kafka.Writer
 	agg      *aggregate.Aggregator
@@ -205,8 +206,8 @@ func (a *App) Start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		lim := warehouse.Limits{Timeout: a.cfg.Warehouse.Query.Timeout, MaxRows: a.cfg.Warehouse.Query.MaxRows}
-		mux.Handle("/api/v1/sql", sqlapi.NewHandler(a.wh, token, lim, a.log))
+		a.sql = sqlapi.NewHandler(a.wh, token, SQLLimits(a.cfg), a.log)
+		mux.Handle("/api/v1/sql", a.sql)
 		web.New(a.st, a.cfg.Incidents, a.log).Register(mux)
 	}
 	if a.parts.Aggregate {
@@ -228,6 +229,18 @@ func (a *App) Start(ctx context.Context) error {
 	a.ready.Store(true)
 	a.log.Info("vigie started", "url", a.URL(), "brokers", a.brokers, "warehouse", a.cfg.Warehouse.Driver)
 	return nil
+}
+
+// SQLLimits are the bounds of engineers' ad-hoc SQL from configuration
+// (warehouse.query and sandbox), the same for the server's endpoint and a
+// `vigie query` that opens the warehouse itself.
+func SQLLimits(cfg config.Config) warehouse.Limits {
+	return warehouse.Limits{
+		Timeout: cfg.Warehouse.Query.Timeout, MaxRows: cfg.Warehouse.Query.MaxRows,
+		Database: cfg.Warehouse.Database, MaxMemory: cfg.Sandbox.MaxMemoryBytes,
+		MaxResultBytes: cfg.Sandbox.MaxResultBytes, MaxThreads: cfg.Sandbox.MaxThreads,
+		Sessions: cfg.Sandbox.Sessions,
+	}
 }
 
 // URL is where the HTTP server answers.
@@ -262,6 +275,11 @@ func (a *App) Shutdown(ctx context.Context) error {
 	var errs []error
 	a.once.Do(func() {
 		a.ready.Store(false)
+		if a.sql != nil {
+			// Ad-hoc statements are cancelled, not waited for: they hold no
+			// data of ours, and one may run for warehouse.query.timeout.
+			a.sql.Close()
+		}
 		if a.srv != nil {
 			errs = append(errs, a.srv.Shutdown(ctx))
 		}
