@@ -92,7 +92,7 @@ func (c *Client) QueryAnswer(ctx context.Context, sql string) (*Answer, error) {
 				we.Error = http.StatusText(resp.StatusCode)
 			}
 		}
-		return nil, &Error{Status: resp.StatusCode, Message: we.Error}
+		return nil, &Error{Status: resp.StatusCode, Message: Visible(we.Error)}
 	}
 	var a Answer
 	if err := json.Unmarshal(raw, &a); err != nil {
