@@ -33,6 +33,10 @@ type Options struct {
 	// answers (commands pass app.OpenWarehouse). Warehouse closes what it
 	// returns.
 	OpenLocal func(ctx context.Context) (warehouse.Warehouse, error)
+	// DataDir, when set, is the data dir the server must prove it owns
+	// (Verify) before remote is called; a server that cannot is an error,
+	// not a reason to open the warehouse here.
+	DataDir string
 }
 
 // Warehouse runs remote with the server's base URL when GET
@@ -42,6 +46,11 @@ func Warehouse(ctx context.Context, o Options,
 	remote func(ctx context.Context, base string) error,
 	local func(ctx context.Context, wh warehouse.Warehouse) error) (err error) {
 	if o.ServerURL != "" && ServerUp(ctx, o.HTTP, o.ServerURL) {
+		if o.DataDir != "" {
+			if err := Verify(ctx, o.HTTP, o.ServerURL, o.DataDir); err != nil {
+				return err
+			}
+		}
 		return remote(ctx, o.ServerURL)
 	}
 	noServer := "no Vigie server answers at " + o.ServerURL

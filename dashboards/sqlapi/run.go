@@ -62,7 +62,7 @@ func Run(ctx context.Context, opts RunOptions) error {
 		return Write(io.Discard, nil, opts.Format) // the error names the formats
 	}
 	var a *Answer
-	via := reach.Options{ServerURL: opts.ServerURL, HTTP: opts.HTTP, OpenLocal: opts.OpenLocal}
+	via := reach.Options{ServerURL: opts.ServerURL, HTTP: opts.HTTP, OpenLocal: opts.OpenLocal, DataDir: opts.DataDir}
 	err = reach.Warehouse(ctx, via, func(ctx context.Context, base string) error {
 		tok := opts.Token
 		if tok == "" {

@@ -206,6 +206,11 @@ func (a *App) Start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		nonce, err := reach.WriteNonce(a.cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		mux.Handle(reach.ProofPath, reach.ProofHandler(nonce, a.URL()))
 		a.sql = sqlapi.NewHandler(a.wh, token, SQLLimits(a.cfg), a.log)
 		mux.Handle("/api/v1/sql", a.sql)
 		web.New(a.st, a.cfg.Incidents, a.log).Register(mux)
