@@ -97,12 +97,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	elapsed := time.Since(start)
 	if err != nil {
 		status := statusOf(err)
+		if h.stop.Err() != nil && errors.Is(err, context.Canceled) {
+			status, err = http.StatusServiceUnavailable, errors.New("the server is stopping: the statement was cancelled")
+		}
 		h.log.Info("sql: query refused", "status", status, "elapsed", elapsed, "sql", abbreviate(sql), "err", err)
 		if r.Context().Err() != nil {
 			return // the client went away; nobody reads an answer
-		}
-		if h.stop.Err() != nil {
-			status, err = http.StatusServiceUnavailable, errors.New("the server is stopping: the statement was cancelled")
 		}
 		writeError(w, status, err.Error())
 		return
