@@ -260,7 +260,7 @@ func (c *Config) Validate() error {
 	if w.Query.MaxRows < 1 {
 		bad("warehouse.query.max_rows", w.Query.MaxRows, "is not allowed, use 1 or more")
 	}
-	c.Sandbox.validate(bad)
+	c.Sandbox.validate(bad, w.Driver)
 	if c.Ingest.HMACKey != "" && len(c.Ingest.HMACKey) < 32 {
 		bad("ingest.hmac_key", "(hidden)", fmt.Sprintf("is %d characters, use at least 32 (or leave it empty to generate one)", len(c.Ingest.HMACKey)))
 	}

@@ -14,6 +14,13 @@ type SandboxConfig struct {
 	// MaxThreads is max_threads for one statement, so that ad-hoc SQL
 	// leaves cores to ingest and the aggregator.
 	MaxThreads int `mapstructure:"max_threads"`
+	// ClickHouseUsername, with a ClickHouse server, is the account of
+	// minimal rights ad-hoc SQL logs in as (deploy/clickhouse/sandbox.sql);
+	// empty: the warehouse's own account, on a pool of its own.
+	ClickHouseUsername string `mapstructure:"clickhouse_username"`
+	// ClickHousePassword is that account's password (a secret: give it
+	// through VIGIE_SANDBOX_CLICKHOUSE_PASSWORD).
+	ClickHousePassword string `mapstructure:"clickhouse_password"`
 }
 
 // DefaultSandbox is the sandbox part of Default: two sessions, 1 GiB of
@@ -23,7 +30,7 @@ func DefaultSandbox() SandboxConfig {
 }
 
 // validate checks the sandbox's keys with Validate's bad.
-func (s SandboxConfig) validate(bad func(key string, val any, rule string)) {
+func (s SandboxConfig) validate(bad func(key string, val any, rule string), driver string) {
 	if s.Sessions < 1 || s.Sessions > 16 {
 		bad("sandbox.sessions", s.Sessions, "is not allowed, use 1 to 16")
 	}
@@ -35,5 +42,11 @@ func (s SandboxConfig) validate(bad func(key string, val any, rule string)) {
 	}
 	if s.MaxThreads < 1 || s.MaxThreads > 256 {
 		bad("sandbox.max_threads", s.MaxThreads, "is not allowed, use 1 to 256")
+	}
+	if s.ClickHouseUsername != "" && driver != "clickhouse" {
+		bad("sandbox.clickhouse_username", quote(s.ClickHouseUsername), "needs warehouse.driver: clickhouse (chDB has no accounts)")
+	}
+	if s.ClickHousePassword != "" && s.ClickHouseUsername == "" {
+		bad("sandbox.clickhouse_password", "(hidden)", "is set without sandbox.clickhouse_username")
 	}
 }

@@ -97,7 +97,14 @@ func New(cfg config.Config, parts Parts, log *slog.Logger) (*App, error) {
 func OpenWarehouse(cfg config.Config) (warehouse.Warehouse, error) {
 	if cfg.Warehouse.Driver == "clickhouse" {
 		// "default": the migrator creates Vigie's database and all SQL names it.
-		return chserver.Open(cfg.Warehouse.ClickHouse, "default")
+		db, err := chserver.Open(cfg.Warehouse.ClickHouse, "default")
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Sandbox.ClickHouseUsername != "" {
+			db.UseSandboxUser(cfg.Sandbox.ClickHouseUsername, cfg.Sandbox.ClickHousePassword)
+		}
+		return db, nil
 	}
 	if err := os.MkdirAll(cfg.ChDBPath(), 0o750); err != nil {
 		return nil, fmt.Errorf("warehouse data dir: %w", err)
