@@ -24,7 +24,7 @@ The SQL comes from the argument, from -f FILE, or from standard input. ClickHous
 reads it and the sandbox allows one SELECT, SHOW, DESCRIBE, EXISTS or EXPLAIN on the warehouse's
 tables, without table functions other than generators, SETTINGS, FORMAT or INTO OUTFILE
 (docs/security.md); the engine enforces read-only sessions, warehouse.query.timeout and
-max_rows, and the sandbox.* limits. Control characters in the results are shown as …
+max_rows, and the sandbox.* limits. Control characters in the results are shown as \x1b…
 When vigie serve is running on this machine the query goes through its authenticated SQL
 endpoint (the server owns the data dir); otherwise the warehouse is opened here.
 Example queries for post-incident questions are in schemas/queries/.

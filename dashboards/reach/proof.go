@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,24 +94,13 @@ func Verify(ctx context.Context, hc *http.Client, base, dataDir string) error {
 		return err
 	}
 	challenge := hex.EncodeToString(cb)
-	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+ProofPath+"?challenge="+url.QueryEscape(challenge), nil)
-	if err != nil {
-		return err
-	}
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
+	status, got, err := probe(ctx, hc, base+ProofPath+"?challenge="+challenge)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrNotOurServer, err)
 	}
-	defer resp.Body.Close()
-	got, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
 	want := proof(nonce, base, challenge)
-	if resp.StatusCode != http.StatusOK || !hmac.Equal([]byte(strings.TrimSpace(string(got))), []byte(want)) {
-		return fmt.Errorf("%w: %s gave no valid proof (HTTP %d); nothing was sent to it", ErrNotOurServer, base, resp.StatusCode)
+	if status != http.StatusOK || !hmac.Equal([]byte(strings.TrimSpace(string(got))), []byte(want)) {
+		return fmt.Errorf("%w: %s gave no valid proof (HTTP %d); nothing was sent to it", ErrNotOurServer, base, status)
 	}
 	return nil
 }
