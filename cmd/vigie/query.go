@@ -20,8 +20,11 @@ func queryCmd(g *globals) *cobra.Command {
 		Short: "Run read-only SQL against the warehouse (table, CSV or JSON)",
 		Long: `Run one read-only SQL statement against the warehouse and print the result.
 
-The SQL comes from the argument, from -f FILE, or from standard input. Writes are refused by
-the engine itself (readonly=1), not by parsing; warehouse.query.timeout and max_rows bound it.
+The SQL comes from the argument, from -f FILE, or from standard input. ClickHouse's own parser
+reads it and the sandbox allows one SELECT, SHOW, DESCRIBE, EXISTS or EXPLAIN on the warehouse's
+tables, without table functions other than generators, SETTINGS, FORMAT or INTO OUTFILE
+(docs/security.md); the engine enforces read-only sessions, warehouse.query.timeout and
+max_rows, and the sandbox.* limits. Control characters in the results are shown as \x1b…
 When vigie serve is running on this machine the query goes through its authenticated SQL
 endpoint (the server owns the data dir); otherwise the warehouse is opened here.
 Example queries for post-incident questions are in schemas/queries/.
@@ -38,7 +41,7 @@ Example queries for post-incident questions are in schemas/queries/.
 				File: file, Stdin: os.Stdin, Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
 				Format: format, ServerURL: reach.LocalURL(cfg.HTTP.Listen),
 				Token: cfg.HTTP.SQLToken, DataDir: cfg.DataDir,
-				Limits: warehouse.Limits{Timeout: cfg.Warehouse.Query.Timeout, MaxRows: cfg.Warehouse.Query.MaxRows},
+				Limits: app.SQLLimits(cfg),
 				OpenLocal: func(context.Context) (warehouse.Warehouse, error) {
 					return app.OpenWarehouse(cfg)
 				},

@@ -26,7 +26,8 @@ const (
   GET  /api/v1/incidents      incidents found in a range (JSON)
   GET  /api/v1/range          the time range the warehouse holds
   GET  /api/v1/report         the lessons-learned report (?format=md|json|html)
-  POST /api/v1/sql            read-only SQL (bearer token: http.sql_token or <data_dir>/sql.token)`
+  POST /api/v1/sql            read-only SQL in the sandbox (bearer token: http.sql_token or <data_dir>/sql.token; docs/security.md)
+  GET  /api/v1/proof          proves to vigie query that this server owns the data dir (<data_dir>/server.nonce)`
 	commonRoutes = `
   GET  /metrics               Prometheus metrics (docs/metrics.md)
   GET  /healthz, /readyz      liveness, readiness

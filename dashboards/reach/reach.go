@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"time"
@@ -33,6 +34,10 @@ type Options struct {
 	// answers (commands pass app.OpenWarehouse). Warehouse closes what it
 	// returns.
 	OpenLocal func(ctx context.Context) (warehouse.Warehouse, error)
+	// DataDir, when set, is the data dir the server must prove it owns
+	// (Verify) before remote is called; a server that cannot is an error,
+	// not a reason to open the warehouse here.
+	DataDir string
 }
 
 // Warehouse runs remote with the server's base URL when GET
@@ -42,6 +47,11 @@ func Warehouse(ctx context.Context, o Options,
 	remote func(ctx context.Context, base string) error,
 	local func(ctx context.Context, wh warehouse.Warehouse) error) (err error) {
 	if o.ServerURL != "" && ServerUp(ctx, o.HTTP, o.ServerURL) {
+		if o.DataDir != "" {
+			if err := Verify(ctx, o.HTTP, o.ServerURL, o.DataDir); err != nil {
+				return err
+			}
+		}
 		return remote(ctx, o.ServerURL)
 	}
 	noServer := "no Vigie server answers at " + o.ServerURL
@@ -67,21 +77,29 @@ func Warehouse(ctx context.Context, o Options,
 // ServerUp reports whether GET base/healthz answers 2xx within
 // ProbeTimeout; hc nil is http.DefaultClient.
 func ServerUp(ctx context.Context, hc *http.Client, base string) bool {
+	status, _, err := probe(ctx, hc, base+"/healthz")
+	return err == nil && status >= 200 && status < 300
+}
+
+// probe GETs url within ProbeTimeout and returns the status and the first
+// 256 bytes of the body; hc nil is http.DefaultClient.
+func probe(ctx context.Context, hc *http.Client, url string) (int, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return false
+		return 0, nil, err
 	}
 	if hc == nil {
 		hc = http.DefaultClient
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return false
+		return 0, nil, err
 	}
-	resp.Body.Close()
-	return resp.StatusCode >= 200 && resp.StatusCode < 300
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 256))
+	return resp.StatusCode, body, err
 }
 
 // LocalURL turns http.listen into the URL a client on the same machine

@@ -47,7 +47,7 @@ func (r *Report) blocks() []block {
 	add(r.comparisonBlocks()...)
 	add(r.capacityBlocks()...)
 	for _, g := range r.Grids {
-		add(block{heading: "Availability by region and hour: " + strings.ToUpper(g.Platform)}, block{grid: g})
+		add(block{heading: "Availability by region and hour: " + text(strings.ToUpper(g.Platform))}, block{grid: g})
 	}
 	add(block{heading: "Definitions"}, block{items: []string{
 		"**Availability** = successful attempts / (successful + errors + timeouts + quota refusals). " +
@@ -68,7 +68,7 @@ func (r *Report) regionBlocks() []block {
 	t := &table{head: []string{"Region", "ENT in incident", "CNED in incident", "Either in incident", "Incidents"},
 		right: []bool{false, true, true, true, true}}
 	for _, rt := range r.ByRegion {
-		t.rows = append(t.rows, []string{RegionName(rt.Region) + " (" + rt.Region + ")", minutesOrDash(rt.ENTMinutes),
+		t.rows = append(t.rows, []string{regionLabel(rt.Region), minutesOrDash(rt.ENTMinutes),
 			minutesOrDash(rt.CNEDMinutes), duration(rt.EitherMinutes), fmt.Sprint(rt.Incidents)})
 	}
 	return []block{{heading: "Time in incident by region"},
@@ -103,8 +103,8 @@ func (r *Report) summaryBlocks() []block {
 			plural(s.Incidents, "incident"), plural(len(s.Services), "service"), plural(len(s.Regions), "region"), duration(s.IncidentMinutes)),
 		fmt.Sprintf("**%s users** saw at least one failure; %s of %s attempts failed during the incidents (%s).",
 			count(s.UsersAffected), count(s.Failed), count(s.Events), pct(ratio(s.Failed, s.Events))),
-		fmt.Sprintf("Services: %s.", strings.Join(s.Services, ", ")),
-		fmt.Sprintf("Regions: %s.", strings.Join(names, ", ")),
+		fmt.Sprintf("Services: %s.", texts(s.Services)),
+		fmt.Sprintf("Regions: %s.", texts(names)),
 	}
 	if len(r.Signals) > 0 {
 		kinds := []string{}
@@ -157,7 +157,7 @@ func (r *Report) groupBlocks() []block {
 	t := &table{head: []string{"Service", "Platform", "When (Paris)", "Regions", "Worst availability", "Worst p95", "Failed / attempts", "Users affected"},
 		right: []bool{false, false, false, false, true, true, true, true}}
 	for _, g := range r.Groups {
-		t.rows = append(t.rows, []string{g.Service, strings.ToUpper(g.Platform), period(g.Start, g.End), r.regionList(g.Platform, g.Regions),
+		t.rows = append(t.rows, []string{text(g.Service), text(strings.ToUpper(g.Platform)), period(g.Start, g.End), r.regionList(g.Platform, g.Regions),
 			pct(g.WorstAvailability), ms(g.WorstP95MS), count(g.Failed) + " / " + count(g.Events), count(g.UsersAffected)})
 	}
 	return []block{{heading: "Impact by service"},
@@ -176,7 +176,7 @@ func (r *Report) regionList(platform string, regions []string) string {
 	for i, c := range regions {
 		names[i] = RegionName(c)
 	}
-	return strings.Join(names, ", ")
+	return texts(names)
 }
 
 func (r *Report) timelineBlocks() []block {
@@ -188,7 +188,7 @@ func (r *Report) timelineBlocks() []block {
 		right: []bool{true, false, false, true, false, false, false, true, true, true, true}}
 	for i, in := range r.Incidents {
 		t.rows = append(t.rows, []string{fmt.Sprint(i + 1), in.Start.In(paris).Format("2006-01-02 15:04"), endTime(in.Start, in.End),
-			duration(in.Minutes), in.Service, regionLabel(in.Region), reasonText(in.Reason), pct(in.WorstAvailability), ms(in.WorstP95MS),
+			duration(in.Minutes), text(in.Service), regionLabel(in.Region), reasonText(in.Reason), pct(in.WorstAvailability), ms(in.WorstP95MS),
 			count(in.Failed) + " / " + count(in.Events), count(in.UsersAffected)})
 	}
 	return []block{{heading: "Timeline"}, {chart: chartTimeline}, {table: t}}
@@ -208,17 +208,17 @@ func (r *Report) signalBlocks() []block {
 		switch s.Kind {
 		case SignalSaturation:
 			items = append(items, fmt.Sprintf("**%s**: %s, %s, %s: %s of attempts were refused by a quota or sent to a waiting room.",
-				s.Label, s.Service, r.regionList(s.Platform, s.Regions), when, pct(s.Value)))
+				s.Label, text(s.Service), r.regionList(s.Platform, s.Regions), when, pct(s.Value)))
 		case SignalAttack:
 			items = append(items, fmt.Sprintf("**%s**: %s, %s, %s: %.1f attempts per active user a minute, %.1f× the platform's normal %.1f.",
-				s.Label, s.Service, r.regionList(s.Platform, s.Regions), when, s.Value, s.Value/s.Baseline, s.Baseline))
+				s.Label, text(s.Service), r.regionList(s.Platform, s.Regions), when, s.Value, s.Value/s.Baseline, s.Baseline))
 		case SignalAnonymous:
 			items = append(items, fmt.Sprintf("**%s**: %s, %s, %s: %s of the attempts carried no user session (%s outside the incident), from %d distinct networks.",
-				s.Label, s.Service, r.regionList(s.Platform, s.Regions), when, pct(s.Value), pct(s.Baseline), s.Sources))
+				s.Label, text(s.Service), r.regionList(s.Platform, s.Regions), when, pct(s.Value), pct(s.Baseline), s.Sources))
 		case SignalSharedProvider:
 			items = append(items, fmt.Sprintf("**%s**: %d services in incident at the same time, %s: %s. "+
 				"A common surge of demand looks the same: check whether they share a host or network before concluding.",
-				s.Label, int(s.Value), when, strings.Join(s.Services, ", ")))
+				s.Label, int(s.Value), when, texts(s.Services)))
 		}
 	}
 	if len(items) > 0 {
@@ -259,16 +259,16 @@ func (r *Report) comparisonBlocks() []block {
 		var again []string
 		for _, rps := range repeatsByService(d.Repeated) {
 			if len(rps) >= manyRegions {
-				again = append(again, fmt.Sprintf("%s in %d regions", rps[0].Service, len(rps)))
+				again = append(again, fmt.Sprintf("%s in %d regions", text(rps[0].Service), len(rps)))
 				sentences = append(sentences, repeatManySentence(d, rps))
 				continue
 			}
 			for _, rp := range rps {
-				again = append(again, fmt.Sprintf("%s in %s", rp.Service, RegionName(rp.Region)))
+				again = append(again, fmt.Sprintf("%s in %s", text(rp.Service), text(RegionName(rp.Region))))
 				sentences = append(sentences, repeatSentence(d, rp))
 			}
 		}
-		t.rows = append(t.rows, []string{date, fmt.Sprint(d.DaysBefore), fmt.Sprint(d.Incidents), strings.Join(d.Services, ", "),
+		t.rows = append(t.rows, []string{date, fmt.Sprint(d.DaysBefore), fmt.Sprint(d.Incidents), texts(d.Services),
 			regionNames(d.Regions), duration(d.IncidentMinutes), pct(d.WorstAvailability), ms(d.WorstP95MS), count(d.UsersAffected),
 			orNone(strings.Join(again, ", "))})
 	}
@@ -277,7 +277,7 @@ func (r *Report) comparisonBlocks() []block {
 	for _, in := range r.Incidents {
 		worst, worstP95 = min(worst, in.WorstAvailability), max(worstP95, in.WorstP95MS)
 	}
-	t.rows = append(t.rows, []string{"**this range**", "0", fmt.Sprint(s.Incidents), strings.Join(s.Services, ", "), regionNames(s.Regions),
+	t.rows = append(t.rows, []string{"**this range**", "0", fmt.Sprint(s.Incidents), texts(s.Services), regionNames(s.Regions),
 		duration(s.IncidentMinutes), pct(worst), ms(worstP95), count(s.UsersAffected), "—"})
 	out = append(out, block{table: t})
 	if len(sentences) > 0 {
@@ -318,15 +318,15 @@ func repeatManySentence(d EarlierDay, rps []Repeat) string {
 	}
 	rp := rps[0]
 	return fmt.Sprintf("The %s (%s) failed in %d regions on %s (up to %s) and again in the same %d regions on %s (up to %s).",
-		strings.ToUpper(rp.Platform), rp.Service, len(rps), longDate(d.Date), duration(then),
+		text(strings.ToUpper(rp.Platform)), text(rp.Service), len(rps), longDate(d.Date), duration(then),
 		len(rps), rp.NowStart.In(paris).Format("2 January 2006"), duration(now))
 }
 
 // repeatSentence says plainly that the same pair failed then and now.
 func repeatSentence(d EarlierDay, rp Repeat) string {
-	who := fmt.Sprintf("%s's %s (%s)", RegionName(rp.Region), strings.ToUpper(rp.Platform), rp.Service)
+	who := fmt.Sprintf("%s's %s (%s)", text(RegionName(rp.Region)), text(strings.ToUpper(rp.Platform)), text(rp.Service))
 	if rp.Platform != "ent" {
-		who = fmt.Sprintf("The %s (%s) in %s", strings.ToUpper(rp.Platform), rp.Service, RegionName(rp.Region))
+		who = fmt.Sprintf("The %s (%s) in %s", text(strings.ToUpper(rp.Platform)), text(rp.Service), text(RegionName(rp.Region)))
 	}
 	return fmt.Sprintf("%s failed on %s for %s and again on %s for %s.", who, longDate(d.Date), duration(rp.ThenMinutes),
 		rp.NowStart.In(paris).Format("2 January 2006"), duration(rp.NowMinutes))
@@ -345,12 +345,12 @@ func (r *Report) capacityBlocks() []block {
 		if c.Factor > 0 {
 			factor = fmt.Sprintf("≈ %.1f×", c.Factor)
 		}
-		t.rows = append(t.rows, []string{c.Service, period(c.Start, c.End), r.regionList(c.Platform, c.Regions), count(c.PeakAttempts),
+		t.rows = append(t.rows, []string{text(c.Service), period(c.Start, c.End), r.regionList(c.Platform, c.Regions), count(c.PeakAttempts),
 			c.PeakAt.In(paris).Format("15:04"), count(c.ServedAtPeak), count(uint64(c.MedianServed + 0.5)), count(c.UsersAtPeak), factor})
 		if c.Factor > 0 {
 			items = append(items, fmt.Sprintf("**%s** would have needed **≈ %.1f× the capacity it served**: %s attempts in its busiest minute "+
 				"(%s, from %s users) against a median of %s successful attempts a minute.",
-				c.Service, c.Factor, count(c.PeakAttempts), c.PeakAt.In(paris).Format("15:04"), count(c.UsersAtPeak), count(uint64(c.MedianServed+0.5))))
+				text(c.Service), c.Factor, count(c.PeakAttempts), c.PeakAt.In(paris).Format("15:04"), count(c.UsersAtPeak), count(uint64(c.MedianServed+0.5))))
 		}
 	}
 	out := []block{{heading: "Capacity needed"},
@@ -369,7 +369,7 @@ func regionNames(codes []string) string {
 	for i, c := range codes {
 		names[i] = RegionName(c)
 	}
-	return strings.Join(names, ", ")
+	return texts(names)
 }
 
 // longDate shows a YYYY-MM-DD date as "16 March 2020".

@@ -65,7 +65,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	for _, bl := range r.blocks() {
 		switch {
 		case bl.heading != "":
-			p("<h2>%s</h2>\n", esc(bl.heading))
+			p("<h2>%s</h2>\n", inline(bl.heading))
 		case bl.para != "":
 			p("<p>%s</p>\n", inline(bl.para))
 		case bl.items != nil:
@@ -90,23 +90,6 @@ func (r *Report) WriteHTML(w io.Writer) error {
 
 // esc escapes text for HTML and XML alike.
 func esc(s string) string { return html.EscapeString(s) }
-
-// inline escapes s and turns its **bold** into <strong>.
-func inline(s string) string {
-	parts := strings.Split(esc(s), "**")
-	var b strings.Builder
-	for i, part := range parts {
-		if i%2 == 1 && i < len(parts)-1 {
-			b.WriteString("<strong>" + part + "</strong>")
-			continue
-		}
-		if i%2 == 1 { // an unpaired ** stays as typed
-			b.WriteString("**")
-		}
-		b.WriteString(part)
-	}
-	return b.String()
-}
 
 func writeHTMLTable(p printf, t *table) {
 	// Short cells (dates, numbers) stay on one line; long lists wrap.
@@ -274,7 +257,7 @@ func (r *Report) writeHeatmap(p printf, g *Grid) {
 	}
 	for i, region := range g.Regions {
 		y := axisHeight + i*rowHeight
-		p("<text x=\"4\" y=\"%d\">%s</text>\n", y+rowHeight/2+4, esc(clip(regionLabel(region), 32)))
+		p("<text x=\"4\" y=\"%d\">%s</text>\n", y+rowHeight/2+4, esc(clip(plainRegionLabel(region), 32)))
 		for j, col := range c.cols {
 			x := labelWidth + cellW*float64(j)
 			a, ok := c.sums[region][col].availability()

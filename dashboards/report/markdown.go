@@ -182,11 +182,12 @@ func distinctBuckets(cells []Cell, colOf func(time.Time) time.Time) []time.Time 
 	return out
 }
 
+// regionLabel names a region for the report's inline text (see text).
 func regionLabel(code string) string {
 	if n := RegionName(code); n != code {
-		return fmt.Sprintf("%s (%s)", n, code)
+		return fmt.Sprintf("%s (%s)", text(n), text(code))
 	}
-	return code
+	return text(code)
 }
 
 func reasonText(reason string) string {
@@ -263,4 +264,13 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// plainRegionLabel is regionLabel as plain text, for places that escape
+// for themselves (the heatmap's SVG labels).
+func plainRegionLabel(code string) string {
+	if n := RegionName(code); n != code {
+		return fmt.Sprintf("%s (%s)", n, code)
+	}
+	return code
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/vigie-fr/vigie/internal/sandbox"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 )
 
@@ -24,7 +25,7 @@ type Client struct {
 }
 
 // Error is a refusal from the server, with its status and the engine's
-// message. It matches warehouse.ErrReadOnly (403), warehouse.ErrTimeout (504)
+// message. It matches warehouse.ErrReadOnly and sandbox.ErrRefused (403), warehouse.ErrTimeout (504)
 // and ErrUnauthorized (401) with errors.Is, so callers branch the same way
 // on a remote answer as on a local one.
 type Error struct {
@@ -38,7 +39,7 @@ func (e *Error) Error() string { return fmt.Sprintf("%s (HTTP %d)", e.Message, e
 func (e *Error) Is(target error) bool {
 	switch e.Status {
 	case http.StatusForbidden:
-		return target == warehouse.ErrReadOnly
+		return target == warehouse.ErrReadOnly || target == sandbox.ErrRefused
 	case http.StatusGatewayTimeout:
 		return target == warehouse.ErrTimeout
 	case http.StatusUnauthorized:
@@ -91,7 +92,7 @@ func (c *Client) QueryAnswer(ctx context.Context, sql string) (*Answer, error) {
 				we.Error = http.StatusText(resp.StatusCode)
 			}
 		}
-		return nil, &Error{Status: resp.StatusCode, Message: we.Error}
+		return nil, &Error{Status: resp.StatusCode, Message: Visible(we.Error)}
 	}
 	var a Answer
 	if err := json.Unmarshal(raw, &a); err != nil {

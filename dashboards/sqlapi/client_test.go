@@ -14,7 +14,7 @@ import (
 // code reading a Result does not care which side of HTTP it is on.
 func TestClientDecodesTheSameTypesAsTheTransport(t *testing.T) {
 	db := needDB(t)
-	lim := warehouse.Limits{Timeout: 10 * time.Second, MaxRows: 100}
+	lim := warehouse.Limits{Timeout: 10 * time.Second, MaxRows: 100, Database: testDatabase}
 	srv := httptest.NewServer(NewHandler(db, testToken, lim, nil))
 	defer srv.Close()
 	c := &Client{BaseURL: srv.URL, Token: testToken}

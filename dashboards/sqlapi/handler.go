@@ -36,18 +36,27 @@ const MaxSQLBytes = 1 << 20
 // "Authorization: Bearer <token>"; an empty token refuses every request.
 //
 // Answers (JSON): 200 with an Answer; 400 for an empty body, a syntax error
-// or any other SQL error; 401 without the right token; 403 when the engine
-// refused a write (readonly=1); 405 for other methods; 504 when the query ran
+// or any other SQL error; 401 without the right token; 403 when the sandbox
+// refused the statement (package sandbox: not on its allow-list) or the
+// engine refused a write (readonly=1); 405 for other methods; 504 when the query ran
 // past lim.Timeout. Errors are {"error": "<engine message>"}. Results longer
 // than lim.MaxRows are cut to it and flagged "truncated": true.
-func NewHandler(wh warehouse.Warehouse, token string, lim warehouse.Limits, log *slog.Logger) http.Handler {
+//
+// Close cancels the statements running when the server stops: their
+// requests answer at once and the server's shutdown does not wait for them.
+func NewHandler(wh warehouse.Warehouse, token string, lim warehouse.Limits, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &handler{wh: wh, tokenSum: sha256.Sum256([]byte(token)), hasToken: token != "", lim: lim, log: log}
+	stop, cancel := context.WithCancel(context.Background())
+	return &Handler{wh: wh, tokenSum: sha256.Sum256([]byte(token)), hasToken: token != "", lim: lim, log: log, stop: stop, cancel: cancel}
 }
 
-type handler struct {
+// Handler is the SQL endpoint; see NewHandler.
+type Handler struct {
+	stop   context.Context
+	cancel context.CancelFunc
+
 	wh       warehouse.Warehouse
 	tokenSum [sha256.Size]byte // compared as hashes: constant time whatever the lengths
 	hasToken bool
@@ -55,7 +64,7 @@ type handler struct {
 	log      *slog.Logger
 }
 
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeError(w, http.StatusMethodNotAllowed, "use POST with the SQL text as the body")
@@ -73,7 +82,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	ctx := r.Context()
+	ctx, stopped := context.WithCancel(r.Context())
+	defer stopped()
+	defer context.AfterFunc(h.stop, stopped)()
 	if h.lim.Timeout > 0 {
 		// The engine stops the query at max_execution_time; this is a backstop
 		// for a transport that would not answer at all.
@@ -86,6 +97,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	elapsed := time.Since(start)
 	if err != nil {
 		status := statusOf(err)
+		if h.stop.Err() != nil && errors.Is(err, context.Canceled) {
+			status, err = http.StatusServiceUnavailable, errors.New("the server is stopping: the statement was cancelled")
+		}
 		h.log.Info("sql: query refused", "status", status, "elapsed", elapsed, "sql", abbreviate(sql), "err", err)
 		if r.Context().Err() != nil {
 			return // the client went away; nobody reads an answer
@@ -104,7 +118,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body)
 }
 
-func (h *handler) authorized(r *http.Request) bool {
+// Close cancels every running statement; later ones are cancelled at once.
+func (h *Handler) Close() { h.cancel() }
+
+func (h *Handler) authorized(r *http.Request) bool {
 	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || !h.hasToken {
 		return false
@@ -135,7 +152,7 @@ func readSQL(w http.ResponseWriter, r *http.Request) (string, error) {
 		}
 		text = req.SQL
 	}
-	if sandbox.Trim(text) == "" {
+	if strings.TrimSpace(text) == "" {
 		return "", sandbox.ErrEmpty
 	}
 	return text, nil
@@ -144,7 +161,7 @@ func readSQL(w http.ResponseWriter, r *http.Request) (string, error) {
 // statusOf maps a query error to its HTTP status.
 func statusOf(err error) int {
 	switch {
-	case errors.Is(err, warehouse.ErrReadOnly):
+	case errors.Is(err, warehouse.ErrReadOnly), errors.Is(err, sandbox.ErrRefused):
 		return http.StatusForbidden
 	case errors.Is(err, warehouse.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout

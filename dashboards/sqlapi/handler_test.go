@@ -21,7 +21,7 @@ func TestHandler(t *testing.T) {
 	db := needDB(t)
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv := httptest.NewServer(NewHandler(db, testToken, warehouse.Limits{Timeout: 10 * time.Second, MaxRows: 2}, log))
+	srv := httptest.NewServer(NewHandler(db, testToken, warehouse.Limits{Timeout: 10 * time.Second, MaxRows: 2, Database: testDatabase}, log))
 	defer srv.Close()
 
 	type want struct {
@@ -53,15 +53,15 @@ func TestHandler(t *testing.T) {
 		{"a result of exactly max_rows is not flagged", "POST", "", "Bearer " + testToken,
 			"SELECT code FROM sqlapi_test.regions WHERE code != '11' ORDER BY code",
 			want{status: 200, rows: `[["32"],["76"]]`}},
-		{"CREATE TABLE is refused as read-only", "POST", "", "Bearer " + testToken,
+		{"CREATE TABLE is refused", "POST", "", "Bearer " + testToken,
 			"CREATE TABLE sqlapi_test.evil (a UInt8) ENGINE = Memory",
-			want{status: 403, errHas: "readonly"}},
-		{"INSERT is refused as read-only", "POST", "", "Bearer " + testToken,
+			want{status: 403, errHas: "Create statements are not allowed"}},
+		{"INSERT is refused", "POST", "", "Bearer " + testToken,
 			"INSERT INTO sqlapi_test.regions VALUES ('01', 'Guadeloupe', 1)",
-			want{status: 403, errHas: "readonly"}},
+			want{status: 403, errHas: "Insert statements are not allowed"}},
 		{"a query cannot lift its own limits with SETTINGS", "POST", "", "Bearer " + testToken,
 			"SELECT number FROM numbers(10) SETTINGS max_result_rows = 0",
-			want{status: 403, errHas: "readonly"}},
+			want{status: 403, errHas: "SETTINGS is not allowed"}},
 		{"a syntax error is a bad request with the engine's message", "POST", "", "Bearer " + testToken,
 			"SELEC 1", want{status: 400, errHas: "Syntax error: failed at position 7"}},
 		{"an unknown table is a bad request", "POST", "", "Bearer " + testToken,
@@ -137,7 +137,7 @@ func TestHandler(t *testing.T) {
 
 func TestHandlerTimeout(t *testing.T) {
 	db := needDB(t)
-	srv := httptest.NewServer(NewHandler(db, testToken, warehouse.Limits{Timeout: 200 * time.Millisecond, MaxRows: 10}, nil))
+	srv := httptest.NewServer(NewHandler(db, testToken, warehouse.Limits{Timeout: 200 * time.Millisecond, MaxRows: 10, Database: testDatabase}, nil))
 	defer srv.Close()
 	c := &Client{BaseURL: srv.URL, Token: testToken}
 	_, err := c.Query(t.Context(), "SELECT sum(cityHash64(number)) FROM numbers(100000000000)")

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/vigie-fr/vigie/dashboards/reach"
@@ -61,7 +62,7 @@ func Run(ctx context.Context, opts RunOptions) error {
 		return Write(io.Discard, nil, opts.Format) // the error names the formats
 	}
 	var a *Answer
-	via := reach.Options{ServerURL: opts.ServerURL, HTTP: opts.HTTP, OpenLocal: opts.OpenLocal}
+	via := reach.Options{ServerURL: opts.ServerURL, HTTP: opts.HTTP, OpenLocal: opts.OpenLocal, DataDir: opts.DataDir}
 	err = reach.Warehouse(ctx, via, func(ctx context.Context, base string) error {
 		tok := opts.Token
 		if tok == "" {
@@ -122,7 +123,7 @@ func readStatement(opts RunOptions) (string, error) {
 	if len(sql) > MaxSQLBytes {
 		return "", errors.New("SQL text is larger than 1 MiB")
 	}
-	if sandbox.Trim(sql) == "" {
+	if strings.TrimSpace(sql) == "" {
 		return "", sandbox.ErrEmpty
 	}
 	return sql, nil

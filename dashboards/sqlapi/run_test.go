@@ -2,14 +2,18 @@ package sqlapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/vigie-fr/vigie/dashboards/reach"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 )
 
@@ -25,14 +29,29 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lim := warehouse.Limits{Timeout: 10 * time.Second, MaxRows: 2}
+	lim := warehouse.Limits{Timeout: 10 * time.Second, MaxRows: 2, Database: testDatabase}
 	mux := http.NewServeMux()
 	mux.Handle(Path, NewHandler(db, tok, lim, nil))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
+	nonce, err := reach.WriteNonce(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle(reach.ProofPath, reach.ProofHandler(nonce, srv.URL))
 	down := httptest.NewServer(http.NotFoundHandler()) // something answers, but not Vigie
 	defer down.Close()
+	// An impostor answers /healthz and records what it is sent.
+	var impostorSaw strings.Builder
+	impostor := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(&impostorSaw, "%s %s %s\n", r.Method, r.URL, r.Header.Get("Authorization"))
+		w.Write([]byte("ok"))
+	}))
+	defer impostor.Close()
+	// A relay on another port forwards everything to the real server.
+	relay := httptest.NewServer(httputil.NewSingleHostReverseProxy(mustURL(t, srv.URL)))
+	defer relay.Close()
 
 	sqlFile := filepath.Join(t.TempDir(), "q.sql")
 	os.WriteFile(sqlFile, []byte("-- the two largest regions\nSELECT code, pupils FROM sqlapi_test.regions ORDER BY pupils DESC LIMIT 2;\n"), 0o644)
@@ -75,10 +94,12 @@ func TestRun(t *testing.T) {
 		opts RunOptions
 		has  string
 	}{
-		{"a write through the server is refused as read-only", RunOptions{SQL: "DROP TABLE sqlapi_test.regions", ServerURL: srv.URL, DataDir: dataDir}, "readonly"},
-		{"a server without a readable token is explained", RunOptions{SQL: "SELECT 1", ServerURL: srv.URL, DataDir: t.TempDir()}, "sql.token"},
+		{"a write through the server is refused", RunOptions{SQL: "DROP TABLE sqlapi_test.regions", ServerURL: srv.URL, DataDir: dataDir}, "Drop statements are not allowed"},
+		{"a server is not trusted without the data dir's nonce", RunOptions{SQL: "SELECT 1", ServerURL: srv.URL, DataDir: t.TempDir()}, "server.nonce"},
+		{"an impostor on the port gets no token", RunOptions{SQL: "SELECT 1", ServerURL: impostor.URL, DataDir: dataDir}, "not the Vigie server of this data dir"},
+		{"a relay to the real server on another port gets no token", RunOptions{SQL: "SELECT 1", ServerURL: relay.URL, DataDir: dataDir}, "gave no valid proof"},
 		{"an argument and a file together are refused", RunOptions{SQL: "SELECT 1", File: sqlFile}, "not both"},
-		{"empty SQL is refused", RunOptions{Stdin: strings.NewReader("  ;\n")}, "no SQL statement"},
+		{"empty SQL is refused", RunOptions{Stdin: strings.NewReader("  \n\t")}, "no SQL statement"},
 		{"an unknown format is refused before running", RunOptions{SQL: "SELECT 1", Format: "xml"}, "table, csv, json, ndjson"},
 	}
 	for _, tt := range failures {
@@ -89,4 +110,18 @@ func TestRun(t *testing.T) {
 			}
 		})
 	}
+	if strings.Contains(impostorSaw.String(), tok) || strings.Contains(impostorSaw.String(), "POST") {
+		t.Fatalf("the impostor was sent the query or the token:\n%s", impostorSaw.String())
+	}
+	if !strings.Contains(impostorSaw.String(), "GET /api/v1/proof?challenge=") {
+		t.Fatalf("the impostor was not challenged:\n%s", impostorSaw.String())
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/vigie-fr/vigie/internal/warehouse"
@@ -69,8 +70,7 @@ func writeTable(w *bufio.Writer, res *warehouse.Result) error {
 		for j := 0; j < n && j < len(row); j++ {
 			s := "NULL"
 			if row[j] != nil {
-				// A newline or tab inside a value would break the alignment.
-				s = strings.NewReplacer("\n", `\n`, "\t", `\t`, "\r", `\r`).Replace(formatValue(res.Columns[j].Type, row[j]))
+				s = Visible(formatValue(res.Columns[j].Type, row[j]))
 			}
 			cells[i][j] = s
 			width[j] = max(width[j], utf8.RuneCountInString(s))
@@ -96,7 +96,10 @@ func writeTable(w *bufio.Writer, res *warehouse.Result) error {
 	}
 	names := make([]string, n)
 	for j, c := range res.Columns {
-		names[j] = c.Name
+		names[j] = Visible(c.Name)
+	}
+	for j := range names {
+		width[j] = max(width[j], utf8.RuneCountInString(names[j]))
 	}
 	if n > 0 {
 		line(names)
@@ -124,7 +127,7 @@ func writeCSV(w *bufio.Writer, res *warehouse.Result) error {
 	cw.UseCRLF = true // RFC 4180
 	rec := make([]string, len(res.Columns))
 	for j, c := range res.Columns {
-		rec[j] = c.Name
+		rec[j] = neutralise(c.Name)
 	}
 	if err := cw.Write(rec); err != nil {
 		return err
@@ -134,6 +137,9 @@ func writeCSV(w *bufio.Writer, res *warehouse.Result) error {
 			rec[j] = ""
 			if j < len(row) && row[j] != nil {
 				rec[j] = formatValue(res.Columns[j].Type, row[j])
+				if _, isText := row[j].(string); isText {
+					rec[j] = neutralise(rec[j])
+				}
 			}
 		}
 		if err := cw.Write(rec); err != nil {
@@ -347,4 +353,49 @@ func isNumeric(t warehouse.Type) bool {
 		}
 	}
 	return false
+}
+
+// Visible makes text safe to print on a terminal: control characters
+// (ANSI escape sequences, carriage returns, backspaces, a newline or tab
+// that would break the table's alignment), C1 controls and the Unicode
+// marks that reorder or hide text are shown as Go escapes (\x1b, \n,
+// \u202e) instead of acting on the terminal.
+func Visible(s string) string {
+	clean := true
+	for _, r := range s {
+		if hidden(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if !hidden(r) {
+			b.WriteRune(r)
+			continue
+		}
+		q := strconv.QuoteRune(r) // '\x1b', '\n', '\u202e'
+		b.WriteString(q[1 : len(q)-1])
+	}
+	return b.String()
+}
+
+// hidden reports whether r acts on a terminal instead of printing:
+// controls, and the bidirectional and invisible formatting marks (Cf).
+func hidden(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError
+}
+
+// neutralise keeps a spreadsheet from reading a text cell as a formula
+// (CSV injection): a cell starting with =, +, -, @, a tab or a carriage
+// return gets a leading apostrophe, which spreadsheets show as text. Only
+// text cells: numbers keep their sign.
+func neutralise(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

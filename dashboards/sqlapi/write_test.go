@@ -79,3 +79,40 @@ func TestWrite(t *testing.T) {
 		}
 	})
 }
+
+func TestOutputsFromDataCannotActOnTheReader(t *testing.T) {
+	res := &warehouse.Result{
+		Columns: []warehouse.Column{{Name: "service\x1b[2J", Type: "String"}, {Name: "delta", Type: "Int64"}},
+		Rows: [][]any{
+			{"=HYPERLINK(\"http://evil\",\"x\")", int64(-5)},
+			{"\x1b[31mrouge\x1b[0m\r\u202eevil", int64(3)},
+			{"+1", int64(0)},
+			{"@SUM(A1)", int64(1)},
+			{"ent-11", int64(2)},
+		},
+	}
+	var csvOut, table strings.Builder
+	if err := Write(&csvOut, res, "csv"); err != nil {
+		t.Fatal(err)
+	}
+	wantCSV := "service\x1b[2J,delta\r\n" +
+		"\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\",-5\r\n" +
+		"\"\x1b[31mrouge\x1b[0m\u202eevil\",3\r\n" + // encoding/csv drops a lone \r in a quoted field
+		"'+1,0\r\n" +
+		"'@SUM(A1),1\r\n" +
+		"ent-11,2\r\n"
+	if csvOut.String() != wantCSV {
+		t.Errorf("csv:\n%q\nwant\n%q", csvOut.String(), wantCSV)
+	}
+	if err := Write(&table, res, "table"); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"\x1b", "\r", "\u202e"} {
+		if strings.Contains(table.String(), bad) {
+			t.Errorf("the table holds %q:\n%s", bad, table.String())
+		}
+	}
+	if !strings.Contains(table.String(), `\x1b[31mrouge\x1b[0m\r\u202eevil`) || !strings.Contains(table.String(), `service\x1b[2J`) {
+		t.Errorf("the table does not show the escapes:\n%s", table.String())
+	}
+}

@@ -38,6 +38,7 @@ type Config struct {
 	Incidents IncidentsConfig `mapstructure:"incidents"`
 	Probe     ProbeConfig     `mapstructure:"probe"`
 	Tail      TailConfig      `mapstructure:"tail"`
+	Sandbox   SandboxConfig   `mapstructure:"sandbox"` // sandbox.go
 }
 
 // LogConfig sets slog's output.
@@ -170,6 +171,7 @@ func Default() Config {
 		Incidents: IncidentsConfig{AvailabilityTarget: 0.95, P95ThresholdMS: 3000, MinMinutes: 5, MinEvents: 20, MergeGapMinutes: 3},
 		Probe:     DefaultProbe(),
 		Tail:      DefaultTail(),
+		Sandbox:   DefaultSandbox(),
 	}
 }
 
@@ -269,6 +271,7 @@ func (c *Config) Validate() error {
 	if w.Query.MaxRows < 1 {
 		bad("warehouse.query.max_rows", w.Query.MaxRows, "is not allowed, use 1 or more")
 	}
+	c.Sandbox.validate(bad, w.Driver)
 	if c.Ingest.HMACKey != "" && len(c.Ingest.HMACKey) < 32 {
 		bad("ingest.hmac_key", "(hidden)", fmt.Sprintf("is %d characters, use at least 32 (or leave it empty to generate one)", len(c.Ingest.HMACKey)))
 	}

@@ -167,6 +167,10 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 		Incidents: IncidentsConfig{AvailabilityTarget: 0.99, P95ThresholdMS: 1500, MinMinutes: 10, MinEvents: 50, MergeGapMinutes: 5},
 		Probe:     probeOfTheTestFile,
 		Tail:      tailOfTheTestFile,
+		Sandbox: SandboxConfig{
+			Sessions: 3, MaxMemoryBytes: 2 << 30, MaxResultBytes: 32 << 20, MaxThreads: 2,
+			ClickHouseUsername: "vigie_sandbox", ClickHousePassword: "sandbox-password-of-the-test-file",
+		},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("testdata/config.yaml loads to\n%+v\nwant\n%+v", got, want)
@@ -275,6 +279,12 @@ func TestEachValidationRuleNamesItsKey(t *testing.T) {
 		{"zero minutes per incident are refused", "incidents-min-minutes", "incidents.min_minutes", "0 is not allowed"},
 		{"zero events per judged minute are refused", "incidents-min-events", "incidents.min_events", "0 is not allowed"},
 		{"a negative merge gap is refused", "incidents-merge-gap-minutes", "incidents.merge_gap_minutes", "-1 must not be negative"},
+		{"zero sandbox sessions are refused", "sandbox-sessions", "sandbox.sessions", "0 is not allowed"},
+		{"a sandbox memory limit of 1 MB is refused", "sandbox-max-memory-bytes", "sandbox.max_memory_bytes", "1000000 is too small"},
+		{"a sandbox result limit of 1 kB is refused", "sandbox-max-result-bytes", "sandbox.max_result_bytes", "1024 is too small"},
+		{"zero sandbox threads are refused", "sandbox-max-threads", "sandbox.max_threads", "0 is not allowed"},
+		{"a sandbox account with the in-process engine is refused", "sandbox-clickhouse-username", "sandbox.clickhouse_username", `"vigie_sandbox" needs warehouse.driver: clickhouse`},
+		{"a sandbox password without an account is refused", "sandbox-clickhouse-password", "sandbox.clickhouse_password", "(hidden) is set without sandbox.clickhouse_username"},
 	}
 	files, _ := filepath.Glob("testdata/invalid-*.yaml")
 	if len(files) != len(tests) {
@@ -507,10 +517,11 @@ func TestFlagsNotGivenChangeNothing(t *testing.T) {
 
 func TestSecretsNeverAppearInErrors(t *testing.T) {
 	cleanEnv(t)
-	const hmac, token, password = "hmac-SECRET-short", "token-SECRET-short", "password-SECRET-value"
+	const hmac, token, password, sandboxPassword = "hmac-SECRET-short", "token-SECRET-short", "password-SECRET-value", "sandbox-SECRET-value"
 	t.Setenv("VIGIE_INGEST_HMAC_KEY", hmac)
 	t.Setenv("VIGIE_HTTP_SQL_TOKEN", token)
 	t.Setenv("VIGIE_WAREHOUSE_CLICKHOUSE_PASSWORD", password)
+	t.Setenv("VIGIE_SANDBOX_CLICKHOUSE_PASSWORD", sandboxPassword)
 	t.Setenv("VIGIE_WAREHOUSE_DRIVER", "clickhouse")
 	t.Setenv("VIGIE_WAREHOUSE_CLICKHOUSE_ADDR", "no-port")
 	errs := map[string]error{}
@@ -518,6 +529,7 @@ func TestSecretsNeverAppearInErrors(t *testing.T) {
 	_, errs["Load with a misspelt key"] = Load("testdata/misspelt-key.yaml", nil, nil)
 	c := Default()
 	c.Ingest.HMACKey, c.HTTP.SQLToken, c.Warehouse.ClickHouse.Password = hmac, token, password
+	c.Sandbox.ClickHousePassword = sandboxPassword
 	c.Warehouse.Driver, c.Warehouse.ClickHouse.MaxOpenConn = "clickhouse", 0
 	errs["Validate"] = c.Validate()
 	for name, err := range errs {
@@ -525,14 +537,14 @@ func TestSecretsNeverAppearInErrors(t *testing.T) {
 			t.Errorf("%s: no error", name)
 			continue
 		}
-		for _, secret := range []string{hmac, token, password} {
+		for _, secret := range []string{hmac, token, password, sandboxPassword} {
 			if strings.Contains(err.Error(), secret) {
 				t.Errorf("%s: error shows the secret %q:\n%v", name, secret, err)
 			}
 		}
 	}
 	msg := fmt.Sprint(errs["Load with invalid values"])
-	for _, want := range []string{"ingest.hmac_key: (hidden) is 17 characters", "http.sql_token: (hidden) is 18 characters", `warehouse.clickhouse.addr[0]: "no-port"`} {
+	for _, want := range []string{"ingest.hmac_key: (hidden) is 17 characters", "http.sql_token: (hidden) is 18 characters", `warehouse.clickhouse.addr[0]: "no-port"`, "sandbox.clickhouse_password: (hidden) is set without"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error does not say %q:\n%s", want, msg)
 		}

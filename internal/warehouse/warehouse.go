@@ -61,10 +61,34 @@ type Warehouse interface {
 	Close() error
 }
 
-// Limits bound an engineer's read-only query.
+// Limits bound an engineer's read-only query. The transports set them on
+// sessions of their own (the engine enforces them; readonly=1 forbids the
+// statement to change them), kept apart from the product's reads and writes.
 type Limits struct {
-	Timeout time.Duration
-	MaxRows int
+	Timeout time.Duration // max_execution_time
+	MaxRows int           // max_result_rows, with result_overflow_mode='throw'; 0: no limit
+	// Database is the sessions' current database: unqualified names resolve there.
+	Database string
+	// MaxMemory is max_memory_usage in bytes (0: the engine's default).
+	MaxMemory int64
+	// MaxResultBytes is max_result_bytes, with result_overflow_mode='throw' (0: none).
+	MaxResultBytes int64
+	// MaxThreads is max_threads (0: the engine's default, one per core).
+	MaxThreads int
+	// Sessions is how many read-only statements may run at once, each on a
+	// session of its own; others wait for one to be free (0 means 2).
+	Sessions int
+}
+
+// DefaultSessions is Limits.Sessions when it is 0.
+const DefaultSessions = 2
+
+// SessionCount is l.Sessions, or DefaultSessions when unset.
+func (l Limits) SessionCount() int {
+	if l.Sessions > 0 {
+		return l.Sessions
+	}
+	return DefaultSessions
 }
 
 // ErrReadOnly is wrapped by QueryReadOnly's error when the engine refused a

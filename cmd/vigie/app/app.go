@@ -58,6 +58,7 @@ type App struct {
 	brokers  []string
 	wh       warehouse.Warehouse
 	st       *store.Store
+	sql      *sqlapi.Handler // the ad-hoc SQL endpoint, cancelled first at Shutdown
 	producer *kafka.Writer
 	dlq      *kafka.Writer
 	agg      *aggregate.Aggregator
@@ -101,7 +102,14 @@ func New(cfg config.Config, parts Parts, log *slog.Logger) (*App, error) {
 func OpenWarehouse(cfg config.Config) (warehouse.Warehouse, error) {
 	if cfg.Warehouse.Driver == "clickhouse" {
 		// "default": the migrator creates Vigie's database and all SQL names it.
-		return chserver.Open(cfg.Warehouse.ClickHouse, "default")
+		db, err := chserver.Open(cfg.Warehouse.ClickHouse, "default")
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Sandbox.ClickHouseUsername != "" {
+			db.UseSandboxUser(cfg.Sandbox.ClickHouseUsername, cfg.Sandbox.ClickHousePassword)
+		}
+		return db, nil
 	}
 	if err := os.MkdirAll(cfg.ChDBPath(), 0o750); err != nil {
 		return nil, fmt.Errorf("warehouse data dir: %w", err)
@@ -228,8 +236,13 @@ func (a *App) Start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		lim := warehouse.Limits{Timeout: a.cfg.Warehouse.Query.Timeout, MaxRows: a.cfg.Warehouse.Query.MaxRows}
-		mux.Handle("/api/v1/sql", sqlapi.NewHandler(a.wh, token, lim, a.log))
+		nonce, err := reach.WriteNonce(a.cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		mux.Handle(reach.ProofPath, reach.ProofHandler(nonce, a.URL()))
+		a.sql = sqlapi.NewHandler(a.wh, token, SQLLimits(a.cfg), a.log)
+		mux.Handle("/api/v1/sql", a.sql)
 		web.New(a.st, a.cfg.Incidents, a.log).Register(mux)
 	}
 	if a.parts.Aggregate {
@@ -296,6 +309,18 @@ func (a *App) watchHealth() {
 	a.stopWatch = func() { cancel(); <-done }
 }
 
+// SQLLimits are the bounds of engineers' ad-hoc SQL from configuration
+// (warehouse.query and sandbox), the same for the server's endpoint and a
+// `vigie query` that opens the warehouse itself.
+func SQLLimits(cfg config.Config) warehouse.Limits {
+	return warehouse.Limits{
+		Timeout: cfg.Warehouse.Query.Timeout, MaxRows: cfg.Warehouse.Query.MaxRows,
+		Database: cfg.Warehouse.Database, MaxMemory: cfg.Sandbox.MaxMemoryBytes,
+		MaxResultBytes: cfg.Sandbox.MaxResultBytes, MaxThreads: cfg.Sandbox.MaxThreads,
+		Sessions: cfg.Sandbox.Sessions,
+	}
+}
+
 // URL is where the HTTP server answers.
 func (a *App) URL() string {
 	if a.ln == nil {
@@ -332,6 +357,11 @@ func (a *App) Shutdown(ctx context.Context) error {
 		}
 		if a.stopWatch != nil {
 			a.stopWatch()
+		}
+		if a.sql != nil {
+			// Ad-hoc statements are cancelled, not waited for: they hold no
+			// data of ours, and one may run for warehouse.query.timeout.
+			a.sql.Close()
 		}
 		if a.srv != nil {
 			errs = append(errs, a.srv.Shutdown(ctx))

@@ -36,9 +36,10 @@ const sessionSettings = "SET date_time_output_format='iso', output_format_json_q
 // queue (chDB has none, a server does: docs/design.md, "Exactly once").
 var insertSettings = warehouse.Settings{"date_time_input_format": "best_effort", "async_insert": 0}
 
-// maxReadOnlyConns bounds how many read-only connections (one per distinct
-// Limits) are kept open. Configuration gives one Limits, so one is the norm.
-const maxReadOnlyConns = 4
+// maxReadOnlyPools bounds how many pools of read-only sessions (one per
+// distinct Limits) are kept open. Configuration gives one Limits, so one is
+// the norm.
+const maxReadOnlyPools = 4
 
 // rwConns is how many read-write connections share the engine. Each
 // connection runs one statement at a time (see conn.query); several let the
@@ -53,10 +54,25 @@ type DB struct {
 	path string
 	rw   chan *conn // the pool; a statement takes one and gives it back
 
-	mu     sync.RWMutex // Close takes it for writing, every statement for reading
+	mu     sync.RWMutex // Close takes it for writing, every read-write statement for reading
 	closed bool
-	roMu   sync.Mutex
-	ro     map[warehouse.Limits]*conn
+
+	// Read-only sessions run engineers' SQL apart from the pool above, so
+	// that their statements delay only each other. They do not take mu:
+	// Close does not wait for them (see Close).
+	roMu     sync.Mutex
+	roClosed bool
+	ro       map[warehouse.Limits]*roPool
+}
+
+// roPool is the read-only sessions of one Limits: free holds those not
+// running a statement; the pool opens up to size of them on demand.
+type roPool struct {
+	lim    warehouse.Limits
+	free   chan *conn
+	opened int
+	size   int
+	oneOff bool // made when maxReadOnlyPools were taken: closed after use
 }
 
 var _ warehouse.Warehouse = (*DB)(nil)
@@ -68,7 +84,7 @@ func Open(path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("chdb: empty data path")
 	}
-	db := &DB{path: path, rw: make(chan *conn, rwConns), ro: map[warehouse.Limits]*conn{}}
+	db := &DB{path: path, rw: make(chan *conn, rwConns), ro: map[warehouse.Limits]*roPool{}}
 	for range rwConns {
 		c, err := connect("--path=" + path)
 		if err == nil {
@@ -118,21 +134,26 @@ func (db *DB) Driver() string { return "chdb" }
 // Path is the engine's data directory.
 func (db *DB) Path() string { return db.path }
 
-// Close closes every connection. Statements running in other goroutines
-// finish first.
+// Close closes every connection. Read-write statements running in other
+// goroutines finish first. Read-only sessions that are running an
+// engineer's statement are not waited for: chDB cannot interrupt a statement
+// (docs/security.md, "Arrêt"), and a read-only one has nothing to leave
+// half-done. Each is closed when its statement returns, or dies with the
+// process.
 func (db *DB) Close() error {
+	db.roMu.Lock()
+	db.roClosed = true
+	for k, p := range db.ro {
+		p.closeIdle()
+		delete(db.ro, k)
+	}
+	db.roMu.Unlock()
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	if db.closed {
 		return nil
 	}
 	db.closed = true
-	db.roMu.Lock()
-	for k, c := range db.ro {
-		c.close()
-		delete(db.ro, k)
-	}
-	db.roMu.Unlock()
 	db.closeRW(rwConns)
 	return nil
 }
@@ -195,53 +216,118 @@ func (db *DB) Query(ctx context.Context, query string, s warehouse.Settings) (*w
 	return decodeResult(out)
 }
 
-// QueryReadOnly runs engineers' SQL on a connection where readonly=1 was set
-// at open. readonly=1 also forbids changing settings afterwards (even in a
-// query's SETTINGS clause, so the SQL cannot lift its own limits), hence the
-// limits are set on that connection before readonly: max_execution_time
-// from lim.Timeout, max_result_rows from lim.MaxRows with
-// result_overflow_mode='throw'. One connection is kept per distinct Limits.
+// QueryReadOnly runs engineers' SQL on a read-only session of its own
+// (lim.SessionCount() of them per Limits, opened on demand), where the
+// limits were set at open and then readonly=1, which forbids changing
+// settings afterwards (even in a query's SETTINGS clause, so the SQL cannot
+// lift its own limits): max_execution_time, max_result_rows with
+// result_overflow_mode='throw', max_memory_usage, max_result_bytes,
+// max_threads, and lim.Database as the current database. When every
+// session is busy the statement waits for one, or for ctx.
+//
+// chDB cannot stop a running statement from outside, so when ctx is done
+// first QueryReadOnly returns ctx's error at once and leaves the statement
+// to end on its own (at max_execution_time at the latest); its session goes
+// back to the pool then.
 func (db *DB) QueryReadOnly(ctx context.Context, query string, lim warehouse.Limits) (*warehouse.Result, error) {
-	c, release, err := db.readOnly(lim)
+	c, release, err := db.readOnly(ctx, lim)
 	if err != nil {
 		return nil, err
 	}
 	q, _ := withSettings(query, nil) // trims a trailing ";"
-	out, err := db.run(ctx, c, q, "JSONCompactEachRowWithNamesAndTypes")
-	release()
-	if err != nil {
-		return nil, err
+	type answer struct {
+		out []byte
+		err error
 	}
-	return decodeResult(out)
+	done := make(chan answer, 1)
+	go func() {
+		defer release()
+		out, err := runOn(c, q, "JSONCompactEachRowWithNamesAndTypes")
+		done <- answer{out, err}
+	}()
+	select {
+	case a := <-done:
+		if a.err != nil {
+			return nil, a.err
+		}
+		return decodeResult(a.out)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
-// readOnly returns the connection for lim and what to call once the query
-// is done: nothing for a cached connection, close for a one-off one (made
-// when the cache is full, so no connection is closed under a running query).
-func (db *DB) readOnly(lim warehouse.Limits) (*conn, func(), error) {
-	db.mu.RLock()
-	defer db.mu.RUnlock()
-	if db.closed {
-		return nil, nil, errClosed
-	}
-	db.roMu.Lock()
-	defer db.roMu.Unlock()
-	if c, ok := db.ro[lim]; ok {
-		return c, func() {}, nil
-	}
-	c, err := openReadOnly(db.path, lim)
-	if err != nil {
+// readOnly takes a free session of lim's pool, opening one when the pool
+// has room, else waiting; release gives it back.
+func (db *DB) readOnly(ctx context.Context, lim warehouse.Limits) (*conn, func(), error) {
+	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	if len(db.ro) >= maxReadOnlyConns {
-		return c, func() {
-			db.mu.RLock() // Close must not close the engine under us
-			defer db.mu.RUnlock()
-			c.close()
-		}, nil
+	db.roMu.Lock()
+	if db.roClosed {
+		db.roMu.Unlock()
+		return nil, nil, errClosed
 	}
-	db.ro[lim] = c
-	return c, func() {}, nil
+	p, ok := db.ro[lim]
+	if !ok {
+		p = &roPool{lim: lim, size: lim.SessionCount(), free: make(chan *conn, lim.SessionCount())}
+		if len(db.ro) >= maxReadOnlyPools {
+			p.oneOff, p.size = true, 1
+		} else {
+			db.ro[lim] = p
+		}
+	}
+	var c *conn
+	select {
+	case c = <-p.free:
+	default:
+		if p.opened < p.size {
+			p.opened++
+			db.roMu.Unlock()
+			var err error
+			if c, err = openReadOnly(db.path, lim); err != nil {
+				db.roMu.Lock()
+				p.opened--
+				db.roMu.Unlock()
+				return nil, nil, err
+			}
+			return c, db.releaser(p, c), nil
+		}
+	}
+	db.roMu.Unlock()
+	if c == nil {
+		select {
+		case c = <-p.free:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+	}
+	return c, db.releaser(p, c), nil
+}
+
+// releaser gives c back to p, or closes it when the warehouse was closed
+// meanwhile or p was a one-off.
+func (db *DB) releaser(p *roPool, c *conn) func() {
+	return func() {
+		db.roMu.Lock()
+		defer db.roMu.Unlock()
+		if db.roClosed || p.oneOff {
+			c.close()
+			return
+		}
+		p.free <- c
+	}
+}
+
+// closeIdle closes the sessions no statement is using; the caller holds roMu.
+func (p *roPool) closeIdle() {
+	for {
+		select {
+		case c := <-p.free:
+			c.close()
+		default:
+			return
+		}
+	}
 }
 
 func openReadOnly(path string, lim warehouse.Limits) (*conn, error) {
@@ -250,14 +336,14 @@ func openReadOnly(path string, lim warehouse.Limits) (*conn, error) {
 		return nil, err
 	}
 	set := []string{sessionSettings}
-	var limits []string
-	if lim.Timeout > 0 {
-		limits = append(limits, "max_execution_time="+strconv.FormatFloat(lim.Timeout.Seconds(), 'f', -1, 64))
+	if lim.Database != "" {
+		if !warehouse.ValidIdent(lim.Database) {
+			c.close()
+			return nil, fmt.Errorf("chdb: read-only connection: database %q is not a plain name", lim.Database)
+		}
+		set = append(set, "USE "+lim.Database)
 	}
-	if lim.MaxRows > 0 {
-		limits = append(limits, fmt.Sprintf("max_result_rows=%d, result_overflow_mode='throw'", lim.MaxRows))
-	}
-	if len(limits) > 0 {
+	if limits := sessionLimits(lim); len(limits) > 0 {
 		set = append(set, "SET "+strings.Join(limits, ", "))
 	}
 	set = append(set, "SET readonly=1")
@@ -268,6 +354,30 @@ func openReadOnly(path string, lim warehouse.Limits) (*conn, error) {
 		}
 	}
 	return c, nil
+}
+
+// sessionLimits renders lim as the settings a read-only session gets.
+func sessionLimits(lim warehouse.Limits) []string {
+	var limits []string
+	if lim.Timeout > 0 {
+		limits = append(limits, "max_execution_time="+strconv.FormatFloat(lim.Timeout.Seconds(), 'f', -1, 64))
+	}
+	if lim.MaxRows > 0 {
+		limits = append(limits, fmt.Sprintf("max_result_rows=%d", lim.MaxRows))
+	}
+	if lim.MaxResultBytes > 0 {
+		limits = append(limits, fmt.Sprintf("max_result_bytes=%d", lim.MaxResultBytes))
+	}
+	if lim.MaxRows > 0 || lim.MaxResultBytes > 0 {
+		limits = append(limits, "result_overflow_mode='throw'")
+	}
+	if lim.MaxMemory > 0 {
+		limits = append(limits, fmt.Sprintf("max_memory_usage=%d", lim.MaxMemory))
+	}
+	if lim.MaxThreads > 0 {
+		limits = append(limits, fmt.Sprintf("max_threads=%d", lim.MaxThreads))
+	}
+	return limits
 }
 
 var errClosed = errors.New("chdb: warehouse is closed")
@@ -282,7 +392,15 @@ func (db *DB) run(ctx context.Context, c *conn, q, format string) ([]byte, error
 	}
 	db.mu.RLock()
 	defer db.mu.RUnlock()
-	if db.closed || c.c == nil {
+	if db.closed {
+		return nil, errClosed
+	}
+	return runOn(c, q, format)
+}
+
+// runOn executes q on c and wraps the engine's error with its code.
+func runOn(c *conn, q, format string) ([]byte, error) {
+	if c.c == nil {
 		return nil, errClosed
 	}
 	out, err := c.query(q, format)

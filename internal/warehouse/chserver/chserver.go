@@ -13,6 +13,7 @@ import (
 	"net"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -29,6 +30,16 @@ import (
 type DB struct {
 	conn driver.Conn
 	addr []string
+	opts clickhouse.Options // what conn was opened with, for the ad-hoc pool
+
+	// Engineers' SQL runs on a pool of its own (QueryReadOnly), opened on
+	// first use with the sandbox's account when one is set (UseSandboxUser)
+	// and the Limits' database as the current one.
+	adhocMu    sync.Mutex
+	adhoc      driver.Conn
+	adhocDB    string
+	adhocSlots chan struct{} // one token per running read-only statement
+	sandbox    *clickhouse.Auth
 }
 
 var _ warehouse.Warehouse = (*DB)(nil)
@@ -65,14 +76,28 @@ func Open(cfg config.ClickHouseConfig, database string) (*DB, error) {
 		conn.Close()
 		return nil, fmt.Errorf("chserver: ping %v as %q: %w", cfg.Addr, cfg.Username, err)
 	}
-	return &DB{conn: conn, addr: cfg.Addr}, nil
+	return &DB{conn: conn, addr: cfg.Addr, opts: *opts}, nil
+}
+
+// UseSandboxUser makes QueryReadOnly log in as username, the server account
+// of minimal rights that deploy/clickhouse/sandbox.sql creates, instead of
+// the warehouse's own. Call it before the first QueryReadOnly.
+func (db *DB) UseSandboxUser(username, password string) {
+	db.sandbox = &clickhouse.Auth{Username: username, Password: password}
 }
 
 // Driver returns "clickhouse".
 func (db *DB) Driver() string { return "clickhouse" }
 
-// Close closes the pool.
-func (db *DB) Close() error { return db.conn.Close() }
+// Close closes the pools.
+func (db *DB) Close() error {
+	db.adhocMu.Lock()
+	defer db.adhocMu.Unlock()
+	if db.adhoc != nil {
+		db.adhoc.Close()
+	}
+	return db.conn.Close()
+}
 
 func withSettings(ctx context.Context, s warehouse.Settings) context.Context {
 	if len(s) == 0 {
@@ -126,8 +151,12 @@ func (db *DB) Insert(ctx context.Context, b *warehouse.Batch, s warehouse.Settin
 
 // Query runs a statement and normalises its rows. A context deadline
 // cancels the query on the server and is reported as warehouse.ErrTimeout.
-func (db *DB) Query(ctx context.Context, query string, s warehouse.Settings) (*warehouse.Result, error) {
-	rows, err := db.conn.Query(withSettings(ctx, s), query)
+func (db *DB) Query(ctx context.Context, q string, s warehouse.Settings) (*warehouse.Result, error) {
+	return query(ctx, db.conn, q, s)
+}
+
+func query(ctx context.Context, conn driver.Conn, sql string, s warehouse.Settings) (*warehouse.Result, error) {
+	rows, err := conn.Query(withSettings(ctx, s), sql)
 	if err != nil {
 		return nil, wrap(ctx, err)
 	}
@@ -160,9 +189,26 @@ func (db *DB) Query(ctx context.Context, query string, s warehouse.Settings) (*w
 // QueryReadOnly sends readonly=1 with the query, together with the limits:
 // the server checks a query's settings against the session's before
 // applying them, so the limits are accepted, while a SETTINGS clause in the
-// SQL that tries to lift them is refused (READONLY). Too many rows throw
-// (result_overflow_mode='throw') rather than truncate silently.
-func (db *DB) QueryReadOnly(ctx context.Context, query string, lim warehouse.Limits) (*warehouse.Result, error) {
+// SQL that tries to lift them is refused (READONLY). Too many rows or bytes
+// throw (result_overflow_mode='throw') rather than truncate silently.
+//
+// They run on a pool of their own (adhocPool): at most lim.SessionCount()
+// at once, others wait; lim.Database is the pool's current database, where
+// unqualified names resolve. The sandbox's server account
+// (deploy/clickhouse/sandbox.sql, UseSandboxUser) caps the same limits in
+// its settings profile, so they hold even for a client that would not send
+// them, and it may only SELECT from Vigie's database.
+func (db *DB) QueryReadOnly(ctx context.Context, sql string, lim warehouse.Limits) (*warehouse.Result, error) {
+	conn, slots, err := db.adhocPool(lim)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case slots <- struct{}{}:
+		defer func() { <-slots }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	s := warehouse.Settings{"readonly": 1}
 	if lim.Timeout > 0 {
 		s["max_execution_time"] = lim.Timeout.Seconds()
@@ -174,9 +220,51 @@ func (db *DB) QueryReadOnly(ctx context.Context, query string, lim warehouse.Lim
 	}
 	if lim.MaxRows > 0 {
 		s["max_result_rows"] = lim.MaxRows
+	}
+	if lim.MaxResultBytes > 0 {
+		s["max_result_bytes"] = lim.MaxResultBytes
+	}
+	if lim.MaxRows > 0 || lim.MaxResultBytes > 0 {
 		s["result_overflow_mode"] = "throw"
 	}
-	return db.Query(ctx, query, s)
+	if lim.MaxMemory > 0 {
+		s["max_memory_usage"] = lim.MaxMemory
+	}
+	if lim.MaxThreads > 0 {
+		s["max_threads"] = lim.MaxThreads
+	}
+	return query(ctx, conn, sql, s)
+}
+
+// adhocPool opens, on first use, the read-only statements' own pool: at
+// most lim.SessionCount() connections, logged in as the sandbox's account
+// when set, with lim.Database (else the warehouse's) as current database.
+func (db *DB) adhocPool(lim warehouse.Limits) (driver.Conn, chan struct{}, error) {
+	db.adhocMu.Lock()
+	defer db.adhocMu.Unlock()
+	database := lim.Database
+	if database == "" {
+		database = db.opts.Auth.Database
+	}
+	if db.adhoc != nil {
+		if database != db.adhocDB {
+			return nil, nil, fmt.Errorf("chserver: ad-hoc statements run in database %q, not %q", db.adhocDB, database)
+		}
+		return db.adhoc, db.adhocSlots, nil
+	}
+	opts := db.opts
+	opts.Auth.Database = database
+	if db.sandbox != nil {
+		opts.Auth.Username, opts.Auth.Password = db.sandbox.Username, db.sandbox.Password
+	}
+	n := lim.SessionCount()
+	opts.MaxOpenConns, opts.MaxIdleConns = n, n
+	conn, err := clickhouse.Open(&opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("chserver: open the ad-hoc pool on %v as %q: %w", opts.Addr, opts.Auth.Username, err)
+	}
+	db.adhoc, db.adhocDB, db.adhocSlots = conn, database, make(chan struct{}, n)
+	return conn, db.adhocSlots, nil
 }
 
 // wrap turns server exceptions into warehouse.Error (so errors.Is finds
