@@ -136,6 +136,13 @@ type IncidentsConfig struct {
 	MinMinutes         int     `mapstructure:"min_minutes"`
 	MinEvents          int     `mapstructure:"min_events"`
 	MergeGapMinutes    int     `mapstructure:"merge_gap_minutes"`
+	// The statistical rule and per-service objectives (detection.go).
+	LatencyQuantile  float64                    `mapstructure:"latency_quantile"`
+	Confidence       float64                    `mapstructure:"confidence"`
+	MaxWindowMinutes int                        `mapstructure:"max_window_minutes"`
+	Objectives       map[string]ObjectiveConfig `mapstructure:"objectives"`
+	Silence          SilenceConfig              `mapstructure:"silence"`
+	Calendar         CalendarConfig             `mapstructure:"calendar"`
 }
 
 // Default returns the configuration of a single machine on embedded parts.
@@ -161,7 +168,9 @@ func Default() Config {
 		Aggregate: AggregateConfig{
 			FlushInterval: time.Second, FlushEvents: 20000, DedupWindow: 500000, SessionTimeout: 10 * time.Second,
 		},
-		Incidents: IncidentsConfig{AvailabilityTarget: 0.95, P95ThresholdMS: 3000, MinMinutes: 5, MinEvents: 20, MergeGapMinutes: 3},
+		Incidents: IncidentsConfig{AvailabilityTarget: 0.95, P95ThresholdMS: 3000, MinMinutes: 5, MinEvents: 20, MergeGapMinutes: 3,
+			LatencyQuantile: 0.95, Confidence: 0.999, MaxWindowMinutes: 15,
+			Silence: SilenceConfig{MinExpected: 10, Fraction: 0.2, HistoryDays: 7}},
 	}
 }
 
@@ -298,6 +307,7 @@ func (c *Config) Validate() error {
 	if in.MergeGapMinutes < 0 {
 		bad("incidents.merge_gap_minutes", in.MergeGapMinutes, "must not be negative")
 	}
+	in.validateDetection(bad)
 	return errors.Join(errs...)
 }
 
