@@ -40,7 +40,7 @@ func newRule(cfg config.IncidentsConfig, step time.Duration) rule {
 		maxW:     max(1, int(time.Duration(cfg.MaxWindowMinutes)*time.Minute/step)),
 		minEv:    uint64(max(cfg.MinEvents, 1)),
 		gap:      int(time.Duration(max(cfg.MergeGapMinutes, 0)) * time.Minute / step),
-		lookback: max(3, int(time.Hour/step)),
+		lookback: max(3, int(3*time.Hour/step)),
 	}
 }
 
@@ -90,13 +90,29 @@ func (r rule) latFails(s sample, o config.ObjectiveConfig) bool {
 	return lo > 1-o.LatencyQuantile
 }
 
-// silenceFails is the silence test of one window: observed events against
-// expected ones.
-func (r rule) silenceFails(observed uint64, expected float64) bool {
-	if expected < r.cfg.Silence.MinExpected {
+// silenceFails is the silence test of the window [from, to]: observed
+// events against expected ones. Against earlier days' usual traffic, the
+// count is Poisson; against the peers' curve, the series' share is itself
+// estimated from the lookback, so the test is the exact one comparing two
+// Poisson rates: given the series' events in the lookback and the window,
+// those in the window are binomial with the peers' split between the two.
+func (r rule) silenceFails(s *seriesData, u *usual, total []float64, closed []bool, marks []uint8, from, to int, observed uint64, expected float64) bool {
+	if expected < r.cfg.Silence.MinExpected || float64(observed) > r.cfg.Silence.Fraction*expected {
 		return false
 	}
-	return float64(observed) <= r.cfg.Silence.Fraction*expected && poissonAtMost(observed, expected) < r.alpha
+	if u != nil {
+		return poissonAtMost(observed, expected) < r.alpha
+	}
+	own, peers, disp, ok := r.lookbackShare(s, total, closed, marks, from)
+	if !ok {
+		return false
+	}
+	var peersW float64
+	for j := from; j <= to; j++ {
+		peersW += total[j] - float64(s.samples[j].events)
+	}
+	obs := uint64(float64(observed) / disp)
+	return binomialAtMost(obs, obs+uint64(own/disp), peersW/(peersW+peers)) < r.alpha
 }
 
 // minuteBreaks is the point test that trims a stretch: bucket i breaks the
@@ -110,6 +126,21 @@ func (r rule) minuteBreaks(s *seriesData, i int, marks uint8) bool {
 		return true
 	}
 	return marks&markSilence != 0 && s.expected[i] > 0 && float64(smp.events) <= r.cfg.Silence.Fraction*s.expected[i]
+}
+
+// trimKeeps says whether bucket j may bound a stretch [first, last]: it
+// breaks the objective on its own, with more than one bad attempt or
+// sample, or next to a bucket that breaks it too. One slow answer of two
+// in a thin minute is evidence for the window, not a start.
+func (r rule) trimKeeps(s *seriesData, j int, bits uint8, first, last int) bool {
+	if !r.minuteBreaks(s, j, bits) {
+		return false
+	}
+	smp := s.samples[j]
+	if bits&markSilence != 0 || smp.attempts-smp.ok >= 2 || smp.over >= 2 {
+		return true
+	}
+	return j > first && r.minuteBreaks(s, j-1, bits) || j < last && r.minuteBreaks(s, j+1, bits)
 }
 
 // usual is a series' traffic on earlier open days: events per hour by Paris
@@ -218,7 +249,7 @@ func (r rule) detect(s *seriesData, u *usual, total []float64, grid []time.Time,
 			exp += s.expected[i-L+1]
 			ls = L
 		}
-		if r.silenceFails(obs, exp) {
+		if r.silenceFails(s, u, total, closed, marks, i-ls+1, i, obs, exp) {
 			r.mark(marks, i, ls, markSilence)
 			failEnd[i] = true
 		}
@@ -234,8 +265,8 @@ func (r rule) mark(marks []uint8, end, length int, bit uint8) {
 
 // expectedAt is the events the series usually carries at bucket i: its
 // usual traffic at that hour on earlier days, else its share of the
-// platform's other series over the lookback (buckets found silent left
-// out) times their events at i. 0 when closed or unknown.
+// platform's other series over the lookback times their events at i. 0
+// when closed or unknown.
 func (r rule) expectedAt(s *seriesData, u *usual, total []float64, grid []time.Time, closed []bool, marks []uint8, i int) float64 {
 	if closed[i] {
 		return 0
@@ -243,9 +274,26 @@ func (r rule) expectedAt(s *seriesData, u *usual, total []float64, grid []time.T
 	if u != nil {
 		return u[grid[i].In(paris.Location).Hour()]
 	}
-	var own, peers float64
+	own, peers, _, ok := r.lookbackShare(s, total, closed, marks, i)
+	if !ok {
+		return 0
+	}
+	return own / peers * (total[i] - float64(s.samples[i].events))
+}
+
+// lookbackShare sums the series' events and its peers' over the lookback
+// before bucket i, leaving out closed buckets and buckets found silent; ok
+// is false when too little of it is usable or the series carried too
+// little to estimate its share.
+//
+// It also returns the dispersion of the series' counts around its share of
+// the peers (Pearson's chi-square per bucket, at least 1): events come in
+// bursts (a user's session makes several), so counts vary more than a
+// Poisson law says, and the tests divide counts by it (quasi-Poisson).
+func (r rule) lookbackShare(s *seriesData, total []float64, closed []bool, marks []uint8, i int) (own, peers, dispersion float64, ok bool) {
 	used := 0
-	for j := max(0, i-r.lookback); j < i; j++ {
+	lo := max(0, i-r.lookback)
+	for j := lo; j < i; j++ {
 		if marks[j]&markSilence != 0 || closed[j] {
 			continue
 		}
@@ -254,10 +302,42 @@ func (r rule) expectedAt(s *seriesData, u *usual, total []float64, grid []time.T
 		peers += total[j] - e
 		used++
 	}
-	if used < r.lookback/4 || peers <= 0 {
+	if used < r.lookback/2 || peers <= 0 || own < 2*r.cfg.Silence.MinExpected {
+		return own, peers, 1, false
+	}
+	var chi float64
+	share := own / peers
+	for j := lo; j < i; j++ {
+		if marks[j]&markSilence != 0 || closed[j] {
+			continue
+		}
+		e := float64(s.samples[j].events)
+		if exp := share * (total[j] - e); exp > 0 {
+			chi += (e - exp) * (e - exp) / exp
+		}
+	}
+	return own, peers, max(1, chi/float64(max(1, used-1))), true
+}
+
+// binomialAtMost is P(X <= k) for X binomial with n trials of probability p.
+func binomialAtMost(k, n uint64, p float64) float64 {
+	if p <= 0 {
+		return 1
+	}
+	if p >= 1 {
+		if k >= n {
+			return 1
+		}
 		return 0
 	}
-	return own / peers * (total[i] - float64(s.samples[i].events))
+	sum := 0.0
+	ln, _ := math.Lgamma(float64(n) + 1)
+	for i := uint64(0); i <= min(k, n); i++ {
+		li, _ := math.Lgamma(float64(i) + 1)
+		lr, _ := math.Lgamma(float64(n-i) + 1)
+		sum += math.Exp(ln - li - lr + float64(i)*math.Log(p) + float64(n-i)*math.Log1p(-p))
+	}
+	return math.Min(sum, 1)
 }
 
 // stretches turns marked buckets into incidents: merged across short gaps,
@@ -285,7 +365,7 @@ func (r rule) stretches(s *seriesData, marks []uint8, failEnd []bool, winAvail [
 		i = last + 1
 		start, end := -1, -1
 		for j := first; j <= last; j++ {
-			if r.minuteBreaks(s, j, bits) {
+			if r.trimKeeps(s, j, bits, first, last) {
 				if start < 0 {
 					start = j
 				}

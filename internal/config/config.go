@@ -170,7 +170,8 @@ func Default() Config {
 		},
 		Incidents: IncidentsConfig{AvailabilityTarget: 0.95, P95ThresholdMS: 3000, MinMinutes: 5, MinEvents: 20, MergeGapMinutes: 3,
 			LatencyQuantile: 0.95, Confidence: 0.999, MaxWindowMinutes: 15,
-			Silence: SilenceConfig{MinExpected: 10, Fraction: 0.2, HistoryDays: 7}},
+			Silence:  SilenceConfig{MinExpected: 30, Fraction: 0.05, HistoryDays: 7},
+			Calendar: CalendarConfig{Nights: "22:00-06:00"}},
 	}
 }
 
