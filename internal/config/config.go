@@ -19,6 +19,8 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/vigie-fr/vigie/schemas"
 )
 
 // Config is the whole configuration. Every key has a default (Default) and a
@@ -33,6 +35,7 @@ type Config struct {
 	Ingest    IngestConfig    `mapstructure:"ingest"`
 	Aggregate AggregateConfig `mapstructure:"aggregate"`
 	Incidents IncidentsConfig `mapstructure:"incidents"`
+	Alerts    AlertsConfig    `mapstructure:"alerts"`
 }
 
 // LogConfig sets slog's output.
@@ -172,6 +175,8 @@ func Default() Config {
 			LatencyQuantile: 0.95, Confidence: 0.999, MaxWindowMinutes: 15,
 			Silence:  SilenceConfig{MinExpected: 30, Fraction: 0.05, HistoryDays: 7},
 			Calendar: CalendarConfig{Nights: "22:00-06:00"}},
+		Alerts: AlertsConfig{Enabled: true, Interval: 15 * time.Second, Lookback: 4 * time.Hour,
+			Services: defaultAlertServices(schemas.Regions), Retries: 3, RetryBackoff: time.Second},
 	}
 }
 
@@ -309,6 +314,7 @@ func (c *Config) Validate() error {
 		bad("incidents.merge_gap_minutes", in.MergeGapMinutes, "must not be negative")
 	}
 	in.validateDetection(bad)
+	c.Alerts.validate(bad)
 	return errors.Join(errs...)
 }
 
