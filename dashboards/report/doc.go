@@ -419,7 +419,7 @@ func RuleText(o Objective) []string {
 		fmt.Sprintf("The minutes of such windows are marked; marked stretches at most %d minutes apart are one. "+
 			"An incident starts at the first minute that misses the objective on its own and ends one minute after the last, and lasts at least %s.",
 			o.MergeGapMinutes, plural(o.MinMinutes, "minute")),
-		"**Detected at** is when the rule, run every minute as the data arrived, would have alerted: the end of the first minute whose window broke "+
+		"**Detected at** is when the rule, run every minute as the data arrived, would have alerted: the end of the first minute whose window broke " +
 			"(and not before the incident lasted its minimum). Live alerts add the aggregator's flush and the evaluation period, seconds.",
 	}
 	if len(o.Closed) > 0 {
