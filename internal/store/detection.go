@@ -201,3 +201,38 @@ func (s *Store) Delivered(ctx context.Context, ids []string) (map[string]bool, e
 func DeliveryKey(id, receiver string, open bool) string {
 	return id + "|" + receiver + "|" + stateName(open)
 }
+
+// Recent is one series over a recent span: what live metrics show.
+type Recent struct {
+	Platform, Service, Region string
+	Events, OK, Failed        uint64
+	// P95MS merges the span's latency sketches; 0 when none was measured.
+	P95MS float64
+	// Newest is the latest bucket of the span holding events.
+	Newest time.Time
+}
+
+// Recent reads each series' totals over the minutes of [from, to), sorted
+// by platform, service and region.
+func (s *Store) Recent(ctx context.Context, from, to time.Time) ([]Recent, error) {
+	q := fmt.Sprintf(`SELECT platform, service, region, sum(n_total), sum(n_ok), sum(n_error) + sum(n_timeout) + sum(n_rejected),
+       quantilesExactWeightedMerge(0.5, 0.9, 0.95, 0.99)(latency)[3], max(bucket)
+FROM %s
+WHERE %s
+GROUP BY platform, service, region
+ORDER BY platform, service, region`, s.table("agg_minute"), span("bucket", from, to))
+	res, err := s.wh.Query(ctx, q, nil)
+	if err != nil {
+		return nil, fmt.Errorf("recent totals %s..%s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
+	}
+	out := make([]Recent, 0, len(res.Rows))
+	for i, r := range res.Rows {
+		if len(r) != 8 {
+			return nil, fmt.Errorf("recent totals: row %d has %d columns, want 8", i, len(r))
+		}
+		newest, _ := r[7].(time.Time)
+		out = append(out, Recent{Platform: warehouse.AsString(r[0]), Service: warehouse.AsString(r[1]), Region: warehouse.AsString(r[2]),
+			Events: warehouse.AsUint(r[3]), OK: warehouse.AsUint(r[4]), Failed: warehouse.AsUint(r[5]), P95MS: warehouse.AsFloat(r[6]), Newest: newest.UTC()})
+	}
+	return out, nil
+}

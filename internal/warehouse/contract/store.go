@@ -139,6 +139,13 @@ func testStoreReads(t *testing.T, wh warehouse.Warehouse, db string) {
 			t.Errorf("hour slow counts = %+v (err %v), want %+v", hours, err, want)
 		}
 	})
+	t.Run("recent totals per series", func(t *testing.T) {
+		got, err := st.Recent(ctx, at(6, 7, 0), at(6, 9, 0))
+		want := []store.Recent{{Platform: "ent", Service: "monlycee.net", Region: "11", Events: 60, OK: 46, Failed: 14, P95MS: 200, Newest: at(6, 8, 1)}}
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("recent = %+v (err %v), want %+v", got, err, want)
+		}
+	})
 	t.Run("live incidents keep their newest state and deliveries are remembered", func(t *testing.T) {
 		open := store.IncidentState{ID: "ent/monlycee.net/11/2021-04-06T08:00:00Z", Platform: "ent", Service: "monlycee.net", Region: "11",
 			Reason: "availability", Open: true, Start: at(6, 8, 0), End: at(6, 8, 7), AlertAt: at(6, 8, 5),
