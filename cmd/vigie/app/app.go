@@ -24,6 +24,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/vigie-fr/vigie/aggregate"
+	"github.com/vigie-fr/vigie/dashboards/alert"
 	"github.com/vigie-fr/vigie/dashboards/reach"
 	"github.com/vigie-fr/vigie/dashboards/sqlapi"
 	"github.com/vigie-fr/vigie/dashboards/web"
@@ -62,6 +63,7 @@ type App struct {
 	producer *kafka.Writer
 	dlq      *kafka.Writer
 	agg      *aggregate.Aggregator
+	live     *alert.Evaluator
 	ln       net.Listener
 	srv      *http.Server
 
@@ -208,6 +210,16 @@ func (a *App) Start(ctx context.Context) error {
 		lim := warehouse.Limits{Timeout: a.cfg.Warehouse.Query.Timeout, MaxRows: a.cfg.Warehouse.Query.MaxRows}
 		mux.Handle("/api/v1/sql", sqlapi.NewHandler(a.wh, token, lim, a.log))
 		web.New(a.st, a.cfg.Incidents, a.log).Register(mux)
+		if a.cfg.Alerts.Enabled {
+			live, err := alert.New(a.st, alert.Options{Incidents: a.cfg.Incidents, Alerts: a.cfg.Alerts, Log: a.log, Registerer: a.registerer})
+			if err != nil {
+				return err
+			}
+			if err := live.Start(ctx); err != nil {
+				return err
+			}
+			a.live = live
+		}
 	}
 	if a.parts.Aggregate {
 		a.dlq = broker.NewWriter(a.brokers, a.cfg.Kafka.DLQTopic, a.cfg.Kafka)
@@ -264,6 +276,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.ready.Store(false)
 		if a.srv != nil {
 			errs = append(errs, a.srv.Shutdown(ctx))
+		}
+		if a.live != nil {
+			errs = append(errs, a.live.Shutdown(ctx))
 		}
 		if a.producer != nil {
 			errs = append(errs, a.producer.Close())
