@@ -34,7 +34,9 @@ const (
 	// regions together: several times what its legitimate users send.
 	attackPerMinute = 500.0
 	// floorEvents is the least a (service, region) minute holds from 07:30
-	// on (times scale): detection needs ≥ 20 events in a minute.
+	// on in a morning scenario (times scale; at scale 0.05, 2 events): the
+	// background polling of open pages. Diurnal scenarios draw it in
+	// proportion to demand instead.
 	floorEvents = 24
 	// healthyErrorRate is the background failure rate of a healthy service,
 	// applied as a whole number per minute (so small minutes see none).
