@@ -26,7 +26,7 @@ type simFlags struct {
 func (f *simFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.scenario, "scenario", "2021-04-06", "scenario to replay: "+strings.Join(simulate.Names(), ", "))
 	cmd.Flags().Int64Var(&f.seed, "seed", 1, "random seed: the same seed sends the same events, ids included")
-	cmd.Flags().Float64Var(&f.scale, "scale", 1, "volume multiplier (1 ≈ 350k events for 2021-04-06)")
+	cmd.Flags().Float64Var(&f.scale, "scale", 1, "volume multiplier, 0.05 (a few events a minute per service and region) to 100; 1 ≈ 350k events for 2021-04-06")
 	cmd.Flags().Float64Var(&f.speed, "speed", 0, "time compression: 0 = as fast as possible, 60 = one simulated minute per second")
 	cmd.Flags().IntVar(&f.batch, "batch", 2000, "events per POST")
 	cmd.Flags().IntVar(&f.concurrency, "concurrency", 2, "POSTs in flight")

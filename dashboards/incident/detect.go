@@ -1,30 +1,47 @@
 // Package incident finds incidents in the warehouse's minute aggregates: the
-// periods where a (platform, service, region) broke its objective. It knows
-// nothing of any scenario, only the data and config.IncidentsConfig. It is
-// not where incidents are explained or presented: package report does that.
+// periods where a (platform, service, region) broke its objective, or fell
+// silent while it usually carries traffic. It knows nothing of any scenario,
+// only the data and config.IncidentsConfig. It is the one implementation of
+// the rule: the report, the dashboard, the comparison with earlier days and
+// live alerting all call it. It is not where incidents are explained or
+// presented (package report) nor where they are notified (package alert).
 //
-// The rules, in order:
+// The rule (docs/detection.md says it in plain words, Rule below in the
+// report's words; a test keeps them in step with the parameters):
 //
-//   - A minute is bad when it has at least MinEvents events and its
-//     availability is below AvailabilityTarget or its p95 latency is above
-//     P95ThresholdMS. A minute with fewer events (or with no row at all) is
-//     no evidence either way: it never counts as bad, and like a good minute
-//     it counts towards the gap between two bad minutes. So a long silence
-//     splits an outage in two rather than claiming it went on unseen.
-//   - Bad minutes of one key whose gap (minutes strictly between them) is at
-//     most MergeGapMinutes belong to one episode. Flapping services (two bad
-//     minutes, one good, two bad…) thus make one episode.
-//   - An episode is an incident when it holds at least MinMinutes bad
-//     minutes. It starts at its first bad minute and ends one minute after
-//     its last bad minute.
+//   - Each minute t of a series is judged on a trailing window [t-L+1, t]
+//     whose length L grows, up to MaxWindowMinutes, until it holds
+//     MinEvents attempts (ok + failed); a window that never gets there is no
+//     evidence. So a busy service is judged minute by minute and a quiet
+//     one over a few minutes, on enough attempts either way.
+//   - The window breaks availability when the Wilson upper bound of its
+//     availability, at Confidence, is below the service's target: failing
+//     beyond reasonable doubt, not by the chance of a few errors. It breaks
+//     latency when, among its latency samples (grown like the attempts), the
+//     Wilson lower bound of the share above the latency threshold is above
+//     1 - quantile: the quantile is above the threshold beyond doubt.
+//   - It is silent ("no data") when the platform is open (calendar), the
+//     events expected in it (same time on earlier open days, or else the
+//     other regions' curve times the series' usual share) reach
+//     Silence.MinExpected, at most Silence.Fraction of them came, and so few
+//     are improbable by Poisson at Confidence.
+//   - The minutes of breaking windows are marked; marked stretches separated
+//     by at most MergeGapMinutes merge. A stretch is trimmed to its first and
+//     last minute that itself breaks the objective (its own availability,
+//     quantile or traffic beyond the limit) and is an incident when it lasts
+//     MinMinutes. It starts at that first minute and ends one minute after
+//     the last.
+//   - AlertAt is when the rule, run live each minute, knew: the end of the
+//     first minute whose window broke, and not before the stretch lasted
+//     MinMinutes. Every window is trailing, so this needs no later data.
 package incident
 
 import (
-	"math"
 	"sort"
 	"time"
 
 	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/paris"
 	"github.com/vigie-fr/vigie/internal/store"
 )
 
@@ -47,6 +64,9 @@ const (
 	ReasonAvailability = "availability"
 	ReasonLatency      = "latency"
 	ReasonBoth         = "availability+latency"
+	// ReasonNoData is a series that fell silent while it usually carries
+	// traffic at that time.
+	ReasonNoData = "no data"
 )
 
 // Incident is one period where a key broke its objective.
@@ -59,10 +79,13 @@ type Incident struct {
 	End      time.Time     `json:"end"`
 	Duration time.Duration `json:"-"`
 	// Minutes is End-Start in minutes (JSON has no duration type).
-	Minutes    int `json:"minutes"`
+	Minutes int `json:"minutes"`
+	// BadMinutes counts the minutes of [Start, End) that broke the objective
+	// on their own.
 	BadMinutes int `json:"bad_minutes"`
-	// WorstAvailability is the lowest availability of a minute with enough
-	// events in [Start, End); 1 when only latency was broken and nothing failed.
+	// WorstAvailability is the lowest availability of a window judged
+	// failing (each with at least min_events attempts); 1 when availability
+	// was not broken and nothing failed.
 	WorstAvailability float64 `json:"worst_availability"`
 	// Availability is ok / (ok + failed) over the whole incident.
 	Availability float64 `json:"availability"`
@@ -72,56 +95,155 @@ type Incident struct {
 	Failed       uint64  `json:"failed"`
 	Rejected     uint64  `json:"rejected"`
 	Queued       uint64  `json:"queued"`
+	// ExpectedEvents is how many events the series usually carries over
+	// the incident (filled for "no data" incidents only).
+	ExpectedEvents float64 `json:"expected_events,omitempty"`
 	// UsersAffected is the number of unique users who saw a failure during
 	// the incident; filled by CountAffected (Detect leaves it 0).
 	UsersAffected uint64 `json:"users_affected"`
 	Reason        string `json:"reason"`
+	// AlertAt is when the rule evaluated live would have alerted, and
+	// DetectionSeconds is AlertAt - Start.
+	AlertAt          time.Time `json:"alert_at"`
+	DetectionSeconds int       `json:"detection_seconds"`
 }
 
 // Key returns the incident's series.
 func (in Incident) Key() Key { return Key{in.Platform, in.Service, in.Region} }
 
-// Bad reports whether bucket m breaks the objective of cfg: the one rule
-// that detection, the comparison with earlier days and the dashboards
-// share.
+// Bad reports whether bucket m on its own breaks the objective of its
+// service: the window test of the rule on one bucket (used on hours, which
+// hold enough attempts to be judged alone). A bucket with fewer than
+// MinEvents attempts (and latency samples) is no evidence.
 func Bad(m Minute, cfg config.IncidentsConfig) bool {
-	_, ba, bl := classify(m, cfg)
-	return ba || bl
-}
-
-// classify says whether m counts, and which objectives it breaks.
-func classify(m Minute, cfg config.IncidentsConfig) (counts, badAvail, badLat bool) {
-	if m.Events < uint64(max(cfg.MinEvents, 0)) {
-		return false, false, false
-	}
-	if a, ok := m.Availability(); ok && a < cfg.AvailabilityTarget {
-		badAvail = true
-	}
-	badLat = m.P95MS > cfg.P95ThresholdMS
-	return true, badAvail, badLat
+	r := newRule(cfg, time.Hour)
+	o := cfg.Objective(m.Platform, m.Service)
+	s := sample{attempts: m.OK + m.Failed(), ok: m.OK}
+	s.latN, s.over = fallbackSlow(m, o)
+	return r.availFails(s, o) || r.latFails(s, o)
 }
 
 // Detect finds the incidents in minutes (any order; one row per key and
-// minute, as minute_stats gives). The result is sorted by start, then
-// platform, service and region.
+// minute, as minute_stats gives). Without latency histograms, latency is
+// judged from each minute's p95 (see Input.Slow). The result is sorted by
+// start, then platform, service and region.
 func Detect(minutes []Minute, cfg config.IncidentsConfig) []Incident {
 	return DetectAt(minutes, time.Minute, cfg)
 }
 
-// DetectAt is Detect on buckets step wide: a bad bucket counts as step of
-// bad time, so one bad hour is 60 bad minutes and an incident of its own.
+// DetectAt is Detect on buckets step wide.
 func DetectAt(buckets []Minute, step time.Duration, cfg config.IncidentsConfig) []Incident {
-	byKey := map[Key][]Minute{}
-	for _, m := range buckets {
-		byKey[keyOf(m)] = append(byKey[keyOf(m)], m)
+	return Evaluate(Input{Buckets: buckets}, step, cfg)
+}
+
+// Input is what Evaluate judges.
+type Input struct {
+	// Buckets are the *_stats rows of the range, any order.
+	Buckets []Minute
+	// Slow are the latency samples above each series' threshold; a bucket
+	// without an entry is judged from its P95MS alone (rows written before
+	// migration 0004 have no histogram).
+	Slow []store.Slow
+	// History are hour buckets of earlier days: the usual traffic of a
+	// series at a time of day, for silence. Empty: the other regions' curve.
+	History []Minute
+	// From and To bound the range judged, on bucket boundaries; zero means
+	// from the first to the last bucket. A series with no bucket in the
+	// range is judged too when History knows it (it may be silent).
+	From, To time.Time
+}
+
+// Evaluate applies the rule to in at the bucket width step.
+func Evaluate(in Input, step time.Duration, cfg config.IncidentsConfig) []Incident {
+	from, to := in.From, in.To
+	if from.IsZero() || to.IsZero() {
+		for i, m := range in.Buckets {
+			if i == 0 || m.Bucket.Before(from) {
+				from = m.Bucket
+			}
+			if i == 0 || !m.Bucket.Before(to) {
+				to = m.Bucket.Add(step)
+			}
+		}
+	}
+	n := int(to.Sub(from) / step)
+	if n <= 0 {
+		return nil
+	}
+	r := newRule(cfg, step)
+	series := map[Key]*seriesData{}
+	get := func(k Key) *seriesData {
+		s := series[k]
+		if s == nil {
+			s = &seriesData{key: k, o: cfg.Objective(k.Platform, k.Service), samples: make([]sample, n), minutes: make([]*Minute, n)}
+			series[k] = s
+		}
+		return s
+	}
+	for i := range in.Buckets {
+		m := &in.Buckets[i]
+		idx := int(m.Bucket.Sub(from) / step)
+		if m.Bucket.Before(from) || idx >= n {
+			continue
+		}
+		s := get(keyOf(*m))
+		s.minutes[idx] = m
+		smp := &s.samples[idx]
+		smp.events, smp.attempts, smp.ok = m.Events, m.OK+m.Failed(), m.OK
+		smp.latN, smp.over = fallbackSlow(*m, s.o)
+	}
+	for _, sl := range in.Slow {
+		idx := int(sl.Bucket.Sub(from) / step)
+		s := series[Key{sl.Platform, sl.Service, sl.Region}]
+		if s == nil || sl.Bucket.Before(from) || idx >= n {
+			continue
+		}
+		s.samples[idx].latN, s.samples[idx].over = sl.Samples, sl.Over
+	}
+	usual := usualTraffic(in.History, cfg, step)
+	for k := range usual {
+		get(k)
+	}
+	keys := make([]Key, 0, len(series))
+	for k := range series {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return lessKey(keys[i], keys[j]) })
+	grid := make([]time.Time, n)
+	closed := make([]bool, n)
+	for i := range grid {
+		grid[i] = from.Add(time.Duration(i) * step)
+		closed[i] = cfg.Calendar.Closed(grid[i], paris.Location)
+	}
+	// Per platform, the events of every series at each bucket: the peers'
+	// curve is the platform's total minus the series' own.
+	total := map[string][]float64{}
+	for _, k := range keys {
+		t := total[k.Platform]
+		if t == nil {
+			t = make([]float64, n)
+			total[k.Platform] = t
+		}
+		for i, smp := range series[k].samples {
+			t[i] += float64(smp.events)
+		}
 	}
 	var out []Incident
-	for _, series := range byKey {
-		sort.Slice(series, func(i, j int) bool { return series[i].Bucket.Before(series[j].Bucket) })
-		out = append(out, detectSeries(series, step, cfg)...)
+	for _, k := range keys {
+		out = append(out, r.detect(series[k], usual[k], total[k.Platform], grid, closed)...)
 	}
 	SortIncidents(out)
 	return out
+}
+
+func lessKey(a, b Key) bool {
+	if a.Platform != b.Platform {
+		return a.Platform < b.Platform
+	}
+	if a.Service != b.Service {
+		return a.Service < b.Service
+	}
+	return a.Region < b.Region
 }
 
 // SortIncidents orders incidents by start, then platform, service, region.
@@ -131,81 +253,34 @@ func SortIncidents(in []Incident) {
 		if !a.Start.Equal(b.Start) {
 			return a.Start.Before(b.Start)
 		}
-		if a.Platform != b.Platform {
-			return a.Platform < b.Platform
-		}
-		if a.Service != b.Service {
-			return a.Service < b.Service
-		}
-		return a.Region < b.Region
+		return lessKey(a.Key(), b.Key())
 	})
 }
 
-// detectSeries works on one key's buckets sorted by bucket.
-func detectSeries(series []Minute, step time.Duration, cfg config.IncidentsConfig) []Incident {
-	gap := time.Duration(max(cfg.MergeGapMinutes, 0)) * time.Minute
-	var out []Incident
-	var bad []int // indexes of the current episode's bad buckets
-	flush := func() {
-		if len(bad) > 0 && time.Duration(len(bad))*step >= time.Duration(cfg.MinMinutes)*time.Minute {
-			out = append(out, summarise(series, bad, step, cfg))
-		}
-		bad = bad[:0]
-	}
-	for i, m := range series {
-		_, ba, bl := classify(m, cfg)
-		if !ba && !bl {
-			continue
-		}
-		// Time strictly between the previous bad bucket and this one.
-		if len(bad) > 0 && m.Bucket.Sub(series[bad[len(bad)-1]].Bucket)-step > gap {
-			flush()
-		}
-		bad = append(bad, i)
-	}
-	flush()
-	return out
+// sample is one bucket's numbers as the rule uses them.
+type sample struct {
+	events, attempts, ok uint64
+	latN, over           uint64
 }
 
-// summarise builds the incident spanning the bad buckets idx of series.
-func summarise(series []Minute, idx []int, step time.Duration, cfg config.IncidentsConfig) Incident {
-	first, last := series[idx[0]], series[idx[len(idx)-1]]
-	in := Incident{
-		Platform: first.Platform, Service: first.Service, Region: first.Region,
-		Start: first.Bucket, End: last.Bucket.Add(step),
-		BadMinutes: len(idx) * int(step/time.Minute), WorstAvailability: 1,
+// fallbackSlow judges a bucket without histogram from its p95: all its
+// attempts count as slow when the p95 is above the threshold. Exact for
+// the p95 objective at the bucket's own level, coarse for another quantile.
+func fallbackSlow(m Minute, o config.ObjectiveConfig) (n, over uint64) {
+	if m.P95MS <= 0 {
+		return 0, 0
 	}
-	in.Duration = in.End.Sub(in.Start)
-	in.Minutes = int(in.Duration / time.Minute)
-	var anyAvail, anyLat bool
-	for _, m := range series[idx[0] : idx[len(idx)-1]+1] {
-		in.Events += m.Events
-		in.OK += m.OK
-		in.Failed += m.Failed()
-		in.Rejected += m.Rejected
-		in.Queued += m.Queued
-		counts, ba, bl := classify(m, cfg)
-		anyAvail = anyAvail || ba
-		anyLat = anyLat || bl
-		if !counts {
-			continue
-		}
-		if a, ok := m.Availability(); ok && a < in.WorstAvailability {
-			in.WorstAvailability = a
-		}
-		in.WorstP95MS = math.Max(in.WorstP95MS, m.P95MS)
+	n = m.OK + m.Failed()
+	if m.P95MS > o.LatencyThresholdMS {
+		return n, n
 	}
-	in.Availability = 1
-	if den := in.OK + in.Failed; den > 0 {
-		in.Availability = float64(in.OK) / float64(den)
-	}
-	switch {
-	case anyAvail && anyLat:
-		in.Reason = ReasonBoth
-	case anyAvail:
-		in.Reason = ReasonAvailability
-	default:
-		in.Reason = ReasonLatency
-	}
-	return in
+	return n, 0
+}
+
+type seriesData struct {
+	key      Key
+	o        config.ObjectiveConfig
+	samples  []sample
+	minutes  []*Minute
+	expected []float64 // events usually carried at each bucket; 0 when unknown or closed
 }

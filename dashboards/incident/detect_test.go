@@ -96,6 +96,9 @@ func TestDetectSumsTheIncidentMinutes(t *testing.T) {
 		Start: t0.Add(time.Minute), End: t0.Add(6 * time.Minute), Minutes: 5, BadMinutes: 4,
 		WorstAvailability: 0.4, Availability: 290.0 / 500, WorstP95MS: 5000,
 		Events: 500, OK: 290, Failed: 210, Rejected: 60, Queued: 30, Reason: ReasonBoth,
+		// The first window failed at 06:01 (known at 06:02), but the
+		// incident needs min_minutes (3): 06:04.
+		AlertAt: t0.Add(4 * time.Minute), DetectionSeconds: 180,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("incident =\n%+v\nwant\n%+v", got, want)

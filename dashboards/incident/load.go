@@ -3,6 +3,8 @@ package incident
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/vigie-fr/vigie/internal/config"
@@ -17,6 +19,47 @@ type Source interface {
 	// UsersFailed counts, for each set of spans, the unique users who saw a
 	// failure in any of them.
 	UsersFailed(ctx context.Context, grain store.Grain, sets [][]store.Span) ([]uint64, error)
+	// SlowCounts reads each bucket's latency samples and those above its
+	// series' threshold.
+	SlowCounts(ctx context.Context, grain store.Grain, from, to time.Time, thresholds []store.Threshold, def float64) ([]store.Slow, error)
+}
+
+// Load reads what Evaluate needs for [from, to) at grain: the buckets, the
+// latency samples above each service's threshold and, for silence, the
+// hours of the HistoryDays before from.
+func Load(ctx context.Context, src Source, grain store.Grain, from, to time.Time, cfg config.IncidentsConfig) (Input, error) {
+	in := Input{From: from.UTC().Truncate(grain.Step()), To: to.UTC()}
+	if rem := in.To.Sub(in.From) % grain.Step(); rem != 0 {
+		in.To = in.To.Add(grain.Step() - rem)
+	}
+	var err error
+	if in.Buckets, err = src.Stats(ctx, grain, in.From, in.To); err != nil {
+		return Input{}, err
+	}
+	if in.Slow, err = src.SlowCounts(ctx, grain, in.From, in.To, Thresholds(cfg), cfg.P95ThresholdMS); err != nil {
+		return Input{}, err
+	}
+	if days := cfg.Silence.HistoryDays; days > 0 {
+		hfrom := in.From.Truncate(time.Hour).AddDate(0, 0, -days)
+		if in.History, err = src.Stats(ctx, store.Hour, hfrom, in.From.Truncate(time.Hour)); err != nil {
+			return Input{}, err
+		}
+	}
+	return in, nil
+}
+
+// Thresholds lists the latency thresholds of incidents.objectives for the
+// store's SlowCounts.
+func Thresholds(cfg config.IncidentsConfig) []store.Threshold {
+	var out []store.Threshold
+	for name := range cfg.Objectives {
+		platform, service, _ := strings.Cut(name, "/")
+		out = append(out, store.Threshold{Platform: platform, Service: service, MS: cfg.Objective(platform, service).LatencyThresholdMS})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Platform+"/"+out[i].Service < out[j].Platform+"/"+out[j].Service
+	})
+	return out
 }
 
 // Findings is what Find learns about a time range.
@@ -38,11 +81,12 @@ func Find(ctx context.Context, src Source, from, to time.Time, cfg config.Incide
 // FindAt is Find at another grain: the same rule on hour buckets describes
 // a range whose minutes have expired (their retention is shorter).
 func FindAt(ctx context.Context, src Source, grain store.Grain, from, to time.Time, cfg config.IncidentsConfig) (*Findings, []Minute, error) {
-	rows, err := src.Stats(ctx, grain, from, to)
+	in, err := Load(ctx, src, grain, from, to, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	f := &Findings{From: from.UTC(), To: to.UTC(), Incidents: DetectAt(rows, grain.Step(), cfg)}
+	rows := in.Buckets
+	f := &Findings{From: from.UTC(), To: to.UTC(), Incidents: Evaluate(in, grain.Step(), cfg)}
 	f.Groups = GroupOverlapping(f.Incidents)
 	if f.Incidents == nil {
 		f.Incidents = []Incident{}

@@ -2,6 +2,8 @@ package report
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -35,13 +37,13 @@ func (r *Report) blocks() []block {
 	add := func(b ...block) { out = append(out, b...) }
 	o := r.Objective
 	add(block{para: fmt.Sprintf("Range in UTC: %s to %s. ", r.From.Format(time.RFC3339), r.To.Format(time.RFC3339)) +
-		fmt.Sprintf("A service is **in incident** when, for at least %d minutes with %d or more attempts a minute, "+
-			"its availability falls below %s or its 95th-percentile response time exceeds %s "+
-			"(bad minutes separated by at most %d good or quiet minutes count as one incident).",
-			o.MinMinutes, o.MinEvents, pct(o.AvailabilityTarget), ms(o.P95ThresholdMS), o.MergeGapMinutes)})
+		fmt.Sprintf("A service is **in incident** when the data show, beyond reasonable doubt (%s confidence), that it misses its objective "+
+			"(by default availability %s, %s response time %s) or that it fell silent while it usually carries traffic; "+
+			"the rule is under Definitions.", pct(o.Confidence), pct(o.AvailabilityTarget), quantileName(o.LatencyQuantile), ms(o.P95ThresholdMS))})
 	add(r.summaryBlocks()...)
 	add(r.groupBlocks()...)
 	add(r.timelineBlocks()...)
+	add(r.detectionBlocks()...)
 	add(r.regionBlocks()...)
 	add(r.signalBlocks()...)
 	add(r.comparisonBlocks()...)
@@ -57,6 +59,8 @@ func (r *Report) blocks() []block {
 		"**p95** = the response time that 95 % of measured answers beat (1 % relative error).",
 		"Regions are those of the users (INSEE codes in brackets); a national service is counted in each region it failed in.",
 	}})
+	add(block{heading: "How incidents are found"}, block{items: RuleText(o)})
+	add(r.objectiveBlocks()...)
 	return out
 }
 
@@ -393,4 +397,68 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// RuleText is the detection rule in plain words, with the parameters the
+// report applied: the report's definitions and docs/detection.md (whose
+// test compares them) say it the same way.
+func RuleText(o Objective) []string {
+	out := []string{
+		fmt.Sprintf("Each minute of each service and region is judged on the minutes just before it: the window grows, up to %d minutes, "+
+			"until it holds %d attempts. A busy service is thus judged minute by minute and a quiet one over a few minutes; "+
+			"a service that cannot gather %d attempts in %d minutes is not judged on its answers.", o.MaxWindowMinutes, o.MinEvents, o.MinEvents, o.MaxWindowMinutes),
+		fmt.Sprintf("The window **breaks availability** when even the most favourable availability compatible with its attempts "+
+			"(the upper Wilson bound at %s confidence) is below the service's target: a few unlucky errors do not make an incident.", pct(o.Confidence)),
+		fmt.Sprintf("It **breaks response time** when, among its measured answers (the window grows to %d of them too), the share slower "+
+			"than the service's threshold is, at %s confidence, above what its quantile allows (5 %% for p95): the quantile is above the threshold.",
+			o.MinEvents, pct(o.Confidence)),
+		fmt.Sprintf("It is **silent** (reason \"no data\") when the service usually carries at least %s events in it "+
+			"(the same hour on up to %d earlier open days, or else the other regions' curve times its usual share), "+
+			"at most %s of them came, and so few are improbable at %s confidence. A platform closed by the calendar is never silent.",
+			num(o.SilenceMinExpected), o.HistoryDays, pct(o.SilenceFraction), pct(o.Confidence)),
+		fmt.Sprintf("The minutes of such windows are marked; marked stretches at most %d minutes apart are one. "+
+			"An incident starts at the first minute that misses the objective on its own and ends one minute after the last, and lasts at least %s.",
+			o.MergeGapMinutes, plural(o.MinMinutes, "minute")),
+		"**Detected at** is when the rule, run every minute as the data arrived, would have alerted: the end of the first minute whose window broke " +
+			"(and not before the incident lasted its minimum). Live alerts add the aggregator's flush and the evaluation period, seconds.",
+	}
+	if len(o.Closed) > 0 {
+		out = append(out, "Closed (Paris time): "+strings.Join(o.Closed, ", ")+".")
+	}
+	return out
+}
+
+func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// quantileName is "p95" for 0.95.
+func quantileName(q float64) string { return "p" + num(math.Round(q*1000)/10) }
+
+func (r *Report) objectiveBlocks() []block {
+	o := r.Objective
+	t := &table{head: []string{"Platform or service", "Availability target", "Response time"}, right: []bool{false, true, true}}
+	t.rows = append(t.rows, []string{"default", pct(o.AvailabilityTarget), quantileName(o.LatencyQuantile) + " ≤ " + ms(o.P95ThresholdMS)})
+	for _, s := range o.Services {
+		t.rows = append(t.rows, []string{s.Name, pct(s.AvailabilityTarget), quantileName(s.LatencyQuantile) + " ≤ " + ms(s.LatencyThresholdMS)})
+	}
+	return []block{{heading: "Objectives"}, {para: "The objective each platform or service is held to (configuration incidents.objectives; the others take the default)."}, {table: t}}
+}
+
+// detectionBlocks is the post-mortem's "detection" section: for each
+// incident, when it started in the data and when the live rule would have
+// alerted.
+func (r *Report) detectionBlocks() []block {
+	if len(r.Incidents) == 0 {
+		return nil
+	}
+	t := &table{head: []string{"#", "Service", "Region", "Started (Paris)", "Detected at (Paris)", "Time to detect"},
+		right: []bool{true, false, false, false, false, true}}
+	var total, worst int
+	for i, in := range r.Incidents {
+		t.rows = append(t.rows, []string{fmt.Sprint(i + 1), in.Service, regionLabel(in.Region), in.Start.In(paris).Format("15:04"),
+			in.AlertAt.In(paris).Format("15:04"), duration(in.DetectionSeconds / 60)})
+		total += in.DetectionSeconds
+		worst = max(worst, in.DetectionSeconds)
+	}
+	return []block{{heading: "Detection"}, {para: fmt.Sprintf("When each incident started in the data and when Vigie, evaluating as the data arrived, "+
+		"would have alerted: %s on average, %s at worst.", duration(total/len(r.Incidents)/60), duration(worst/60))}, {table: t}}
 }

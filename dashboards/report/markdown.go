@@ -198,6 +198,8 @@ func reasonText(reason string) string {
 		return "response time"
 	case incident.ReasonBoth:
 		return "availability and response time"
+	case incident.ReasonNoData:
+		return "no data (silent)"
 	}
 	return reason
 }

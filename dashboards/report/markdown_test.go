@@ -12,7 +12,7 @@ import (
 
 func TestMarkdownOfAQuietRangeSaysSo(t *testing.T) {
 	from := time.Date(2021, 4, 5, 22, 0, 0, 0, time.UTC)
-	r := &Report{From: from, To: from.Add(24 * time.Hour), Objective: objective(config.Default().Incidents),
+	r := &Report{From: from, To: from.Add(24 * time.Hour), Objective: objective(config.Default().Incidents, nil),
 		Grids: []*Grid{{Platform: "ent"}}, Comparison: &Comparison{From: time.Date(2020, 3, 1, 23, 0, 0, 0, time.UTC)}}
 	var md, page bytes.Buffer
 	if err := r.WriteMarkdown(&md); err != nil {
@@ -66,7 +66,7 @@ func TestLongRangesGetOneColumnPerDay(t *testing.T) {
 		}
 		g.Cells = append(g.Cells, Cell{Region: "11", Bucket: from.Add(time.Duration(h) * time.Hour), OK: ok, Failed: failed})
 	}
-	r := &Report{From: from, To: from.Add(72 * time.Hour), Objective: objective(config.Default().Incidents), Grids: []*Grid{g}}
+	r := &Report{From: from, To: from.Add(72 * time.Hour), Objective: objective(config.Default().Incidents, nil), Grids: []*Grid{g}}
 	var buf bytes.Buffer
 	r.writeGrid(func(f string, a ...any) { buf.WriteString(fmt.Sprintf(f, a...)) }, g)
 	for _, want := range []string{

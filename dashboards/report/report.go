@@ -11,6 +11,8 @@ package report
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 	_ "time/tzdata" // Europe/Paris must resolve on machines without zoneinfo
 
@@ -56,13 +58,59 @@ type Report struct {
 type Objective struct {
 	AvailabilityTarget float64 `json:"availability_target"`
 	P95ThresholdMS     float64 `json:"p95_threshold_ms"`
+	LatencyQuantile    float64 `json:"latency_quantile"`
 	MinMinutes         int     `json:"min_minutes"`
 	MinEvents          int     `json:"min_events"`
 	MergeGapMinutes    int     `json:"merge_gap_minutes"`
+	Confidence         float64 `json:"confidence"`
+	MaxWindowMinutes   int     `json:"max_window_minutes"`
+	SilenceMinExpected float64 `json:"silence_min_expected"`
+	SilenceFraction    float64 `json:"silence_fraction"`
+	HistoryDays        int     `json:"history_days"`
+	// Closed says when the platforms are closed (calendar), in words.
+	Closed []string `json:"closed"`
+	// Services are the objectives of the services in incident and of those
+	// configured apart, sorted by name.
+	Services []ServiceObjective `json:"services"`
 }
 
-func objective(c config.IncidentsConfig) Objective {
-	return Objective{c.AvailabilityTarget, c.P95ThresholdMS, c.MinMinutes, c.MinEvents, c.MergeGapMinutes}
+// ServiceObjective is the objective one platform or service is held to.
+type ServiceObjective struct {
+	// Name is "platform" or "platform/service"; "" is the default.
+	Name               string  `json:"name"`
+	AvailabilityTarget float64 `json:"availability_target"`
+	LatencyThresholdMS float64 `json:"latency_threshold_ms"`
+	LatencyQuantile    float64 `json:"latency_quantile"`
+}
+
+func objective(c config.IncidentsConfig, incs []incident.Incident) Objective {
+	q := c.Objective("", "").LatencyQuantile
+	o := Objective{AvailabilityTarget: c.AvailabilityTarget, P95ThresholdMS: c.P95ThresholdMS, LatencyQuantile: q,
+		MinMinutes: c.MinMinutes, MinEvents: c.MinEvents, MergeGapMinutes: c.MergeGapMinutes, Confidence: c.Confidence,
+		MaxWindowMinutes: c.MaxWindowMinutes, SilenceMinExpected: c.Silence.MinExpected, SilenceFraction: c.Silence.Fraction,
+		HistoryDays: c.Silence.HistoryDays, Closed: []string{}, Services: []ServiceObjective{}}
+	if c.Calendar.Nights != "" {
+		o.Closed = append(o.Closed, "nights "+c.Calendar.Nights)
+	}
+	if c.Calendar.Weekends {
+		o.Closed = append(o.Closed, "weekends")
+	}
+	o.Closed = append(o.Closed, c.Calendar.Holidays...)
+	names := map[string]bool{}
+	for name := range c.Objectives {
+		names[name] = true
+	}
+	for _, in := range incs {
+		names[in.Platform+"/"+in.Service] = true
+	}
+	for name := range names {
+		p, svc, _ := strings.Cut(name, "/")
+		so := c.Objective(p, svc)
+		o.Services = append(o.Services, ServiceObjective{Name: name, AvailabilityTarget: so.AvailabilityTarget,
+			LatencyThresholdMS: so.LatencyThresholdMS, LatencyQuantile: so.LatencyQuantile})
+	}
+	sort.Slice(o.Services, func(i, j int) bool { return o.Services[i].Name < o.Services[j].Name })
+	return o
 }
 
 // Summary is the report's first paragraph in numbers.
@@ -91,7 +139,7 @@ func Build(ctx context.Context, src Source, from, to time.Time, cfg config.Incid
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
-	r := &Report{From: from.UTC(), To: to.UTC(), Objective: objective(cfg), Incidents: f.Incidents, Groups: f.Groups}
+	r := &Report{From: from.UTC(), To: to.UTC(), Objective: objective(cfg, f.Incidents), Incidents: f.Incidents, Groups: f.Groups}
 	for _, p := range Platforms {
 		g, err := LoadGrid(ctx, src, p, GrainHour, from, to)
 		if err != nil {

@@ -34,7 +34,9 @@ const (
 	// regions together: several times what its legitimate users send.
 	attackPerMinute = 500.0
 	// floorEvents is the least a (service, region) minute holds from 07:30
-	// on (times scale): detection needs ≥ 20 events in a minute.
+	// on in a morning scenario (times scale; at scale 0.05, 2 events): the
+	// background polling of open pages. Diurnal scenarios draw it in
+	// proportion to demand instead.
 	floorEvents = 24
 	// healthyErrorRate is the background failure rate of a healthy service,
 	// applied as a whole number per minute (so small minutes see none).
@@ -334,8 +336,13 @@ func (g *generator) step(p *pair) {
 	}
 	// Top up thin minutes with background polling (messaging, notifications),
 	// so every minute from 07:30 has enough events to judge.
-	if g.t.Sub(g.sc.Start) >= 90*time.Minute {
-		floor := int(math.Ceil(floorEvents * g.scale))
+	if g.sc.Diurnal {
+		// Background polling in proportion to demand, drawn, so that no
+		// rounding step drops every small region at the same minute.
+		for n := g.poisson(floorEvents * g.scale * d); n > 0; n-- {
+			g.request(p, ph, int32(g.rng.IntN(len(p.users))))
+		}
+	} else if floor := g.floor(); floor > 0 {
 		for len(p.buf) < floor {
 			var u int32
 			if len(p.active) > 0 {
@@ -346,10 +353,42 @@ func (g *generator) step(p *pair) {
 			g.request(p, ph, u)
 		}
 	}
-	if ph.failing {
+	switch {
+	case ph.failing && ph.cause == CauseSilent:
+		// The platform is down hard: what its users tried never arrives.
+		p.buf = p.buf[:0]
+	case ph.failing:
 		g.failureFloor(p)
-	} else {
+	case g.sc.NoiseRate > 0:
+		g.noise(p)
+	default:
 		g.backgroundErrors(p)
+	}
+}
+
+// floor is the least a (service, region) minute holds from 07:30 on in a
+// morning scenario.
+func (g *generator) floor() int {
+	if g.t.Sub(g.sc.Start) >= 90*time.Minute {
+		return int(math.Ceil(floorEvents * g.scale))
+	}
+	return 0
+}
+
+// noise fails each healthy request with probability NoiseRate, one time in
+// five as a timeout: independent random errors.
+func (g *generator) noise(p *pair) {
+	for i := range p.buf {
+		ev := &p.buf[i]
+		if ev.Outcome != "ok" || (ev.Kind != "page" && ev.Kind != "api") || g.rng.Float64() >= g.sc.NoiseRate {
+			continue
+		}
+		if g.rng.IntN(5) == 0 {
+			ev.Outcome, ev.Status = "timeout", 504
+			*ev.LatencyMS = 30000
+		} else {
+			ev.Outcome, ev.Status = "error", 500
+		}
 	}
 }
 
@@ -358,6 +397,14 @@ func (g *generator) step(p *pair) {
 // peak, less before and after).
 func (g *generator) demand() float64 {
 	h := float64(g.t.Hour()) + float64(g.t.Minute())/60
+	if g.sc.Diurnal {
+		d := interp(h, []float64{0, 5, 6.5, 7.5, 8.5, 11.5, 12.5, 13.5, 16.5, 18, 20, 22, 24},
+			[]float64{0.01, 0.01, 0.08, 0.55, 1, 0.9, 0.55, 0.85, 0.8, 0.6, 0.45, 0.1, 0.01})
+		if wd := g.t.Weekday(); wd == time.Saturday || wd == time.Sunday {
+			d /= 3
+		}
+		return d
+	}
 	normal := interp(h, []float64{6, 7, 7.5, 8, 8.5, 9, 10, 11, 12}, []float64{0.05, 0.25, 0.55, 0.9, 1, 0.95, 0.85, 0.75, 0.6})
 	pf := g.sc.PeakFactor
 	if pf <= 0 {

@@ -45,6 +45,9 @@ const (
 	// CauseAttack is attack-like traffic: many requests from few sources with
 	// odd user agents and no user, on top of the legitimate load.
 	CauseAttack = "attack"
+	// CauseSilent is a platform down hard: its pages never load, so its
+	// beacons stop and nothing arrives at all.
+	CauseSilent = "silent"
 )
 
 // Incident is one scripted failure of a service.
@@ -72,6 +75,14 @@ type Scenario struct {
 	// peak (docs/design.md, "The domain": 5–7×). The rest of the morning is scaled less.
 	PeakFactor float64
 	Incidents  []Incident
+	// Diurnal replaces the morning curve by a whole day's (night, morning
+	// and afternoon classes, evening homework; weekends at a third) for runs
+	// of several days; PeakFactor is then 1.
+	Diurnal bool
+	// NoiseRate, when above 0, fails each healthy request independently
+	// with this probability (a timeout one time in five): the random errors
+	// of a real service, which thin minutes see as 1 of 3 failing.
+	NoiseRate float64
 }
 
 // TruthIncident is one (platform, service, region) the scenario breaks, and
@@ -122,7 +133,7 @@ func ENTBrand(region string) string {
 }
 
 // Names lists the known scenarios.
-func Names() []string { return []string{"2021-04-06", "2020-03-16"} }
+func Names() []string { return []string{"2021-04-06", "2020-03-16", "2021-04-08", "healthy-week"} }
 
 // Lookup returns a scenario by name.
 func Lookup(name string) (Scenario, error) {
@@ -131,6 +142,10 @@ func Lookup(name string) (Scenario, error) {
 		return april2021(), nil
 	case "2020-03-16":
 		return march2020(), nil
+	case "2021-04-08":
+		return silentMorning(), nil
+	case "healthy-week":
+		return HealthyDays(time.Date(2021, 5, 10, 0, 0, 0, 0, paris.Location), 7), nil
 	}
 	return Scenario{}, fmt.Errorf("unknown scenario %q: known scenarios are %s", name, strings.Join(Names(), ", "))
 }
@@ -187,6 +202,36 @@ func march2020() Scenario {
 			ent("84", 8, 50, 10, 30),
 			{Platform: "cned", Service: CNEDService, Start: at(8, 45), End: at(10, 30), Cause: CauseOverload},
 		},
+	}
+}
+
+// silentMorning is a scripted morning (Thursday 8 April 2021, not the
+// historical record): the ENT of Auvergne-Rhône-Alpes goes dark 09:10–09:55
+// (its pages never load, so no beacon arrives: only silence tells), and the
+// ENT of Corse, the smallest region, fails 08:30–09:20. Random errors (1 %)
+// run all morning, as in a real service.
+func silentMorning() Scenario {
+	at := func(h, m int) time.Time { return time.Date(2021, 4, 8, h, m, 0, 0, paris.Location) }
+	return Scenario{
+		Name: "2021-04-08",
+		Description: "Scripted morning: the ENT of Auvergne-Rhône-Alpes silent 09:10–09:55 (beacons stop), " +
+			"the ENT of Corse failing 08:30–09:20, 1 % random errors elsewhere.",
+		Start: at(6, 0), End: at(12, 0), PeakFactor: 2, NoiseRate: 0.01,
+		Incidents: []Incident{
+			{Platform: "ent", Service: ENTService("94"), Regions: []string{"94"}, Start: at(8, 30), End: at(9, 20), Cause: CauseOverload},
+			{Platform: "ent", Service: ENTService("84"), Regions: []string{"84"}, Start: at(9, 10), End: at(9, 55), Cause: CauseSilent},
+		},
+	}
+}
+
+// HealthyDays is days of healthy traffic from start (a Paris midnight):
+// a whole day's curve, weekends included, 1 % random errors, no incident.
+// It measures false incidents.
+func HealthyDays(start time.Time, days int) Scenario {
+	return Scenario{
+		Name:        "healthy-" + start.Format("2006-01-02") + "-" + strconv.Itoa(days) + "d",
+		Description: "Healthy days with a diurnal curve and 1 % random errors: no incident.",
+		Start:       start, End: start.AddDate(0, 0, days), PeakFactor: 1, Diurnal: true, NoiseRate: 0.01,
 	}
 }
 

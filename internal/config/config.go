@@ -19,6 +19,8 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/vigie-fr/vigie/schemas"
 )
 
 // Config is the whole configuration. Every key has a default (Default) and a
@@ -39,6 +41,7 @@ type Config struct {
 	Probe     ProbeConfig     `mapstructure:"probe"`
 	Tail      TailConfig      `mapstructure:"tail"`
 	Sandbox   SandboxConfig   `mapstructure:"sandbox"` // sandbox.go
+	Alerts    AlertsConfig    `mapstructure:"alerts"`
 }
 
 // LogConfig sets slog's output.
@@ -143,6 +146,13 @@ type IncidentsConfig struct {
 	MinMinutes         int     `mapstructure:"min_minutes"`
 	MinEvents          int     `mapstructure:"min_events"`
 	MergeGapMinutes    int     `mapstructure:"merge_gap_minutes"`
+	// The statistical rule and per-service objectives (detection.go).
+	LatencyQuantile  float64                    `mapstructure:"latency_quantile"`
+	Confidence       float64                    `mapstructure:"confidence"`
+	MaxWindowMinutes int                        `mapstructure:"max_window_minutes"`
+	Objectives       map[string]ObjectiveConfig `mapstructure:"objectives"`
+	Silence          SilenceConfig              `mapstructure:"silence"`
+	Calendar         CalendarConfig             `mapstructure:"calendar"`
 }
 
 // Default returns the configuration of a single machine on embedded parts.
@@ -168,10 +178,15 @@ func Default() Config {
 		Aggregate: AggregateConfig{
 			FlushInterval: time.Second, FlushEvents: 20000, DedupHorizon: 24 * time.Hour, SessionTimeout: 10 * time.Second,
 		},
-		Incidents: IncidentsConfig{AvailabilityTarget: 0.95, P95ThresholdMS: 3000, MinMinutes: 5, MinEvents: 20, MergeGapMinutes: 3},
-		Probe:     DefaultProbe(),
-		Tail:      DefaultTail(),
-		Sandbox:   DefaultSandbox(),
+		Probe:   DefaultProbe(),
+		Tail:    DefaultTail(),
+		Sandbox: DefaultSandbox(),
+		Incidents: IncidentsConfig{AvailabilityTarget: 0.95, P95ThresholdMS: 3000, MinMinutes: 1, MinEvents: 20, MergeGapMinutes: 3,
+			LatencyQuantile: 0.95, Confidence: 0.999, MaxWindowMinutes: 15,
+			Silence:  SilenceConfig{MinExpected: 30, Fraction: 0.05, HistoryDays: 7},
+			Calendar: CalendarConfig{Nights: "22:00-06:00"}},
+		Alerts: AlertsConfig{Enabled: true, Interval: 15 * time.Second, Lookback: 4 * time.Hour,
+			Services: defaultAlertServices(schemas.Regions), Retries: 3, RetryBackoff: time.Second},
 	}
 }
 
@@ -314,6 +329,8 @@ func (c *Config) Validate() error {
 	}
 	c.Probe.validate(bad)
 	c.Tail.validate(bad)
+	in.validateDetection(bad)
+	c.Alerts.validate(bad)
 	return errors.Join(errs...)
 }
 

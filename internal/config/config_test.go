@@ -71,7 +71,26 @@ func fileKeys(t *testing.T, path string) []string {
 	if err := v.ReadInConfig(); err != nil {
 		t.Fatal(err)
 	}
-	keys := v.AllKeys()
+	// A map-valued key (incidents.objectives, alerts.webhooks) is one key
+	// of Config however many entries the file gives it.
+	var keys []string
+	seen := map[string]bool{}
+	for _, k := range v.AllKeys() {
+		for _, m := range []string{"incidents.objectives", "alerts.webhooks"} {
+			if strings.HasPrefix(k, m+".") {
+				k = m
+			}
+		}
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	for _, m := range []string{"incidents.objectives", "alerts.webhooks"} {
+		if !seen[m] && v.InConfig(m) { // an empty map has no leaf
+			keys = append(keys, m)
+		}
+	}
 	slices.Sort(keys)
 	return keys
 }
@@ -104,6 +123,15 @@ func normalized(c Config) Config {
 	}
 	if len(c.Tail.Files) == 0 {
 		c.Tail.Files = nil
+	}
+	if len(c.Incidents.Objectives) == 0 {
+		c.Incidents.Objectives = nil
+	}
+	if len(c.Incidents.Calendar.Holidays) == 0 {
+		c.Incidents.Calendar.Holidays = nil
+	}
+	if len(c.Alerts.Webhooks) == 0 {
+		c.Alerts.Webhooks = nil
 	}
 	return c
 }
@@ -164,13 +192,20 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 		Aggregate: AggregateConfig{
 			FlushInterval: 2 * time.Second, FlushEvents: 50000, DedupHorizon: 48 * time.Hour, SessionTimeout: 30 * time.Second,
 		},
-		Incidents: IncidentsConfig{AvailabilityTarget: 0.99, P95ThresholdMS: 1500, MinMinutes: 10, MinEvents: 50, MergeGapMinutes: 5},
-		Probe:     probeOfTheTestFile,
-		Tail:      tailOfTheTestFile,
+		Probe: probeOfTheTestFile,
+		Tail:  tailOfTheTestFile,
 		Sandbox: SandboxConfig{
 			Sessions: 3, MaxMemoryBytes: 2 << 30, MaxResultBytes: 32 << 20, MaxThreads: 2,
 			ClickHouseUsername: "vigie_sandbox", ClickHousePassword: "sandbox-password-of-the-test-file",
 		},
+		Incidents: IncidentsConfig{AvailabilityTarget: 0.99, P95ThresholdMS: 1500, MinMinutes: 10, MinEvents: 50, MergeGapMinutes: 5,
+			LatencyQuantile: 0.9, Confidence: 0.99, MaxWindowMinutes: 20,
+			Objectives: map[string]ObjectiveConfig{"cned": {LatencyThresholdMS: 5000}, "ent/ent-11": {AvailabilityTarget: 0.98, LatencyQuantile: 0.99}},
+			Silence:    SilenceConfig{MinExpected: 40, Fraction: 0.1, HistoryDays: 14},
+			Calendar:   CalendarConfig{Nights: "23:00-05:00", Weekends: true, Holidays: []string{"2021-04-10..2021-04-25", "2021-05-13"}}},
+		Alerts: AlertsConfig{Interval: 30 * time.Second, Lookback: 6 * time.Hour, Services: []string{"ent/ent-11", "cned/cned-classe-virtuelle"},
+			Webhooks: map[string]WebhookConfig{"oncall": {URL: "http://alertmanager:9093", Format: "alertmanager", Timeout: 5 * time.Second}},
+			Retries:  5, RetryBackoff: 2 * time.Second},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("testdata/config.yaml loads to\n%+v\nwant\n%+v", got, want)
@@ -285,6 +320,19 @@ func TestEachValidationRuleNamesItsKey(t *testing.T) {
 		{"zero sandbox threads are refused", "sandbox-max-threads", "sandbox.max_threads", "0 is not allowed"},
 		{"a sandbox account with the in-process engine is refused", "sandbox-clickhouse-username", "sandbox.clickhouse_username", `"vigie_sandbox" needs warehouse.driver: clickhouse`},
 		{"a sandbox password without an account is refused", "sandbox-clickhouse-password", "sandbox.clickhouse_password", "(hidden) is set without sandbox.clickhouse_username"},
+		{"a latency quantile written as a percentile is refused", "incidents-latency-quantile", "incidents.latency_quantile", "95 must be above 0 and below 1"},
+		{"a certain confidence is refused", "incidents-confidence", "incidents.confidence", "1 must be at least 0.5 and below 1"},
+		{"a window of no minute is refused", "incidents-max-window-minutes", "incidents.max_window_minutes", "0 must be 1 to 60"},
+		{"a service's target written as a percentage is refused", "incidents-objectives-target", "incidents.objectives.cned.availability_target", "95 must be above 0 and at most 1"},
+		{"an objective named with two slashes is refused", "incidents-objectives-name", "incidents.objectives.ent/ent-11/x", `is not "platform" or "platform/service"`},
+		{"a silence fraction of all is refused", "incidents-silence-fraction", "incidents.silence.fraction", "1 must be at least 0 and below 1"},
+		{"silence judged on no expected event is refused", "incidents-silence-min-expected", "incidents.silence.min_expected", "0 must be a number, at least 1"},
+		{"nights not in HH:MM-HH:MM are refused", "incidents-calendar-nights", "incidents.calendar.nights", `"22h-6h" is not "HH:MM-HH:MM"`},
+		{"holidays ending before they start are refused", "incidents-calendar-holidays", "incidents.calendar.holidays[0]", `"2021-04-25..2021-04-10" is not`},
+		{"an evaluation more often than every second is refused", "alerts-interval", "alerts.interval", "100ms must be at least 1s"},
+		{"a metrics service without its platform is refused", "alerts-services", "alerts.services[0]", `"ent-11" is not "platform/service"`},
+		{"a webhook that is not HTTP is refused", "alerts-webhooks", "alerts.webhooks.oncall.url", `"ftp://x" is not an http:// or https:// URL`},
+		{"a webhook in an unknown format is refused", "alerts-webhooks-format", "alerts.webhooks.oncall.format", `"slack" is not one of alertmanager, json`},
 	}
 	files, _ := filepath.Glob("testdata/invalid-*.yaml")
 	if len(files) != len(tests) {

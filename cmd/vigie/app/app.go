@@ -23,6 +23,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/vigie-fr/vigie/aggregate"
+	"github.com/vigie-fr/vigie/dashboards/alert"
 	"github.com/vigie-fr/vigie/dashboards/reach"
 	"github.com/vigie-fr/vigie/dashboards/sqlapi"
 	"github.com/vigie-fr/vigie/dashboards/web"
@@ -62,6 +63,7 @@ type App struct {
 	producer *kafka.Writer
 	dlq      *kafka.Writer
 	agg      *aggregate.Aggregator
+	live     *alert.Evaluator
 	ln       net.Listener
 	srv      *http.Server
 
@@ -244,6 +246,16 @@ func (a *App) Start(ctx context.Context) error {
 		a.sql = sqlapi.NewHandler(a.wh, token, SQLLimits(a.cfg), a.log)
 		mux.Handle("/api/v1/sql", a.sql)
 		web.New(a.st, a.cfg.Incidents, a.log).Register(mux)
+		if a.cfg.Alerts.Enabled {
+			live, err := alert.New(a.st, alert.Options{Incidents: a.cfg.Incidents, Alerts: a.cfg.Alerts, Log: a.log, Registerer: a.registerer})
+			if err != nil {
+				return err
+			}
+			if err := live.Start(ctx); err != nil {
+				return err
+			}
+			a.live = live
+		}
 	}
 	if a.parts.Aggregate {
 		a.dlq = broker.NewWriter(a.brokers, a.cfg.Kafka.DLQTopic, a.cfg.Kafka)
@@ -371,6 +383,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 			if a.probesDone != nil {
 				<-a.probesDone // they send what they hold before the producer closes
 			}
+		}
+		if a.live != nil {
+			errs = append(errs, a.live.Shutdown(ctx))
 		}
 		if a.producer != nil {
 			errs = append(errs, a.producer.Close())

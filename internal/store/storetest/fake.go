@@ -24,6 +24,9 @@ type Fake struct {
 	Failed map[store.Grain]map[Bucket][]uint64
 	// Cells are the grid cells of each platform and grain.
 	Cells map[string]map[store.Grain][]store.GridCell
+	// Slow are the latency counts of each grain, returned as they are
+	// (the test states each bucket's count above its threshold itself).
+	Slow map[store.Grain][]store.Slow
 	// Anon is the answer of every Anonymous call.
 	Anon store.Anonymous
 	// Err, when set, is the answer of every call.
@@ -122,4 +125,23 @@ func (f *Fake) HourRange(context.Context) (first, last time.Time, ok bool, err e
 		}
 	}
 	return first, last, len(f.Buckets[store.Hour]) > 0, nil
+}
+
+// SlowCounts returns the Slow rows of grain in [from, to), sorted as the
+// store does; the thresholds are the test's business.
+func (f *Fake) SlowCounts(_ context.Context, grain store.Grain, from, to time.Time, _ []store.Threshold, _ float64) ([]store.Slow, error) {
+	if err := f.call("SlowCounts"); err != nil {
+		return nil, err
+	}
+	var out []store.Slow
+	for _, s := range f.Slow[grain] {
+		if !s.Bucket.Before(from) && s.Bucket.Before(to) {
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b store.Slow) int {
+		return cmp.Or(cmp.Compare(a.Platform, b.Platform), cmp.Compare(a.Service, b.Service),
+			cmp.Compare(a.Region, b.Region), a.Bucket.Compare(b.Bucket))
+	})
+	return out, nil
 }

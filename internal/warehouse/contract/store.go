@@ -144,6 +144,70 @@ func testStoreReads(t *testing.T, wh warehouse.Warehouse, db string) {
 			t.Errorf("another partition's ids were found: %v", got)
 		}
 	})
+	t.Run("latency samples above each series' threshold", func(t *testing.T) {
+		// Each minute holds 100 ms (ok-1 times) and 200 ms (once), written
+		// twice: 16 and 30 samples, 2 above 150 ms in each.
+		slow := func(b time.Time, n, over uint64) store.Slow {
+			return store.Slow{Bucket: b, Platform: "ent", Service: "monlycee.net", Region: "11", Samples: n, Over: over}
+		}
+		for _, tc := range []struct {
+			name       string
+			thresholds []store.Threshold
+			def        float64
+			want       []store.Slow
+		}{
+			{"the default threshold", nil, 150, []store.Slow{slow(at(6, 8, 0), 16, 2), slow(at(6, 8, 1), 30, 2)}},
+			{"a service's own threshold wins over its platform's", []store.Threshold{{Platform: "ent", MS: 50}, {Platform: "ent", Service: "monlycee.net", MS: 150}},
+				1000, []store.Slow{slow(at(6, 8, 0), 16, 2), slow(at(6, 8, 1), 30, 2)}},
+			{"the platform's threshold wins over the default", []store.Threshold{{Platform: "ent", MS: 50}, {Platform: "cned", MS: 1000}},
+				1000, []store.Slow{slow(at(6, 8, 0), 16, 16), slow(at(6, 8, 1), 30, 30)}},
+		} {
+			got, err := st.SlowCounts(ctx, store.Minute, at(6, 8, 0), at(6, 8, 2), tc.thresholds, tc.def)
+			if err != nil || !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("%s: slow counts = %+v (err %v), want %+v", tc.name, got, err, tc.want)
+			}
+		}
+		hours, err := st.SlowCounts(ctx, store.Hour, at(6, 0, 0), at(7, 0, 0), nil, 150)
+		if want := []store.Slow{slow(at(6, 8, 0), 46, 4)}; err != nil || !reflect.DeepEqual(hours, want) {
+			t.Errorf("hour slow counts = %+v (err %v), want %+v", hours, err, want)
+		}
+	})
+	t.Run("recent totals per series", func(t *testing.T) {
+		got, err := st.Recent(ctx, at(6, 7, 0), at(6, 9, 0))
+		want := []store.Recent{{Platform: "ent", Service: "monlycee.net", Region: "11", Events: 60, OK: 46, Failed: 14, P95MS: 200, Newest: at(6, 8, 1)}}
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("recent = %+v (err %v), want %+v", got, err, want)
+		}
+	})
+	t.Run("live incidents keep their newest state and deliveries are remembered", func(t *testing.T) {
+		open := store.IncidentState{ID: "ent/monlycee.net/11/2021-04-06T08:00:00Z", Platform: "ent", Service: "monlycee.net", Region: "11",
+			Reason: "availability", Open: true, Start: at(6, 8, 0), End: at(6, 8, 7), AlertAt: at(6, 8, 5),
+			WorstAvailability: 0.5, WorstP95MS: 30000, Events: 70, Failed: 35, UpdatedAt: at(6, 8, 7)}
+		resolved := open
+		resolved.Open, resolved.End, resolved.UpdatedAt = false, at(6, 8, 30), at(6, 8, 31)
+		if err := st.SaveIncidents(ctx, []store.IncidentState{open}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SaveIncidents(ctx, []store.IncidentState{resolved}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Incidents(ctx, at(6, 0, 0), at(7, 0, 0))
+		if err != nil || len(got) != 1 || got[0] != resolved {
+			t.Fatalf("incidents = %+v (err %v), want only %+v", got, err, resolved)
+		}
+		if got, err := st.Incidents(ctx, at(6, 9, 0), at(7, 0, 0)); err != nil || len(got) != 0 {
+			t.Fatalf("incidents after it resolved = %+v (err %v), want none", got, err)
+		}
+		err = st.RecordDeliveries(ctx, []store.Delivery{{IncidentID: open.ID, Receiver: "am", Open: true, At: at(6, 8, 6)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done, err := st.Delivered(ctx, []string{open.ID, "other"})
+		want := map[string]bool{store.DeliveryKey(open.ID, "am", true): true}
+		if err != nil || !reflect.DeepEqual(done, want) {
+			t.Fatalf("delivered = %v (err %v), want %v", done, err, want)
+		}
+	})
 	t.Run("a bad grain is named", func(t *testing.T) {
 		if _, err := st.Stats(ctx, "day", at(6, 0, 0), at(7, 0, 0)); err == nil || !strings.Contains(err.Error(), `"day"`) {
 			t.Fatalf("err = %v, want one naming the grain", err)
