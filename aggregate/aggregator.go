@@ -12,7 +12,7 @@
 // engine drops where they were already written. A crash anywhere therefore
 // changes no total. docs/design.md tells the whole protocol.
 //
-// Re-sent events (same id) are counted once: ids seen in the last
+// Re-sent events (same collector and id) are counted once: ids seen in the last
 // aggregate.dedup_window offsets of the partition are remembered, and on
 // start they are re-read from the events table, so the decision is the same
 // after a restart.
@@ -265,7 +265,7 @@ type worker struct {
 	replayEnd int64 // >= 0 while re-reading a range whose 'before' marker has no 'after'
 	set       *window.Set
 	raw       []store.Event
-	seen      map[uint64]int64 // xxhash(id) → offset of its first occurrence
+	seen      map[uint64]int64 // dedupKey(collector, id) → offset of its first occurrence
 }
 
 func (w *worker) reset() {
@@ -287,7 +287,8 @@ func (a *Aggregator) add(ctx context.Context, w *worker, m kafka.Message) error 
 		a.m.dlq.WithLabelValues(ferr.Reason()).Inc()
 		return a.deadLetter(ctx, m, ferr.Error())
 	}
-	h := xxhash.Sum64String(ev.ID)
+	collector := collectorOf(m)
+	h := dedupKey(collector, ev.ID)
 	if off, dup := w.seen[h]; dup && off >= m.Offset-int64(a.o.Config.DedupWindow) {
 		a.m.duplicates.Inc()
 		return nil
@@ -298,8 +299,31 @@ func (a *Aggregator) add(ctx context.Context, w *worker, m kafka.Message) error 
 	}
 	a.m.events.Inc()
 	w.set.Add(&ev, user)
-	w.raw = append(w.raw, rawEvent(&ev, user, m.Partition, m.Offset))
+	w.raw = append(w.raw, rawEvent(&ev, user, collector, m.Partition, m.Offset))
 	return nil
+}
+
+// dedupKey is the duplicate memory's key of an event: ids are unique per
+// collector, so one collector sending another's id first does not hide
+// the real event.
+func dedupKey(collector, id string) uint64 {
+	var d xxhash.Digest // on the stack: this runs for every event
+	d.Reset()
+	_, _ = d.WriteString(collector)
+	_, _ = d.Write([]byte{0}) // no collector name holds NUL: ("a", "b\x00c") and ("a\x00b", "c") differ
+	_, _ = d.WriteString(id)
+	return d.Sum64()
+}
+
+// collectorOf is the collector the ingest API named on m; "" for a message
+// produced to the topic by something else.
+func collectorOf(m kafka.Message) string {
+	for _, h := range m.Headers {
+		if h.Key == schemas.CollectorHeader {
+			return string(h.Value)
+		}
+	}
+	return ""
 }
 
 func (w *worker) evict(below int64) {
@@ -355,8 +379,8 @@ func (a *Aggregator) deadLetter(ctx context.Context, m kafka.Message, reason str
 }
 
 // rawEvent is the events table's row of one folded event.
-func rawEvent(ev *schemas.Event, user uint64, partition int, offset int64) store.Event {
-	return store.Event{ID: ev.ID, TS: ev.TS, Platform: ev.Platform, Service: ev.Service, Region: ev.Region,
+func rawEvent(ev *schemas.Event, user uint64, collector string, partition int, offset int64) store.Event {
+	return store.Event{ID: ev.ID, Collector: collector, TS: ev.TS, Platform: ev.Platform, Service: ev.Service, Region: ev.Region,
 		Academy: ev.Academy, Kind: ev.Kind, Outcome: ev.Outcome, Status: uint16(ev.Status),
 		LatencyMS: f32(ev.LatencyMS), QueueMS: f32(ev.QueueMS), User: user, Role: ev.Role, Source: ev.Source,
 		Attrs: ev.Attrs, Partition: uint32(partition), Offset: offset}

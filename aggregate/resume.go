@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/vigie-fr/vigie/aggregate/window"
@@ -55,7 +54,7 @@ func (a *Aggregator) loadSeen(ctx context.Context, w *worker) error {
 		return err
 	}
 	for _, id := range ids {
-		w.seen[xxhash.Sum64String(id.ID)] = id.Offset
+		w.seen[dedupKey(id.Collector, id.ID)] = id.Offset
 	}
 	return nil
 }

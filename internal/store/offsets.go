@@ -127,16 +127,16 @@ func (m Marker) Resume(logFirst int64) Resume {
 	return Resume{Next: m.First, ReplayEnd: m.Last}
 }
 
-// SeenID is an event id the events table holds, with its offset.
+// SeenID is an event id the events table holds, with its collector and offset.
 type SeenID struct {
-	ID     string
-	Offset int64
+	Collector, ID string
+	Offset        int64
 }
 
 // IDs returns the ids of partition p's events at offsets [from, to): what
 // the aggregator's de-duplication memory held at offset to.
 func (s *Store) IDs(ctx context.Context, p int, from, to int64) ([]SeenID, error) {
-	q := fmt.Sprintf(`SELECT id, kafka_offset FROM %s WHERE kafka_partition = %d AND kafka_offset >= %d AND kafka_offset < %d`,
+	q := fmt.Sprintf(`SELECT collector, id, kafka_offset FROM %s WHERE kafka_partition = %d AND kafka_offset >= %d AND kafka_offset < %d`,
 		s.table(TableEvents), p, from, to)
 	res, err := s.wh.Query(ctx, q, nil)
 	if err != nil {
@@ -144,7 +144,7 @@ func (s *Store) IDs(ctx context.Context, p int, from, to int64) ([]SeenID, error
 	}
 	out := make([]SeenID, len(res.Rows))
 	for i, r := range res.Rows {
-		out[i] = SeenID{ID: warehouse.AsString(r[0]), Offset: warehouse.AsInt64(r[1])}
+		out[i] = SeenID{Collector: warehouse.AsString(r[0]), ID: warehouse.AsString(r[1]), Offset: warehouse.AsInt64(r[2])}
 	}
 	return out, nil
 }
