@@ -49,6 +49,7 @@ func start(t *testing.T, maxBody int64, edit func(*config.IngestConfig, *kafka.W
 	b := brokertest.Start(t, kcfg)
 	w := broker.NewWriter(b.Addrs(), kcfg.Topic, kcfg)
 	icfg := config.Default().Ingest
+	icfg.Collectors = testCollectors
 	if edit != nil {
 		edit(&icfg, w)
 	}
@@ -64,14 +65,23 @@ func start(t *testing.T, maxBody int64, edit func(*config.IngestConfig, *kafka.W
 	}
 	mux := http.NewServeMux()
 	h.Routes(mux)
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(guarded(t, icfg, mux))
 	t.Cleanup(srv.Close)
 	return &fixture{srv: srv, brokers: b.Addrs(), topic: kcfg.Topic, reg: reg, pseudo: p, embed: b}
 }
 
 func (f *fixture) post(t *testing.T, body []byte, encoding string) (int, http.Header, httpapi.Response) {
 	t.Helper()
+	return f.postAs(t, tokenAll, body, encoding)
+}
+
+// postAs posts body with token as the bearer ("" sends none).
+func (f *fixture) postAs(t *testing.T, token string, body []byte, encoding string) (int, http.Header, httpapi.Response) {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+httpapi.Path, bytes.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	req.Header.Set("Content-Type", "application/x-ndjson")
 	if encoding != "" {
 		req.Header.Set("Content-Encoding", encoding)
@@ -284,7 +294,9 @@ func TestBatchesRefusedAsAWhole(t *testing.T) {
 
 func TestOtherMethodsAre405(t *testing.T) {
 	f := start(t, 1<<20, nil)
-	res, err := http.Get(f.srv.URL + httpapi.Path)
+	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+httpapi.Path, nil)
+	req.Header.Set("Authorization", "Bearer "+tokenAll)
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +385,7 @@ func TestBrokerThatDoesNotAnswerIs503WithinTheProduceTimeout(t *testing.T) {
 	}
 	start := time.Now()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, httpapi.Path, strings.NewReader(validEvent("hung"))))
+	h.ServeHTTP(rec, asAll(httptest.NewRequest(http.MethodPost, httpapi.Path, strings.NewReader(validEvent("hung")))))
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "5" {
 		t.Fatalf("got %d Retry-After %q: %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 	}
@@ -432,7 +444,7 @@ func BenchmarkIngest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, asAll(r)) }))
 	defer srv.Close()
 	services := []string{"monlycee.net", "enthdf.fr", "ent.auvergnerhonealpes.fr", "cned-classe-virtuelle"}
 	regions := []string{"11", "32", "84", "76"}

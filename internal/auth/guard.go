@@ -2,6 +2,7 @@ package auth
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,7 +86,7 @@ func New(o Options) (*Guard, error) {
 	}
 	addToken := func(hash string, id Identity) {
 		var sum [sha256.Size]byte
-		if _, err := fmt.Sscanf(strings.TrimPrefix(hash, "sha256:"), "%x", &sum); err == nil {
+		if n, err := hex.Decode(sum[:], []byte(strings.TrimPrefix(hash, "sha256:"))); err == nil && n == len(sum) {
 			g.tokens[sum] = id
 		}
 	}
