@@ -12,8 +12,8 @@ import (
 
 	"github.com/vigie-fr/vigie/cmd/vigie/app"
 	"github.com/vigie-fr/vigie/dashboards/report/export"
-	"github.com/vigie-fr/vigie/internal/config"
 	"github.com/vigie-fr/vigie/ingest/simulate"
+	"github.com/vigie-fr/vigie/internal/config"
 )
 
 // demoMarker marks a data dir that vigie demo created, so that a later demo
