@@ -45,7 +45,7 @@ const (
 )
 
 func newOIDCLogin(cfg config.OIDCConfig, g *Guard) (*oidcLogin, error) {
-	secret := cfg.ClientSecret
+	var secret string // a public client (PKCE only) has none
 	if cfg.ClientSecretFile != "" {
 		b, err := os.ReadFile(cfg.ClientSecretFile)
 		if err != nil {

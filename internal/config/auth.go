@@ -37,8 +37,9 @@ type UserConfig struct {
 type OIDCConfig struct {
 	Issuer   string `mapstructure:"issuer"`
 	ClientID string `mapstructure:"client_id"`
-	// ClientSecret is better given as VIGIE_AUTH_OIDC_CLIENT_SECRET or in ClientSecretFile.
-	ClientSecret     string   `mapstructure:"client_secret"`
+	// ClientSecretFile holds the client secret: a file (mode 0600, or a
+	// mounted secret), never the configuration nor the environment, which
+	// the process's own /proc would show.
 	ClientSecretFile string   `mapstructure:"client_secret_file"`
 	RedirectURL      string   `mapstructure:"redirect_url"`
 	Scopes           []string `mapstructure:"scopes"`
@@ -152,9 +153,6 @@ func (c *Config) validateAuth(bad func(key string, val any, rule string)) {
 		if o.ClientID == "" {
 			bad("auth.oidc.client_id", `""`, "is empty, give the client id registered at the provider")
 		}
-		if o.ClientSecret != "" && o.ClientSecretFile != "" {
-			bad("auth.oidc.client_secret_file", quote(o.ClientSecretFile), "is set as well as auth.oidc.client_secret, give one")
-		}
 		if u, err := url.Parse(o.RedirectURL); err != nil || u.Host == "" || !strings.HasSuffix(u.Path, "/auth/oidc/callback") || (u.Scheme != "https" && u.Scheme != "http") {
 			bad("auth.oidc.redirect_url", quote(o.RedirectURL), "is not http(s)://<this server>/auth/oidc/callback")
 		}
@@ -178,7 +176,7 @@ func (c *Config) validateAuth(bad func(key string, val any, rule string)) {
 			roles(bad, key+".roles", r.Roles, "the group would give nothing")
 		}
 	}
-	if c.Open() && !IsLoopback(c.HTTP.Listen) {
+	if c.Open() && hostPort(c.HTTP.Listen, 0) && !IsLoopback(c.HTTP.Listen) {
 		// Nobody configured means nobody is asked who they are: only the
 		// machine's own users may reach such a server.
 		bad("auth.users", "[]", fmt.Sprintf("is empty (and so are ingest.collectors and auth.oidc.issuer), but http.listen %q is not a loopback address: "+
