@@ -309,8 +309,9 @@ func (a *Aggregator) add(ctx context.Context, w *worker, m kafka.Message) error 
 func dedupKey(collector, id string) uint64 {
 	var d xxhash.Digest // on the stack: this runs for every event
 	d.Reset()
+	n := len(collector) // length first: ("a", "bc") and ("ab", "c") differ
+	_, _ = d.Write([]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
 	_, _ = d.WriteString(collector)
-	_, _ = d.Write([]byte{0}) // no collector name holds NUL: ("a", "b\x00c") and ("a\x00b", "c") differ
 	_, _ = d.WriteString(id)
 	return d.Sum64()
 }
