@@ -233,8 +233,9 @@ func (a *App) Start(ctx context.Context) error {
 	return nil
 }
 
-// startGuard builds the authentication in front of mux and mounts its own
-// routes (login, logout, /api/v1/me, the admin listing, OIDC).
+// startGuard builds the authentication in front of mux and, with the
+// dashboards, mounts its own routes (login, logout, /api/v1/me, the admin
+// listing, OIDC).
 func (a *App) startGuard(mux *http.ServeMux) error {
 	if a.parts.Dashboards || a.parts.Ingest {
 		tok, err := sqlapi.LoadOrCreateToken(a.cfg.DataDir, a.cfg.HTTP.SQLToken)
@@ -254,7 +255,9 @@ func (a *App) startGuard(mux *http.ServeMux) error {
 		return err
 	}
 	a.guard = g
-	g.Routes(mux)
+	if a.parts.Dashboards { // the login pages are for the dashboards' users
+		g.Routes(mux)
+	}
 	return nil
 }
 
