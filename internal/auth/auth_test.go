@@ -294,6 +294,10 @@ func TestAnonymousBrowsersAreSentToTheLoginPage(t *testing.T) {
 	if code, body := get(t, c, srv.URL+"/", http.Header{"Authorization": {"Basic ZXZlOng="}}); code != 401 || !strings.Contains(body, `not "Bearer <token>"`) {
 		t.Fatalf("basic auth: %d %s", code, body)
 	}
+	// Open routes ignore stale credentials: the login page still shows.
+	if code, body := get(t, c, srv.URL+"/login", http.Header{"Authorization": {"Bearer revoked"}}); code != 200 || !strings.Contains(body, `name="password"`) {
+		t.Fatalf("login page with a revoked token: %d", code)
+	}
 }
 
 func TestARouteWithoutARuleIsClosedEvenInTheOpenMode(t *testing.T) {

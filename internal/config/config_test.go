@@ -667,6 +667,7 @@ func TestKubernetesManifestsRunTheClusterConfig(t *testing.T) {
 		}
 	}
 	_, port, _ := strings.Cut(want.HTTP.Listen, ":")
+	_, opsPort, _ := strings.Cut(want.HTTP.OpsListen, ":")
 	keys := envKeys()
 	for part, secrets := range secretEnv {
 		t.Run("vigie "+part, func(t *testing.T) {
@@ -685,7 +686,8 @@ func TestKubernetesManifestsRunTheClusterConfig(t *testing.T) {
 				{"readiness probe", dig(c, "readinessProbe", "httpGet", "path"), "/readyz"},
 				{"liveness probe", dig(c, "livenessProbe", "httpGet", "path"), "/healthz"},
 				{"scrape annotation", dig(pod, "metadata", "annotations", "prometheus.io/scrape"), "true"},
-				{"scrape port", dig(pod, "metadata", "annotations", "prometheus.io/port"), port},
+				{"ops port (http.ops_listen)", fmt.Sprint(dig(c, "ports", 1, "containerPort")), opsPort},
+				{"scrape port", dig(pod, "metadata", "annotations", "prometheus.io/port"), opsPort},
 				{"scrape path", dig(pod, "metadata", "annotations", "prometheus.io/path"), "/metrics"},
 			}
 			for _, ch := range checks {
