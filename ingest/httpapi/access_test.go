@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,12 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/vigie-fr/vigie/ingest/httpapi"
-	"github.com/vigie-fr/vigie/ingest/pseudonym"
 	"github.com/vigie-fr/vigie/internal/auth"
-	"github.com/vigie-fr/vigie/internal/broker"
 	"github.com/vigie-fr/vigie/internal/config"
 	"github.com/vigie-fr/vigie/schemas"
 )
@@ -175,31 +170,11 @@ func TestACollectorOverItsRateGets429WithRetryAfter(t *testing.T) {
 }
 
 func TestRequestsBeyondMaxInFlightGet503(t *testing.T) {
-	// A broker that accepts connections and never answers holds the first
-	// request in produce; the second finds no room.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
+	// A broker that never answers holds the first request in produce; the
+	// second finds no room.
 	cfg := config.Default().Ingest
 	cfg.ProduceTimeout, cfg.MaxInFlight = 3*time.Second, 1
-	w := broker.NewWriter([]string{ln.Addr().String()}, "vigie.events.v1", config.Default().Kafka)
-	defer w.Close()
-	p, _ := pseudonym.New([]byte(testKey))
-	h, err := httpapi.New(cfg, 1<<20, w, p, quiet(), prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := onHungBroker(t, cfg)
 	var wg sync.WaitGroup
 	recs := make([]*httptest.ResponseRecorder, 2)
 	for i := range recs {

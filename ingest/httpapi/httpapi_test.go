@@ -349,8 +349,10 @@ func TestBrokerDownIs503WithRetryAfter(t *testing.T) {
 	}
 }
 
-func TestBrokerThatDoesNotAnswerIs503WithinTheProduceTimeout(t *testing.T) {
-	// A listener that accepts connections and never answers: a hung broker.
+// onHungBroker is a handler with cfg whose broker accepts connections and
+// never answers. Everything is closed at the end of the test.
+func onHungBroker(t *testing.T, cfg config.IngestConfig) *httpapi.Handler {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -367,22 +369,27 @@ func TestBrokerThatDoesNotAnswerIs503WithinTheProduceTimeout(t *testing.T) {
 			conns = append(conns, c) // never read, never answered
 		}
 	}()
-	defer func() {
+	t.Cleanup(func() {
 		ln.Close()
 		<-done
 		for _, c := range conns {
 			c.Close()
 		}
-	}()
-	cfg := config.Default().Ingest
-	cfg.ProduceTimeout = 500 * time.Millisecond
+	})
 	w := broker.NewWriter([]string{ln.Addr().String()}, "vigie.events.v1", config.Default().Kafka)
-	defer w.Close()
+	t.Cleanup(func() { w.Close() })
 	p, _ := pseudonym.New([]byte(testKey))
 	h, err := httpapi.New(cfg, 1<<20, w, p, quiet(), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return h
+}
+
+func TestBrokerThatDoesNotAnswerIs503WithinTheProduceTimeout(t *testing.T) {
+	cfg := config.Default().Ingest
+	cfg.ProduceTimeout = 500 * time.Millisecond
+	h := onHungBroker(t, cfg)
 	start := time.Now()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, asAll(httptest.NewRequest(http.MethodPost, httpapi.Path, strings.NewReader(validEvent("hung")))))

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -9,9 +8,10 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
@@ -19,22 +19,23 @@ import (
 	"github.com/vigie-fr/vigie/internal/config"
 )
 
-// lockedBuffer is a log destination shared with the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// logFile is a log the server's goroutines write and the test reads.
+type logFile struct{ path string }
+
+func newLogFile(t *testing.T) (*slog.Logger, *logFile) {
+	t.Helper()
+	l := &logFile{path: filepath.Join(t.TempDir(), "log")}
+	f, err := os.Create(l.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return slog.New(slog.NewTextHandler(f, nil)), l
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+func (l *logFile) String() string {
+	b, _ := os.ReadFile(l.path)
+	return string(b)
 }
 
 // server is a Guard in front of stand-ins for the product's routes: each
@@ -42,16 +43,16 @@ func (l *lockedBuffer) String() string {
 // who asked.
 type server struct {
 	*httptest.Server
-	logs *lockedBuffer
+	logs *logFile
 }
 
 func newServer(t *testing.T, edit func(*Options)) *server {
 	t.Helper()
-	logs := &lockedBuffer{}
+	log, logs := newLogFile(t)
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
-	o := Options{Auth: config.Default().Auth, Ingest: config.Default().Ingest, Log: slog.New(slog.NewTextHandler(logs, nil))}
+	o := Options{Auth: config.Default().Auth, Ingest: config.Default().Ingest, Log: log}
 	if edit != nil {
 		edit(&o)
 	}
@@ -130,7 +131,13 @@ func login(t *testing.T, c *http.Client, base, user, password string, header htt
 
 func get(t *testing.T, c *http.Client, u string, header http.Header) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", u, nil)
+	return do(t, c, "GET", u, "", header)
+}
+
+// do sends one request with header and returns the status and the body.
+func do(t *testing.T, c *http.Client, method, u, body string, header http.Header) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, strings.NewReader(body))
 	for k, v := range header {
 		req.Header[k] = v
 	}
@@ -225,17 +232,7 @@ func TestSessionRequestsThatChangeStateNeedTheCSRFToken(t *testing.T) {
 	login(t, c, srv.URL, "eve", argonPassword, nil)
 	csrf := me(t, c, srv.URL).CSRF
 	post := func(header http.Header) (int, string) {
-		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/sql", strings.NewReader("SELECT 1"))
-		for k, v := range header {
-			req.Header[k] = v
-		}
-		res, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
+		return do(t, c, "POST", srv.URL+"/api/v1/sql", "SELECT 1", header)
 	}
 	for _, tc := range []struct {
 		name   string

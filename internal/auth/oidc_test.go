@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -136,8 +135,6 @@ func (p *provider) set(claims map[string]any, misbehave string) {
 	p.user, p.misbehave = claims, misbehave
 }
 
-func slogTo(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
-
 func TestOIDCLoginAgainstARealProvider(t *testing.T) {
 	p := newProvider(t)
 	// The redirect URL must name the server, known once it listens: build
@@ -145,7 +142,7 @@ func TestOIDCLoginAgainstARealProvider(t *testing.T) {
 	var h http.Handler
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	defer app.Close()
-	logs := &lockedBuffer{}
+	log, logs := newLogFile(t)
 	secretFile := filepath.Join(t.TempDir(), "oidc-secret")
 	os.WriteFile(secretFile, []byte(clientSecret+"\n"), 0o600)
 	cfg := config.Default()
@@ -155,7 +152,7 @@ func TestOIDCLoginAgainstARealProvider(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("the test's configuration: %v", err)
 	}
-	g, err := New(Options{Auth: cfg.Auth, Ingest: cfg.Ingest, Log: slogTo(logs)})
+	g, err := New(Options{Auth: cfg.Auth, Ingest: cfg.Ingest, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -9,9 +8,9 @@ import (
 	"maps"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,24 +19,6 @@ import (
 	"github.com/vigie-fr/vigie/internal/config"
 	"github.com/vigie-fr/vigie/internal/warehouse/chdb"
 )
-
-// syncBuffer is a log destination the server's goroutines share with the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestEveryRouteForEveryRole starts vigie serve with one user per role and
 // a collector, and asks every route as each of them and as nobody: each
@@ -55,22 +36,20 @@ func TestEveryRouteForEveryRole(t *testing.T) {
 	cfg.HTTP.Pprof = true
 	cfg.Kafka.Partitions = 1
 	tokens := authtest.Configure(&cfg)
-	logs := &syncBuffer{}
-	a, err := New(cfg, All, slog.New(slog.NewTextHandler(logs, nil)))
+	// The log goes to a file: the server's goroutines write it, the test reads it.
+	logPath := filepath.Join(t.TempDir(), "serve.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	a, err := New(cfg, All, slog.New(slog.NewTextHandler(logFile, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	err = a.Start(ctx)
-	defer func() {
-		if err := a.Shutdown(context.Background()); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	}()
-	if err != nil {
-		t.Fatal(err)
-	}
+	startApp(t, ctx, a)
 	local, err := os.ReadFile(cfg.DataDir + "/sql.token")
 	if err != nil {
 		t.Fatal(err)
@@ -185,7 +164,11 @@ func TestEveryRouteForEveryRole(t *testing.T) {
 
 	// Report downloads and SQL statements are logged with who asked;
 	// no token ever is.
-	out := logs.String()
+	logged, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(logged)
 	for _, w := range viewers[:3] {
 		if !strings.Contains(out, `msg=audit user.name=`+w+` user.roles=`+w+` user.via=token method=GET path=/api/v1/report query="format=json&`+day+`" status=200`) {
 			t.Errorf("no audit line for %s's report download", w)
