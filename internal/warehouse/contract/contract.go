@@ -21,6 +21,7 @@ import (
 	"github.com/vigie-fr/vigie/internal/config"
 	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/internal/warehouse"
+	"github.com/vigie-fr/vigie/schemas"
 )
 
 // Run runs the whole suite on wh. prefix names the databases it creates
@@ -56,7 +57,7 @@ func testMigrate(t *testing.T, wh warehouse.Warehouse, db string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"0001_init"}; !reflect.DeepEqual(applied, want) {
+	if want := migrationNames(t); !reflect.DeepEqual(applied, want) {
 		t.Fatalf("first run applied %q, want %q", applied, want)
 	}
 	applied, err = store.Migrate(ctx, wh, store.MigrateOptions{Database: db})
@@ -75,6 +76,20 @@ func testMigrate(t *testing.T, wh warehouse.Warehouse, db string) {
 	}
 }
 
+// migrationNames are every migration of schemas/migrations, in order.
+func migrationNames(t *testing.T) []string {
+	t.Helper()
+	migs, err := store.LoadMigrations(schemas.Migrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, len(migs))
+	for i, m := range migs {
+		names[i] = m.Name
+	}
+	return names
+}
+
 func testMigrateRace(t *testing.T, wh warehouse.Warehouse, db string) {
 	var wg sync.WaitGroup
 	results := make([][]string, 2)
@@ -89,12 +104,13 @@ func testMigrateRace(t *testing.T, wh warehouse.Warehouse, db string) {
 		t.Fatal(err)
 	}
 	all := append(append([]string{}, results[0]...), results[1]...)
-	if want := []string{"0001_init"}; !reflect.DeepEqual(all, want) {
+	want := migrationNames(t)
+	if !reflect.DeepEqual(all, want) {
 		t.Fatalf("two concurrent runs applied %q, want %q once", all, want)
 	}
 	rows := query(t, wh, "SELECT count() FROM "+db+".schema_migrations")
-	if got := rows.Rows[0][0]; got != uint64(1) {
-		t.Fatalf("schema_migrations has %v rows, want 1", got)
+	if got := rows.Rows[0][0]; got != uint64(len(want)) {
+		t.Fatalf("schema_migrations has %v rows, want %d", got, len(want))
 	}
 }
 
