@@ -36,7 +36,7 @@ const (
 )
 
 // AllRoles lists every role, in the order of the docs.
-var AllRoles = []Role{Analyst, Union, Engineer, Admin, Collector}
+func AllRoles() []Role { return []Role{Analyst, Union, Engineer, Admin, Collector} }
 
 // How an identity was established, as logged.
 const (
@@ -94,9 +94,9 @@ type Scope struct {
 	Burst         int
 }
 
-// Unlimited is the scope of the open mode and of the local token: anything,
+// unlimited is the scope of the open mode and of the local token: anything,
 // any date, no rate limit.
-var unlimited = Scope{Backfill: true}
+func unlimited() *Scope { return &Scope{Backfill: true} }
 
 // Refused returns the first event field outside the scope and why, or "" when
 // the event is allowed.

@@ -113,8 +113,7 @@ func New(o Options) (*Guard, error) {
 		g.listing = append(g.listing, Listed{Name: c.Name, Kind: "collector", Roles: id.Roles, Tokens: len(c.TokenHashes), Scope: id.Scope})
 	}
 	if o.LocalToken != "" {
-		local := unlimited
-		g.tokens[sha256.Sum256([]byte(o.LocalToken))] = Identity{Name: "local", Roles: []Role{Engineer, Collector}, Via: ViaLocal, Scope: &local}
+		g.tokens[sha256.Sum256([]byte(o.LocalToken))] = Identity{Name: "local", Roles: []Role{Engineer, Collector}, Via: ViaLocal, Scope: unlimited()}
 	}
 	if o.Auth.OIDC.Enabled() {
 		oc, err := newOIDCLogin(o.Auth.OIDC, g)
@@ -139,8 +138,7 @@ func toRoles(rs []string) []Role {
 
 // openIdentity is everyone in the open mode.
 func openIdentity() Identity {
-	s := unlimited
-	return Identity{Name: "anonymous", Roles: slices.Clone(AllRoles), Via: ViaOpen, Scope: &s}
+	return Identity{Name: "anonymous", Roles: AllRoles(), Via: ViaOpen, Scope: unlimited()}
 }
 
 // Open reports whether the Guard lets everyone in.
