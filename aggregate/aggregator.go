@@ -12,9 +12,9 @@
 // engine drops where they were already written. A crash anywhere therefore
 // changes no total. docs/design.md tells the whole protocol.
 //
-// Re-sent events (same id) are counted once within aggregate.dedup_horizon
-// of the first arrival (dedup.go), the same after a restart or a
-// rebalance.
+// Re-sent events (same collector and id) are counted once within
+// aggregate.dedup_horizon of the first arrival (dedup.go), the same after a
+// restart or a rebalance.
 package aggregate
 
 import (
@@ -291,16 +291,17 @@ type worker struct {
 	set       *window.Set
 	raw       []store.Event
 	ids       *seen       // nil when de-duplication is off
-	maybe     []candidate // events whose id may have arrived before this range
+	maybe     []candidate // events whose key may have arrived before this range
 }
 
 // candidate is an event held until flush, when the warehouse says whether
-// its id arrived before (a re-send) or not (a Bloom filter's false alarm).
+// its key arrived before (a re-send) or not (a Bloom filter's false alarm).
 type candidate struct {
-	ev     schemas.Event
-	user   uint64
-	offset int64
-	hash   uint64
+	ev        schemas.Event
+	user      uint64
+	collector string
+	offset    int64
+	hash      uint64
 }
 
 func (w *worker) reset() {
@@ -324,30 +325,55 @@ func (a *Aggregator) add(ctx context.Context, w *worker, m kafka.Message) error 
 		a.m.dlq.WithLabelValues(ferr.Reason()).Inc()
 		return a.deadLetter(ctx, m, ferr.Error())
 	}
+	collector := collectorOf(m)
 	if w.ids != nil {
-		h := xxhash.Sum64String(ev.ID)
+		h := dedupKey(collector, ev.ID)
 		switch {
 		case w.ids.inRange(h):
 			a.m.duplicates.Inc()
 			return nil
 		case w.ids.maybe(h):
-			w.maybe = append(w.maybe, candidate{ev: ev, user: user, offset: m.Offset, hash: h})
+			w.maybe = append(w.maybe, candidate{ev: ev, user: user, collector: collector, offset: m.Offset, hash: h})
 			return nil
 		}
 		w.ids.add(h, a.o.Now())
 	}
-	a.fold(w, &ev, user, m.Offset)
+	a.fold(w, &ev, user, collector, m.Offset)
 	return nil
 }
 
-// fold adds one new event to the range's windows and raw rows.
-func (a *Aggregator) fold(w *worker, ev *schemas.Event, user uint64, offset int64) {
-	a.m.events.Inc()
-	w.set.Add(ev, user)
-	w.raw = append(w.raw, rawEvent(ev, user, w.p, offset, w.epoch))
+// dedupKey is the duplicate memory's key of an event: ids are unique per
+// collector, so one collector sending another's id first does not hide
+// the real event.
+func dedupKey(collector, id string) uint64 {
+	var d xxhash.Digest // on the stack: this runs for every event
+	d.Reset()
+	n := len(collector) // length first: ("a", "bc") and ("ab", "c") differ
+	_, _ = d.Write([]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+	_, _ = d.WriteString(collector)
+	_, _ = d.WriteString(id)
+	return d.Sum64()
 }
 
-// settle decides the range's candidates: those whose id the warehouse
+// collectorOf is the collector the ingest API named on m; "" for a message
+// produced to the topic by something else.
+func collectorOf(m kafka.Message) string {
+	for _, h := range m.Headers {
+		if h.Key == schemas.CollectorHeader {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+// fold adds one new event to the range's windows and raw rows.
+func (a *Aggregator) fold(w *worker, ev *schemas.Event, user uint64, collector string, offset int64) {
+	a.m.events.Inc()
+	w.set.Add(ev, user)
+	w.raw = append(w.raw, rawEvent(ev, user, collector, w.p, offset, w.epoch))
+}
+
+// settle decides the range's candidates: those whose key the warehouse
 // received before this range (within the horizon) are re-sends; the others
 // are new and folded in. The raw rows go back to offset order, so a replay
 // sends the same block.
@@ -355,21 +381,21 @@ func (a *Aggregator) settle(ctx context.Context, w *worker) error {
 	if len(w.maybe) == 0 {
 		return nil
 	}
-	ids := make([]string, 0, len(w.maybe))
+	keys := make([]store.Key, 0, len(w.maybe))
 	for _, c := range w.maybe {
-		ids = append(ids, c.ev.ID)
+		keys = append(keys, store.Key{Collector: c.collector, ID: c.ev.ID})
 	}
-	earlier, err := a.store.Earlier(ctx, w.p, ids, w.epoch, w.first, a.o.Now().Add(-a.o.Config.DedupHorizon))
+	earlier, err := a.store.Earlier(ctx, w.p, keys, w.epoch, w.first, a.o.Now().Add(-a.o.Config.DedupHorizon))
 	if err != nil {
 		return err
 	}
 	for _, c := range w.maybe {
-		if earlier[c.ev.ID] || w.ids.inRange(c.hash) {
+		if earlier[store.Key{Collector: c.collector, ID: c.ev.ID}] || w.ids.inRange(c.hash) {
 			a.m.duplicates.Inc()
 			continue
 		}
 		w.ids.add(c.hash, a.o.Now())
-		a.fold(w, &c.ev, c.user, c.offset)
+		a.fold(w, &c.ev, c.user, c.collector, c.offset)
 	}
 	w.maybe = w.maybe[:0]
 	slices.SortFunc(w.raw, func(x, y store.Event) int { return cmp.Compare(x.Offset, y.Offset) })
@@ -421,8 +447,8 @@ func (a *Aggregator) deadLetter(ctx context.Context, m kafka.Message, reason str
 }
 
 // rawEvent is the events table's row of one folded event.
-func rawEvent(ev *schemas.Event, user uint64, partition int, offset int64, epoch uint32) store.Event {
-	return store.Event{ID: ev.ID, TS: ev.TS, Platform: ev.Platform, Service: ev.Service, Region: ev.Region,
+func rawEvent(ev *schemas.Event, user uint64, collector string, partition int, offset int64, epoch uint32) store.Event {
+	return store.Event{ID: ev.ID, Collector: collector, TS: ev.TS, Platform: ev.Platform, Service: ev.Service, Region: ev.Region,
 		Academy: ev.Academy, Kind: ev.Kind, Outcome: ev.Outcome, Status: uint16(ev.Status),
 		LatencyMS: f32(ev.LatencyMS), QueueMS: f32(ev.QueueMS), User: user, Role: ev.Role, Source: ev.Source,
 		Attrs: ev.Attrs, Partition: uint32(partition), Offset: offset, Epoch: epoch}

@@ -49,7 +49,7 @@ func (a *Aggregator) loadSeen(ctx context.Context, w *worker) error {
 		return err
 	}
 	for _, ar := range arrivals {
-		w.ids.remember(ar.Hash, ar.At)
+		w.ids.remember(dedupKey(ar.Collector, ar.ID), ar.At)
 	}
 	return nil
 }

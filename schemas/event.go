@@ -64,6 +64,12 @@ var (
 	Regions = []string{"11", "24", "27", "28", "32", "44", "52", "53", "75", "76", "84", "93", "94", "01", "02", "03", "04", "06"}
 )
 
+// CollectorHeader is the Kafka message header naming the collector (the
+// authenticated sender) of an event. Ids are unique per collector: the
+// aggregator de-duplicates on (collector, id), so one collector cannot
+// shadow another's events by sending their ids first.
+const CollectorHeader = "vigie-collector"
+
 // RegionNames maps INSEE region codes to their names.
 var RegionNames = map[string]string{
 	"11": "Île-de-France", "24": "Centre-Val de Loire", "27": "Bourgogne-Franche-Comté",

@@ -181,13 +181,19 @@ type server struct {
 // the end of the test if still running.
 func startServe(t *testing.T, dataDir string, env ...string) *server {
 	t.Helper()
+	return startServeArgs(t, dataDir, nil, env...)
+}
+
+// startServeArgs is startServe with more command-line arguments (--config).
+func startServeArgs(t *testing.T, dataDir string, args []string, env ...string) *server {
+	t.Helper()
 	listen := freeListen(t)
 	errf, err := os.CreateTemp(t.TempDir(), "serve-stderr-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &server{listen: listen, url: "http://" + listen, dataDir: dataDir, stderr: errf, done: make(chan struct{})}
-	s.cmd = exec.Command(vigieBin, "serve", "--data-dir", dataDir, "--listen", listen)
+	s.cmd = exec.Command(vigieBin, append([]string{"serve", "--data-dir", dataDir, "--listen", listen}, args...)...)
 	s.cmd.Dir = t.TempDir()
 	s.cmd.Env = baseEnv(env...)
 	s.cmd.Stdout, s.cmd.Stderr = errf, errf

@@ -13,6 +13,7 @@ import (
 	"github.com/vigie-fr/vigie/cmd/vigie/app"
 	"github.com/vigie-fr/vigie/dashboards/report/export"
 	"github.com/vigie-fr/vigie/ingest/simulate"
+	"github.com/vigie-fr/vigie/internal/config"
 )
 
 // demoMarker marks a data dir that vigie demo created, so that a later demo
@@ -45,6 +46,11 @@ earlier demo created it.`,
 			if err != nil {
 				return err
 			}
+			// The demo serves everyone with every role: this machine only.
+			if !config.IsLoopback(cfg.HTTP.Listen) {
+				return fmt.Errorf("http.listen: %q is not a loopback address, but vigie demo runs without authentication: listen on 127.0.0.1 (or run vigie serve with users, docs/access.md)", cfg.HTTP.Listen)
+			}
+			cfg.Auth.Users, cfg.Ingest.Collectors, cfg.Auth.OIDC.Issuer = nil, nil, ""
 			if len(cfg.Kafka.Brokers) == 0 && cfg.Warehouse.Driver == "chdb" {
 				if err := freshDataDir(cfg.DataDir); err != nil {
 					return err
@@ -58,7 +64,7 @@ earlier demo created it.`,
 				return err
 			}
 			defer shutdown(a)
-			fmt.Fprintf(out, "Vigie is running at %s\n", a.URL())
+			fmt.Fprintf(out, "Vigie is running at %s (démo sans authentification, accessible depuis cette machine seulement / demo without authentication, this machine only)\n", a.URL())
 			// The comparison point first, in time order: the report of the
 			// main scenario then shows "the same situation as last year".
 			names := []string{f.scenario}

@@ -10,6 +10,7 @@ import (
 	"github.com/vigie-fr/vigie/cmd/vigie/app"
 	"github.com/vigie-fr/vigie/dashboards/reach"
 	"github.com/vigie-fr/vigie/dashboards/report/export"
+	"github.com/vigie-fr/vigie/dashboards/sqlapi"
 	"github.com/vigie-fr/vigie/internal/paris"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 )
@@ -37,9 +38,15 @@ incidents.* configuration keys. Times are RFC 3339 (2021-04-06T06:00:00+02:00) o
 				return err
 			}
 			// A running server owns the warehouse (chDB: one process per
-			// data dir): export.Run asks it, else opens the warehouse here.
+			// data dir): export.Run asks it, with the data dir's token
+			// (none when no server wrote one: an open server needs none),
+			// else opens the warehouse here.
+			token := cfg.HTTP.SQLToken
+			if token == "" {
+				token, _ = sqlapi.ReadToken(cfg.DataDir)
+			}
 			paths, err := export.Run(cmd.Context(),
-				export.Request{From: f, To: t, Format: format, Out: out, DataDir: cfg.DataDir, Stdout: cmd.OutOrStdout()},
+				export.Request{From: f, To: t, Format: format, Out: out, DataDir: cfg.DataDir, Stdout: cmd.OutOrStdout(), Token: token},
 				reach.Options{ServerURL: reach.LocalURL(cfg.HTTP.Listen), OpenLocal: func(context.Context) (warehouse.Warehouse, error) {
 					return app.OpenWarehouse(cfg)
 				}},

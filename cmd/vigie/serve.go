@@ -15,23 +15,31 @@ import (
 // shutdownTimeout bounds the ordered shutdown on SIGTERM/Ctrl-C.
 const shutdownTimeout = 30 * time.Second
 
-// Routes, as each part registers them in app.Start. Every role serves
+// Routes, as each part registers them in app.Start, with the roles that
+// may use them (internal/auth.Policy; docs/access.md). Every role serves
 // commonRoutes; a role's help lists only the routes of its parts.
 const (
 	ingestRoutes = `
-  POST /v1/events             events in (NDJSON or JSON array, gzip)`
+  POST /v1/events             events in (NDJSON or JSON array, gzip)             collector token`
 	dashboardsRoutes = `
-  GET  /                      the dashboard (and /static/…)
-  GET  /api/v1/availability   region × hour availability (JSON)
-  GET  /api/v1/incidents      incidents found in a range (JSON)
-  GET  /api/v1/range          the time range the warehouse holds
-  GET  /api/v1/report         the lessons-learned report (?format=md|json|html)
-  POST /api/v1/sql            read-only SQL in the sandbox (bearer token: http.sql_token or <data_dir>/sql.token; docs/security.md)
-  GET  /api/v1/proof          proves to vigie query that this server owns the data dir (<data_dir>/server.nonce)`
+  GET  /                      the dashboard (and /static/…, open)                analyst, union, engineer
+  GET  /api/v1/availability   region × hour availability (JSON)                  analyst, union, engineer
+  GET  /api/v1/incidents      incidents found in a range (JSON)                  analyst, union, engineer
+  GET  /api/v1/range          the time range the warehouse holds                 analyst, union, engineer
+  GET  /api/v1/report         the lessons-learned report (?format=md|json|html)  analyst, union, engineer (logged)
+  POST /api/v1/sql            read-only SQL in the sandbox (docs/security.md)    engineer (each statement logged)
+  GET  /api/v1/proof          proves to vigie query that this server owns the data dir   anyone
+  GET  /login, POST /login    the login page; POST /logout; /auth/oidc/… with auth.oidc
+  GET  /api/v1/me             who you are, and your session's CSRF token         anyone logged in
+  GET  /api/v1/admin/users    the configured users and collectors, no secrets    admin`
 	commonRoutes = `
-  GET  /metrics               Prometheus metrics (docs/metrics.md)
-  GET  /healthz, /readyz      liveness, readiness
-  /debug/pprof/               Go's profiler, only with http.pprof`
+  GET  /metrics               Prometheus metrics (docs/metrics.md)               engineer, admin (open on http.ops_listen)
+  GET  /healthz, /readyz      liveness, readiness                                open
+  /debug/pprof/               Go's profiler, only with http.pprof                engineer, admin (open on http.ops_listen)
+
+Without any user, collector or OIDC issuer the server asks nobody and listens on loopback
+only. Scripts send "Authorization: Bearer <token>"; on this machine, vigie query, report and
+simulate use <data_dir>/sql.token (or http.sql_token). docs/access.md explains it all.`
 )
 
 // serveParts is what each long-running command runs and says about itself:

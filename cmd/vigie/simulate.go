@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vigie-fr/vigie/dashboards/reach"
+	"github.com/vigie-fr/vigie/dashboards/sqlapi"
 	"github.com/vigie-fr/vigie/ingest/simulate"
 	"github.com/vigie-fr/vigie/schemas"
 )
@@ -21,6 +25,7 @@ type simFlags struct {
 	speed       float64
 	batch       int
 	concurrency int
+	token       string // the collector's token; "" sends none
 }
 
 func (f *simFlags) register(cmd *cobra.Command) {
@@ -54,7 +59,7 @@ func (f *simFlags) replay(ctx context.Context, name, url string, progress io.Wri
 		return simulate.SendStats{}, simulate.ProbeStats{}, err
 	}
 	fmt.Fprintf(progress, "Replaying %s (%s): %d events to %s\n", sc.Name, sc.Description, total, url)
-	opts := simulate.SendOptions{BatchSize: f.batch, Concurrency: f.concurrency, Speed: f.speed, Total: total, Progress: progress}
+	opts := simulate.SendOptions{BatchSize: f.batch, Concurrency: f.concurrency, Speed: f.speed, Total: total, Progress: progress, Token: f.token}
 	st, err := simulate.Send(ctx, url, events, opts)
 	if err != nil {
 		return st, simulate.ProbeStats{}, err
@@ -79,7 +84,7 @@ func probeLine(st simulate.ProbeStats) string {
 
 func simulateCmd(g *globals) *cobra.Command {
 	var f simFlags
-	var url string
+	var url, tokenFile string
 	cmd := &cobra.Command{
 		Use:   "simulate",
 		Short: "Replay an incident scenario into a collector (POST /v1/events)",
@@ -98,8 +103,12 @@ Scenarios:
 			if err != nil {
 				return err
 			}
-			if url == "" {
+			local := url == ""
+			if local {
 				url = reach.LocalURL(cfg.HTTP.Listen)
+			}
+			if f.token, err = collectorToken(tokenFile, cfg.DataDir, local); err != nil {
+				return err
 			}
 			st, pst, err := f.run(cmd.Context(), url, cmd.ErrOrStderr())
 			if err != nil {
@@ -112,5 +121,32 @@ Scenarios:
 	}
 	f.register(cmd)
 	cmd.Flags().StringVar(&url, "url", "", "collector base URL (default: http.listen of this configuration)")
+	cmd.Flags().StringVar(&tokenFile, "token-file", "", "file holding the collector's token (default: $VIGIE_TOKEN, else the data dir's token of a server on this machine)")
 	return cmd
+}
+
+// collectorToken is the token simulate sends: the file's, else $VIGIE_TOKEN,
+// else, for the server of this configuration (local), the data dir's token
+// when that server wrote one, else none (an open loopback server). Never a
+// command-line argument, which every user of the machine can read, and the
+// data dir's token never goes to another URL.
+func collectorToken(file, dataDir string, local bool) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("--token-file: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	if tok := os.Getenv("VIGIE_TOKEN"); tok != "" {
+		return tok, nil
+	}
+	if !local {
+		return "", nil
+	}
+	tok, err := sqlapi.ReadToken(dataDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	return tok, err
 }

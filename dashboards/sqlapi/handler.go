@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigie-fr/vigie/internal/auth"
 	"github.com/vigie-fr/vigie/internal/sandbox"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 )
@@ -33,7 +34,9 @@ const MaxSQLBytes = 1 << 20
 // NewHandler serves POST /api/v1/sql. The body is the SQL text, or
 // {"sql": "…"} when it is JSON (Content-Type application/json, or a body that
 // starts with "{", which no SQL statement does). The request must carry
-// "Authorization: Bearer <token>"; an empty token refuses every request.
+// "Authorization: Bearer <token>", or come through an auth.Guard that put an
+// engineer in its context; an empty token refuses every other request.
+// Every statement is logged with who ran it.
 //
 // Answers (JSON): 200 with an Answer; 400 for an empty body, a syntax error
 // or any other SQL error; 401 without the right token; 403 when the sandbox
@@ -70,7 +73,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "use POST with the SQL text as the body")
 		return
 	}
-	if !h.authorized(r) {
+	who, authorized := h.authorized(r)
+	if !authorized {
 		// Never log the header: a wrong token is often a right one pasted in the wrong place.
 		h.log.Warn("sql: unauthorized request", "remote", r.RemoteAddr)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="vigie-sql"`)
@@ -100,14 +104,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if h.stop.Err() != nil && errors.Is(err, context.Canceled) {
 			status, err = http.StatusServiceUnavailable, errors.New("the server is stopping: the statement was cancelled")
 		}
-		h.log.Info("sql: query refused", "status", status, "elapsed", elapsed, "sql", abbreviate(sql), "err", err)
+		h.log.Info("sql: query refused", who.LogAttrs(), "status", status, "elapsed", elapsed, "sql", abbreviate(sql), "err", err)
 		if r.Context().Err() != nil {
 			return // the client went away; nobody reads an answer
 		}
 		writeError(w, status, err.Error())
 		return
 	}
-	h.log.Info("sql: query", "rows", len(res.Rows), "truncated", truncated, "elapsed", elapsed, "sql", abbreviate(sql))
+	h.log.Info("sql: query", who.LogAttrs(), "rows", len(res.Rows), "truncated", truncated, "elapsed", elapsed, "sql", abbreviate(sql))
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	body, err := json.Marshal(&Answer{Result: res, Truncated: truncated, MaxRows: h.lim.MaxRows, Elapsed: elapsed})
@@ -121,13 +125,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Close cancels every running statement; later ones are cancelled at once.
 func (h *Handler) Close() { h.cancel() }
 
-func (h *Handler) authorized(r *http.Request) bool {
+// authorized returns who runs the statement: the engineer the auth.Guard in
+// front put in the context, else (the handler mounted alone) the holder of
+// the token.
+func (h *Handler) authorized(r *http.Request) (auth.Identity, bool) {
+	if id, ok := auth.FromContext(r.Context()); ok && id.Has(auth.Engineer) {
+		return id, true
+	}
 	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || !h.hasToken {
-		return false
+		return auth.Identity{}, false
 	}
 	sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
-	return subtle.ConstantTimeCompare(sum[:], h.tokenSum[:]) == 1
+	return auth.Identity{Name: "sql-token", Roles: []auth.Role{auth.Engineer}, Via: auth.ViaLocal},
+		subtle.ConstantTimeCompare(sum[:], h.tokenSum[:]) == 1
 }
 
 func readSQL(w http.ResponseWriter, r *http.Request) (string, error) {

@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +11,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigie-fr/vigie/dashboards/incident/incidenttest"
+	"github.com/vigie-fr/vigie/dashboards/web"
+	"github.com/vigie-fr/vigie/internal/auth"
+	"github.com/vigie-fr/vigie/internal/config"
 )
 
 // chromium finds a headless-capable Chromium, or skips the test.
@@ -90,6 +97,31 @@ func TestThePageDrawsTheHeatmapInARealBrowser(t *testing.T) {
 			runChromium(t, bin, srv.URL+"/"+q, "--screenshot="+shot, "--hide-scrollbars")
 			t.Logf("screenshot in %s", shot)
 		}
+	}
+}
+
+// In the open mode (the demo, a loopback server nobody was configured on)
+// the page says that nobody is asked who they are.
+func TestThePageSaysWhenNobodyIsAskedInARealBrowser(t *testing.T) {
+	bin := chromium(t)
+	server(t) // the morning's data
+	g, err := auth.New(auth.Options{Auth: config.Default().Auth, Ingest: config.Default().Ingest, Open: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	g.Routes(mux)
+	web.New(incidenttest.Store(t, morningDB), config.Default().Incidents, nil).Register(mux)
+	srv := httptest.NewServer(g.Wrap(mux))
+	defer srv.Close()
+	dom := runChromium(t, bin, srv.URL+"/", "--dump-dom")
+	banner := regexp.MustCompile(`<p id="who" class="open-mode">([^<]*)</p>`).FindStringSubmatch(dom)
+	if banner == nil || !strings.HasPrefix(banner[1], "Sans authentification : ce serveur ne demande à personne qui il est") ||
+		!strings.Contains(banner[1], "No authentication: this server asks nobody who they are") {
+		t.Fatalf("no open-mode banner; DOM:\n%s", tail(dom, 3000))
+	}
+	if !strings.Contains(dom, `data-state="ready"`) {
+		t.Errorf("the page did not reach the ready state behind the guard")
 	}
 }
 

@@ -14,8 +14,9 @@ import (
 
 // batch is what a body holds: valid events and per-event errors.
 type batch struct {
-	events []schemas.Event
-	bad    []schemas.FieldError
+	events    []schemas.Event
+	positions []int // each event's index in the body
+	bad       []schemas.FieldError
 }
 
 // refusal is a batch refused as a whole.
@@ -62,12 +63,12 @@ func readBatch(body io.Reader, encoding string, limit int64, opt schemas.DecodeO
 	if int64(len(data)) > limit {
 		return batch{}, oversize
 	}
-	events, _, bad, err := schemas.DecodeBatch(bytes.NewReader(data), opt)
+	events, positions, bad, err := schemas.DecodeBatch(bytes.NewReader(data), opt)
 	if err != nil {
 		return batch{}, &refusal{status: http.StatusBadRequest, reason: "unreadable",
 			msg: err.Error() + ": send NDJSON (one event object per line) or one JSON array of event objects; nothing of this batch was stored"}
 	}
-	return batch{events: events, bad: bad}, nil
+	return batch{events: events, positions: positions, bad: bad}, nil
 }
 
 func isTooLarge(err error) bool {

@@ -1,9 +1,12 @@
 // Package httpapi is the HTTP collector: POST /v1/events takes a batch of
 // schema v1 events (NDJSON or a JSON array, optionally gzip), checks each
 // event, pseudonymises user ids and produces the valid events to Kafka,
-// answering only once every replica has them. It does not de-duplicate
-// re-sent events (the aggregator does, per partition) and does not serve the
-// other endpoints (metrics, health, dashboards).
+// answering only once every replica has them. Each collector's events must
+// stay within its scope (platforms, services, regions, and no history older
+// than ingest.max_past without backfill), at its request rate. It does not
+// authenticate (auth.Guard does, in front), does not de-duplicate re-sent
+// events (the aggregator does, per collector) and does not serve the other
+// endpoints (metrics, health, dashboards).
 package httpapi
 
 import (
@@ -59,6 +62,7 @@ type Handler struct {
 	pub     *publish.Publisher
 	log     *slog.Logger
 	m       *metrics
+	limits  *limits
 	now     func() time.Time
 }
 
@@ -88,23 +92,32 @@ func New(cfg config.IngestConfig, maxBodyBytes int64, w *kafka.Writer, p *pseudo
 	if err != nil {
 		return nil, fmt.Errorf("ingest handler: %w", err)
 	}
-	return &Handler{cfg: cfg, maxBody: maxBodyBytes, pub: pub, log: log, m: m, now: time.Now}, nil
+	return &Handler{cfg: cfg, maxBody: maxBodyBytes, pub: pub, log: log, m: m, limits: newLimits(cfg.MaxInFlight), now: time.Now}, nil
 }
 
 // Routes mounts the handler on mux at Path.
 func (h *Handler) Routes(mux *http.ServeMux) { mux.Handle(Path, h) }
 
-// ServeHTTP answers one batch. Status: 200 when at least one event was
+// ServeHTTP answers one batch from the collector the auth.Guard in front
+// put in the request's context. Status: 200 when at least one event was
 // accepted or the batch was empty; 400 when every event is invalid or the
-// batch is unreadable; 405, 413 (body too large), 415 (unknown
-// Content-Encoding); 503 with Retry-After when Kafka did not take the batch,
-// in which case no event of it counts as accepted and the client resends.
+// batch is unreadable; 401 without a collector; 405, 413 (body too large),
+// 415 (unknown Content-Encoding); 429 with Retry-After over the collector's
+// rate; 503 with Retry-After when ingest.max_in_flight requests are
+// already running or Kafka did not take the batch, in which case no event of
+// it counts as accepted and the client resends. Events outside the
+// collector's scope or older than ingest.max_past are per-event errors.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		h.reply(w, http.StatusMethodNotAllowed, Response{Error: "use POST to send events"})
 		return
 	}
+	id, release, ok := h.collector(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	body := http.MaxBytesReader(w, r.Body, h.maxBody)
 	b, ref := readBatch(body, r.Header.Get("Content-Encoding"), h.maxBody, schemas.DecodeOptions{
 		MaxEvents: h.cfg.MaxBatchEvents, MaxFuture: h.cfg.MaxFuture, Now: h.now,
@@ -114,6 +127,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reply(w, ref.status, Response{Error: ref.msg, LimitBytes: ref.limit})
 		return
 	}
+	h.scoped(&b, id)
 	for _, fe := range b.bad {
 		h.m.rejected.WithLabelValues(fe.Reason()).Inc()
 	}
@@ -128,7 +142,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reply(w, status, resp)
 		return
 	}
-	if err := h.produce(r.Context(), b.events); err != nil {
+	if err := h.produce(r.Context(), b.events, id.Name); err != nil {
 		h.m.rejected.WithLabelValues("unavailable").Add(float64(len(b.events)))
 		h.log.Warn("events not produced, client told to retry", "events", len(b.events), "topic", h.pub.Topic(), "err", err)
 		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
@@ -141,12 +155,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.reply(w, http.StatusOK, resp)
 }
 
-// produce writes the events synchronously; nil means every replica has all of them.
-func (h *Handler) produce(ctx context.Context, events []schemas.Event) error {
+// produce writes the events synchronously; nil means every replica has all
+// of them. Each message names its collector (schemas.CollectorHeader): the
+// aggregator de-duplicates ids per collector, so no collector can take
+// another's ids.
+func (h *Handler) produce(ctx context.Context, events []schemas.Event, collector string) error {
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.ProduceTimeout)
 	defer cancel()
 	start := time.Now()
-	err := h.pub.Publish(ctx, events)
+	err := h.pub.Publish(ctx, events, collector)
 	h.m.produce.Observe(time.Since(start).Seconds())
 	return err
 }

@@ -49,6 +49,7 @@ func start(t *testing.T, maxBody int64, edit func(*config.IngestConfig, *kafka.W
 	b := brokertest.Start(t, kcfg)
 	w := broker.NewWriter(b.Addrs(), kcfg.Topic, kcfg)
 	icfg := config.Default().Ingest
+	icfg.Collectors = testCollectors
 	if edit != nil {
 		edit(&icfg, w)
 	}
@@ -64,14 +65,23 @@ func start(t *testing.T, maxBody int64, edit func(*config.IngestConfig, *kafka.W
 	}
 	mux := http.NewServeMux()
 	h.Routes(mux)
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(guarded(t, icfg, mux))
 	t.Cleanup(srv.Close)
 	return &fixture{srv: srv, brokers: b.Addrs(), topic: kcfg.Topic, reg: reg, pseudo: p, embed: b}
 }
 
 func (f *fixture) post(t *testing.T, body []byte, encoding string) (int, http.Header, httpapi.Response) {
 	t.Helper()
+	return f.postAs(t, tokenAll, body, encoding)
+}
+
+// postAs posts body with token as the bearer ("" sends none).
+func (f *fixture) postAs(t *testing.T, token string, body []byte, encoding string) (int, http.Header, httpapi.Response) {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+httpapi.Path, bytes.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	req.Header.Set("Content-Type", "application/x-ndjson")
 	if encoding != "" {
 		req.Header.Set("Content-Encoding", encoding)
@@ -284,7 +294,9 @@ func TestBatchesRefusedAsAWhole(t *testing.T) {
 
 func TestOtherMethodsAre405(t *testing.T) {
 	f := start(t, 1<<20, nil)
-	res, err := http.Get(f.srv.URL + httpapi.Path)
+	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+httpapi.Path, nil)
+	req.Header.Set("Authorization", "Bearer "+tokenAll)
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,8 +349,10 @@ func TestBrokerDownIs503WithRetryAfter(t *testing.T) {
 	}
 }
 
-func TestBrokerThatDoesNotAnswerIs503WithinTheProduceTimeout(t *testing.T) {
-	// A listener that accepts connections and never answers: a hung broker.
+// onHungBroker is a handler with cfg whose broker accepts connections and
+// never answers. Everything is closed at the end of the test.
+func onHungBroker(t *testing.T, cfg config.IngestConfig) *httpapi.Handler {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -355,25 +369,30 @@ func TestBrokerThatDoesNotAnswerIs503WithinTheProduceTimeout(t *testing.T) {
 			conns = append(conns, c) // never read, never answered
 		}
 	}()
-	defer func() {
+	t.Cleanup(func() {
 		ln.Close()
 		<-done
 		for _, c := range conns {
 			c.Close()
 		}
-	}()
-	cfg := config.Default().Ingest
-	cfg.ProduceTimeout = 500 * time.Millisecond
+	})
 	w := broker.NewWriter([]string{ln.Addr().String()}, "vigie.events.v1", config.Default().Kafka)
-	defer w.Close()
+	t.Cleanup(func() { w.Close() })
 	p, _ := pseudonym.New([]byte(testKey))
 	h, err := httpapi.New(cfg, 1<<20, w, p, quiet(), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return h
+}
+
+func TestBrokerThatDoesNotAnswerIs503WithinTheProduceTimeout(t *testing.T) {
+	cfg := config.Default().Ingest
+	cfg.ProduceTimeout = 500 * time.Millisecond
+	h := onHungBroker(t, cfg)
 	start := time.Now()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, httpapi.Path, strings.NewReader(validEvent("hung"))))
+	h.ServeHTTP(rec, asAll(httptest.NewRequest(http.MethodPost, httpapi.Path, strings.NewReader(validEvent("hung")))))
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "5" {
 		t.Fatalf("got %d Retry-After %q: %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 	}
@@ -432,7 +451,7 @@ func BenchmarkIngest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, asAll(r)) }))
 	defer srv.Close()
 	services := []string{"monlycee.net", "enthdf.fr", "ent.auvergnerhonealpes.fr", "cned-classe-virtuelle"}
 	regions := []string{"11", "32", "84", "76"}

@@ -21,9 +21,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigie_ingest_events_rejected_total",
-			Help: "Events not accepted, by reason: the schema field at fault, unknown_field, not_an_object, " +
+			Help: "Events not accepted, by reason: the schema field at fault (also platform, service, region for an " +
+				"event outside its collector's scope, ts for one older than ingest.max_past), unknown_field, not_an_object, " +
 				"unavailable (Kafka did not take them; the client retries). A batch refused as a whole " +
-				"(unreadable, oversize, bad_encoding) counts once.",
+				"(unreadable, oversize, bad_encoding, rate_limited for a collector over its rate, busy beyond " +
+				"ingest.max_in_flight) counts once.",
 		}, []string{"reason"}),
 		produce: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "vigie_ingest_produce_seconds",

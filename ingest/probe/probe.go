@@ -284,7 +284,7 @@ func (p *Prober) publishLoop(ctx context.Context) {
 			n := min(len(pending), maxBatch)
 			batch := append([]schemas.Event(nil), pending[:n]...)
 			pctx, cancel := context.WithTimeout(c, p.opt.ProduceTimeout)
-			err := p.opt.Publisher.Publish(pctx, batch)
+			err := p.opt.Publisher.Publish(pctx, batch, collectorName)
 			cancel()
 			if err != nil {
 				p.m.publishErrors.Inc()
@@ -335,3 +335,10 @@ func (p *Prober) publishLoop(ctx context.Context) {
 		}
 	}
 }
+
+// collectorName names this process's events for the aggregator's
+// de-duplication (ids are unique per collector): the probe of this host.
+var collectorName = func() string {
+	h, _ := os.Hostname()
+	return "vigie-probe@" + h
+}()

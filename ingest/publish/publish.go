@@ -69,8 +69,10 @@ func (p *Publisher) Prepare(ev *schemas.Event) {
 
 // Publish prepares the events (in place) and produces them synchronously;
 // nil means every replica has all of them. The events must be valid schema
-// v1 (see Check).
-func (p *Publisher) Publish(ctx context.Context, events []schemas.Event) error {
+// v1 (see Check). Each message names collector (schemas.CollectorHeader):
+// ids are unique per collector, and the aggregator de-duplicates them so.
+func (p *Publisher) Publish(ctx context.Context, events []schemas.Event, collector string) error {
+	headers := []kafka.Header{{Key: schemas.CollectorHeader, Value: []byte(collector)}}
 	msgs := make([]kafka.Message, len(events))
 	for i := range events {
 		ev := &events[i]
@@ -79,7 +81,7 @@ func (p *Publisher) Publish(ctx context.Context, events []schemas.Event) error {
 		if err != nil {
 			return fmt.Errorf("encode event %q: %w", ev.ID, err)
 		}
-		msgs[i] = kafka.Message{Key: []byte(ev.PartitionKey()), Value: val}
+		msgs[i] = kafka.Message{Key: []byte(ev.PartitionKey()), Value: val, Headers: headers}
 	}
 	return p.w.WriteMessages(ctx, msgs...)
 }

@@ -42,6 +42,10 @@ type SendOptions struct {
 	MaxRetries int
 	// Client is the HTTP client (default: one with a 60 s timeout).
 	Client *http.Client
+	// Token is the collector's token, sent as a bearer; "" sends none (an
+	// open loopback server). Replaying history needs a token whose
+	// collector has backfill: true.
+	Token string
 }
 
 // SendStats counts what Send did.
@@ -244,6 +248,9 @@ func (s *sender) try(ctx context.Context, body []byte) (int, time.Duration, erro
 	}
 	req.Header.Set("Content-Type", "application/x-ndjson")
 	req.Header.Set("Content-Encoding", "gzip")
+	if s.opt.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.opt.Token)
+	}
 	resp, err := s.opt.Client.Do(req)
 	if err != nil {
 		return 0, -1, err // network: retry

@@ -629,7 +629,7 @@ func (fl *follower) send(ctx context.Context, events []schemas.Event) error {
 		}
 		// A stop does not cut a batch in flight: what Kafka got is checkpointed.
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fl.t.opt.ProduceTimeout)
-		err := fl.t.opt.Publisher.Publish(pctx, batch)
+		err := fl.t.opt.Publisher.Publish(pctx, batch, collectorName)
 		cancel()
 		if err == nil {
 			fl.t.m.sent.WithLabelValues(fl.cfg.Path).Add(float64(len(events)))
@@ -664,3 +664,10 @@ func (fl *follower) reportBad(f *file, line int64, raw []byte, err error) {
 			"sample", truncate(strings.ToValidUTF8(string(raw), "?"), 120), "unreadable_so_far", fl.bad)
 	}
 }
+
+// collectorName names this process's events for the aggregator's
+// de-duplication (ids are unique per collector): the tail of this host.
+var collectorName = func() string {
+	h, _ := os.Hostname()
+	return "vigie-tail@" + h
+}()

@@ -42,6 +42,7 @@ type Config struct {
 	Tail      TailConfig      `mapstructure:"tail"`
 	Sandbox   SandboxConfig   `mapstructure:"sandbox"` // sandbox.go
 	Alerts    AlertsConfig    `mapstructure:"alerts"`
+	Auth      AuthConfig      `mapstructure:"auth"` // auth.go
 }
 
 // LogConfig sets slog's output.
@@ -60,6 +61,9 @@ type HTTPConfig struct {
 	SQLToken string `mapstructure:"sql_token"`
 	// Pprof serves Go's profiler under /debug/pprof/ (for engineers; off by default).
 	Pprof bool `mapstructure:"pprof"`
+	// OpsListen, when set, serves /metrics and /debug/pprof/ there, without
+	// authentication, instead of on Listen behind the engineer or admin role.
+	OpsListen string `mapstructure:"ops_listen"`
 }
 
 // KafkaConfig says which brokers to use; none means the embedded broker.
@@ -127,6 +131,12 @@ type IngestConfig struct {
 	MaxBatchEvents int           `mapstructure:"max_batch_events"`
 	MaxFuture      time.Duration `mapstructure:"max_future"`
 	ProduceTimeout time.Duration `mapstructure:"produce_timeout"`
+	// The collectors and their limits: collectors.go.
+	MaxPast       time.Duration     `mapstructure:"max_past"`
+	MaxInFlight   int               `mapstructure:"max_in_flight"`
+	RatePerSecond float64           `mapstructure:"rate_per_second"`
+	RateBurst     int               `mapstructure:"rate_burst"`
+	Collectors    []CollectorConfig `mapstructure:"collectors"`
 }
 
 // AggregateConfig is the stream processor.
@@ -174,7 +184,8 @@ func Default() Config {
 			Retention:  RetentionConfig{Raw: 90 * 24 * time.Hour, Minute: 30 * 24 * time.Hour, Hour: 5 * 365 * 24 * time.Hour},
 			Query:      QueryConfig{Timeout: 30 * time.Second, MaxRows: 10000},
 		},
-		Ingest: IngestConfig{MaxBatchEvents: 10000, MaxFuture: time.Hour, ProduceTimeout: 10 * time.Second},
+		Ingest: IngestConfig{MaxBatchEvents: 10000, MaxFuture: time.Hour, ProduceTimeout: 10 * time.Second,
+			MaxPast: 72 * time.Hour, MaxInFlight: 64, RatePerSecond: 20, RateBurst: 40},
 		Aggregate: AggregateConfig{
 			FlushInterval: time.Second, FlushEvents: 20000, DedupHorizon: 24 * time.Hour, SessionTimeout: 10 * time.Second,
 		},
@@ -187,6 +198,8 @@ func Default() Config {
 			Calendar: CalendarConfig{Nights: "22:00-06:00"}},
 		Alerts: AlertsConfig{Enabled: true, Interval: 15 * time.Second, Lookback: 4 * time.Hour,
 			Services: defaultAlertServices(schemas.Regions), Retries: 3, RetryBackoff: time.Second},
+		Auth: AuthConfig{SessionTTL: 12 * time.Hour, OIDC: OIDCConfig{
+			Scopes: []string{"openid", "email", "profile"}, NameClaim: "email", RolesClaim: "groups"}},
 	}
 }
 
@@ -210,6 +223,9 @@ func (c *Config) Validate() error {
 	}
 	if !hostPort(c.HTTP.Listen, 0) {
 		bad("http.listen", quote(c.HTTP.Listen), "is not host:port (port 0 to 65535)")
+	}
+	if c.HTTP.OpsListen != "" && !hostPort(c.HTTP.OpsListen, 0) {
+		bad("http.ops_listen", quote(c.HTTP.OpsListen), "is not host:port (port 0 to 65535), or empty to serve /metrics on http.listen")
 	}
 	if c.HTTP.MaxBodyBytes < 1024 {
 		bad("http.max_body_bytes", c.HTTP.MaxBodyBytes, "is too small, use 1024 or more")
@@ -331,6 +347,8 @@ func (c *Config) Validate() error {
 	c.Tail.validate(bad)
 	in.validateDetection(bad)
 	c.Alerts.validate(bad)
+	c.validateAuth(bad)
+	c.validateCollectors(bad)
 	return errors.Join(errs...)
 }
 

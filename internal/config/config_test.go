@@ -133,6 +133,15 @@ func normalized(c Config) Config {
 	if len(c.Alerts.Webhooks) == 0 {
 		c.Alerts.Webhooks = nil
 	}
+	if len(c.Auth.Users) == 0 {
+		c.Auth.Users = nil
+	}
+	if len(c.Ingest.Collectors) == 0 {
+		c.Ingest.Collectors = nil
+	}
+	if len(c.Auth.OIDC.Roles) == 0 {
+		c.Auth.OIDC.Roles = nil
+	}
 	return c
 }
 
@@ -166,7 +175,7 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 		HTTP: HTTPConfig{
 			Listen: "0.0.0.0:9090", MaxBodyBytes: 1 << 20,
 			ReadTimeout: 15 * time.Second, WriteTimeout: 2 * time.Minute,
-			SQLToken: "sql-token-of-the-test-file-0123456789", Pprof: true,
+			SQLToken: "sql-token-of-the-test-file-0123456789", Pprof: true, OpsListen: "127.0.0.1:9091",
 		},
 		Kafka: KafkaConfig{
 			Brokers: []string{"kafka-1:9092", "kafka-2:9092"},
@@ -188,6 +197,10 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 		Ingest: IngestConfig{
 			HMACKey:        "hmac-key-of-the-test-file-0123456789abcdef",
 			MaxBatchEvents: 5000, MaxFuture: 30 * time.Minute, ProduceTimeout: 20 * time.Second,
+			MaxPast: 48 * time.Hour, MaxInFlight: 8, RatePerSecond: 5, RateBurst: 10,
+			Collectors: []CollectorConfig{{Name: "ent-idf", TokenHashes: []string{"sha256:" + strings.Repeat("1", 64)},
+				Platforms: []string{"ent"}, Services: []string{"monlycee.net"}, Regions: []string{"11"},
+				Backfill: true, RatePerSecond: 50, RateBurst: 100}},
 		},
 		Aggregate: AggregateConfig{
 			FlushInterval: 2 * time.Second, FlushEvents: 50000, DedupHorizon: 48 * time.Hour, SessionTimeout: 30 * time.Second,
@@ -206,6 +219,16 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 		Alerts: AlertsConfig{Interval: 30 * time.Second, Lookback: 6 * time.Hour, Services: []string{"ent/ent-11", "cned/cned-classe-virtuelle"},
 			Webhooks: map[string]WebhookConfig{"oncall": {URL: "http://alertmanager:9093", Format: "alertmanager", Timeout: 5 * time.Second}},
 			Retries:  5, RetryBackoff: 2 * time.Second},
+		Auth: AuthConfig{
+			Users: []UserConfig{{Name: "alice", Roles: []string{"analyst", "union"},
+				PasswordHash: "$2b$10$abcdefghijklmnopqrstuuJ3cWQ1VjV3mE4yDiDnP6gS6Xl6aNq0e",
+				TokenHashes:  []string{"sha256:" + strings.Repeat("2", 64)}}},
+			SessionTTL: time.Hour, TrustForwardedProto: true,
+			OIDC: OIDCConfig{Issuer: "https://sso.example.fr/realms/education", ClientID: "vigie", ClientSecretFile: "/run/secrets/oidc",
+				RedirectURL: "https://vigie.example.fr/auth/oidc/callback", Scopes: []string{"openid", "email"},
+				NameClaim: "preferred_username", RolesClaim: "roles",
+				Roles: []OIDCRoleConfig{{Group: "vigie-analystes", Roles: []string{"analyst"}}}},
+		},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("testdata/config.yaml loads to\n%+v\nwant\n%+v", got, want)
@@ -333,6 +356,24 @@ func TestEachValidationRuleNamesItsKey(t *testing.T) {
 		{"a metrics service without its platform is refused", "alerts-services", "alerts.services[0]", `"ent-11" is not "platform/service"`},
 		{"a webhook that is not HTTP is refused", "alerts-webhooks", "alerts.webhooks.oncall.url", `"ftp://x" is not an http:// or https:// URL`},
 		{"a webhook in an unknown format is refused", "alerts-webhooks-format", "alerts.webhooks.oncall.format", `"slack" is not one of alertmanager, json`},
+		{"an open server on a public address is refused", "auth-open-public", "auth.users", `but http.listen "0.0.0.0:8080" is not a loopback address`},
+		{"an unknown role is refused", "auth-user-role", "auth.users[0].roles[0]", `"superuser" is not one of analyst, union, engineer, admin`},
+		{"the collector role is for collectors only", "auth-user-collector-role", "auth.users[0].roles[0]", "is given to ingest.collectors only"},
+		{"a user without credentials is refused", "auth-user-no-credential", "auth.users[0]", "has neither password_hash nor token_hashes"},
+		{"a token hash that is not sha256 hex is refused", "auth-token-hash", "auth.users[0].token_hashes[0]", `is not "sha256:" and 64 lowercase hex digits`},
+		{"a password in clear is refused and not repeated", "auth-password-hash", "auth.users[0].password_hash", "(hidden) is not an argon2id"},
+		{"a user and a collector of one name are refused", "auth-duplicate-name", "ingest.collectors[0].name", `"ent-idf" is already the name of auth.users[0].name`},
+		{"one token for two identities is refused", "auth-duplicate-token", "ingest.collectors[0].token_hashes[0]", "is the same token as auth.users[0].token_hashes[0]"},
+		{"a session of seconds is refused", "auth-session-ttl", "auth.session_ttl", "10s is not allowed, use 1m to 720h"},
+		{"an OIDC issuer over plain HTTP is refused", "auth-oidc-issuer", "auth.oidc.issuer", "is not an https:// URL"},
+		{"OIDC without any group mapped is refused", "auth-oidc-roles", "auth.oidc.roles", "map at least one group"},
+		{"a collector scoped to an unknown region is refused", "ingest-collector-region", "ingest.collectors[0].regions[0]", `"99" is not an INSEE region code`},
+		{"a collector with an empty scope list is refused", "ingest-collector-scope-empty", "ingest.collectors[0].services", `is empty: list what this collector may send, or ["*"]`},
+		{"a scope mixing * and values is refused", "ingest-collector-scope-mixed", "ingest.collectors[0].platforms", `mixes "*" with values`},
+		{"a max_past under an hour is refused", "ingest-max-past", "ingest.max_past", "10m0s is too short"},
+		{"no request in flight is refused", "ingest-max-in-flight", "ingest.max_in_flight", "0 is not allowed"},
+		{"a zero rate is refused", "ingest-rate-per-second", "ingest.rate_per_second", "0 must be a number above 0"},
+		{"an ops address without a port is refused", "http-ops-listen", "http.ops_listen", `"metrics" is not host:port`},
 	}
 	files, _ := filepath.Glob("testdata/invalid-*.yaml")
 	if len(files) != len(tests) {
@@ -695,6 +736,7 @@ func TestKubernetesManifestsRunTheClusterConfig(t *testing.T) {
 		}
 	}
 	_, port, _ := strings.Cut(want.HTTP.Listen, ":")
+	_, opsPort, _ := strings.Cut(want.HTTP.OpsListen, ":")
 	keys := envKeys()
 	for part, secrets := range secretEnv {
 		t.Run("vigie "+part, func(t *testing.T) {
@@ -713,7 +755,8 @@ func TestKubernetesManifestsRunTheClusterConfig(t *testing.T) {
 				{"readiness probe", dig(c, "readinessProbe", "httpGet", "path"), "/readyz"},
 				{"liveness probe", dig(c, "livenessProbe", "httpGet", "path"), "/healthz"},
 				{"scrape annotation", dig(pod, "metadata", "annotations", "prometheus.io/scrape"), "true"},
-				{"scrape port", dig(pod, "metadata", "annotations", "prometheus.io/port"), port},
+				{"ops port (http.ops_listen)", fmt.Sprint(dig(c, "ports", 1, "containerPort")), opsPort},
+				{"scrape port", dig(pod, "metadata", "annotations", "prometheus.io/port"), opsPort},
 				{"scrape path", dig(pod, "metadata", "annotations", "prometheus.io/path"), "/metrics"},
 			}
 			for _, ch := range checks {

@@ -193,17 +193,22 @@ func (m Marker) Resume(logFirst int64) Resume {
 	return Resume{Next: m.First, ReplayEnd: m.Last}
 }
 
-// Arrival is an event id's hash (xxHash64, as RecordHash's xxhash) and
-// when the warehouse received it.
+// Arrival is an event's collector and id, and when the warehouse received
+// it.
 type Arrival struct {
-	Hash uint64
-	At   time.Time
+	Key
+	At time.Time
 }
 
-// Arrivals returns the ids of partition p's events received since since:
+// Key is what makes an event unique: its id, within its collector.
+type Key struct {
+	Collector, ID string
+}
+
+// Arrivals returns the keys of partition p's events received since since:
 // what the aggregator's de-duplication memory holds after a restart.
 func (s *Store) Arrivals(ctx context.Context, p int, since time.Time) ([]Arrival, error) {
-	q := fmt.Sprintf(`SELECT xxHash64(id), received_at FROM %s WHERE kafka_partition = %d AND received_at >= %s`,
+	q := fmt.Sprintf(`SELECT collector, id, received_at FROM %s WHERE kafka_partition = %d AND received_at >= %s`,
 		s.table(TableEvents), p, warehouse.TimeLiteral(since))
 	res, err := s.wh.Query(ctx, q, nil)
 	if err != nil {
@@ -211,34 +216,34 @@ func (s *Store) Arrivals(ctx context.Context, p int, since time.Time) ([]Arrival
 	}
 	out := make([]Arrival, len(res.Rows))
 	for i, r := range res.Rows {
-		at, _ := r[1].(time.Time)
-		out[i] = Arrival{Hash: warehouse.AsUint(r[0]), At: at}
+		at, _ := r[2].(time.Time)
+		out[i] = Arrival{Key: Key{Collector: warehouse.AsString(r[0]), ID: warehouse.AsString(r[1])}, At: at}
 	}
 	return out, nil
 }
 
-// Earlier returns which of ids partition p's events already hold, received
-// since since, outside the range that starts at offset first of epoch
-// epoch (the range being flushed, whose own rows a replay may have
+// Earlier returns which of keys partition p's events already hold,
+// received since since, outside the range that starts at offset first of
+// epoch epoch (the range being flushed, whose own rows a replay may have
 // written already).
-func (s *Store) Earlier(ctx context.Context, p int, ids []string, epoch uint32, first int64, since time.Time) (map[string]bool, error) {
-	out := map[string]bool{}
-	if len(ids) == 0 {
+func (s *Store) Earlier(ctx context.Context, p int, keys []Key, epoch uint32, first int64, since time.Time) (map[Key]bool, error) {
+	out := map[Key]bool{}
+	if len(keys) == 0 {
 		return out, nil
 	}
-	quoted := make([]string, len(ids))
-	for i, id := range ids {
-		quoted[i] = warehouse.QuoteString(id)
+	tuples := make([]string, len(keys))
+	for i, k := range keys {
+		tuples[i] = "(" + warehouse.QuoteString(k.Collector) + ", " + warehouse.QuoteString(k.ID) + ")"
 	}
-	q := fmt.Sprintf(`SELECT DISTINCT id FROM %s
-WHERE kafka_partition = %d AND id IN (%s) AND received_at >= %s AND NOT (kafka_epoch = %d AND kafka_offset >= %d)`,
-		s.table(TableEvents), p, strings.Join(quoted, ", "), warehouse.TimeLiteral(since), epoch, first)
+	q := fmt.Sprintf(`SELECT DISTINCT collector, id FROM %s
+WHERE kafka_partition = %d AND (collector, id) IN (%s) AND received_at >= %s AND NOT (kafka_epoch = %d AND kafka_offset >= %d)`,
+		s.table(TableEvents), p, strings.Join(tuples, ", "), warehouse.TimeLiteral(since), epoch, first)
 	res, err := s.wh.Query(ctx, q, nil)
 	if err != nil {
-		return nil, fmt.Errorf("look up %d possibly re-sent ids of partition %d: %w", len(ids), p, err)
+		return nil, fmt.Errorf("look up %d possibly re-sent ids of partition %d: %w", len(keys), p, err)
 	}
 	for _, r := range res.Rows {
-		out[warehouse.AsString(r[0])] = true
+		out[Key{Collector: warehouse.AsString(r[0]), ID: warehouse.AsString(r[1])}] = true
 	}
 	return out, nil
 }

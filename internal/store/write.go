@@ -13,6 +13,7 @@ import (
 // it came from.
 type Event struct {
 	ID                 string
+	Collector          string // who sent it (schemas.CollectorHeader)
 	TS                 time.Time
 	Platform, Service  string
 	Region, Academy    string
@@ -28,7 +29,7 @@ type Event struct {
 }
 
 // eventColumns are the events table's columns in Event.values' order.
-var eventColumns = []string{"id", "ts", "platform", "service", "region", "academy", "kind", "outcome",
+var eventColumns = []string{"id", "collector", "ts", "platform", "service", "region", "academy", "kind", "outcome",
 	"status", "latency_ms", "queue_ms", "user", "role", "source", "attrs", "kafka_partition", "kafka_offset", "kafka_epoch"}
 
 func (e *Event) values() []any {
@@ -36,7 +37,7 @@ func (e *Event) values() []any {
 	if attrs == nil {
 		attrs = map[string]string{}
 	}
-	return []any{e.ID, e.TS, e.Platform, e.Service, e.Region, e.Academy, e.Kind, e.Outcome,
+	return []any{e.ID, e.Collector, e.TS, e.Platform, e.Service, e.Region, e.Academy, e.Kind, e.Outcome,
 		e.Status, e.LatencyMS, e.QueueMS, e.User, e.Role, e.Source, attrs, e.Partition, e.Offset, e.Epoch}
 }
 

@@ -29,6 +29,7 @@ import (
 	"github.com/vigie-fr/vigie/dashboards/web"
 	"github.com/vigie-fr/vigie/ingest/httpapi"
 	"github.com/vigie-fr/vigie/ingest/pseudonym"
+	"github.com/vigie-fr/vigie/internal/auth"
 	"github.com/vigie-fr/vigie/internal/broker"
 	"github.com/vigie-fr/vigie/internal/config"
 	"github.com/vigie-fr/vigie/internal/store"
@@ -66,6 +67,11 @@ type App struct {
 	live     *alert.Evaluator
 	ln       net.Listener
 	srv      *http.Server
+	opsSrv   *http.Server // http.ops_listen: /metrics and pprof apart, nil when not configured
+	guard    *auth.Guard
+
+	// localToken is the data dir's token (auth.Options.LocalToken).
+	localToken string
 
 	health    *health
 	gate      *ingestGate
@@ -137,13 +143,12 @@ func (a *App) Start(ctx context.Context) error {
 	// Serve first: /healthz answers (and /readyz says "starting") while the
 	// broker starts and the warehouse migrates; routes are added as their
 	// parts come up (ServeMux is safe for that).
+	// Every route of mux is behind the guard (auth.Policy); the ops
+	// routes go on a listener of their own when http.ops_listen says so.
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.registerer}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	if a.health, err = newHealth(a.registerer); err != nil {
 		return err
 	}
-	mux.Handle("GET /readyz", a.health)
 	// A full disk corrupts what is written on it: refuse to start rather
 	// than find out half-way.
 	if problem := a.localDisk(); problem != nil {
@@ -151,27 +156,39 @@ func (a *App) Start(ctx context.Context) error {
 			return fmt.Errorf("min_free_mb: %s", p)
 		}
 	}
+	if err := a.startGuard(mux); err != nil {
+		return err
+	}
+	a.probes(mux)
+	ops := mux
+	if a.cfg.HTTP.OpsListen != "" {
+		ops = http.NewServeMux()
+		a.probes(ops)
+	}
+	ops.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.registerer}))
+	if a.cfg.HTTP.Pprof {
+		ops.HandleFunc("/debug/pprof/", pprof.Index)
+		ops.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
 	if a.parts.Ingest {
 		// Registered now: until ingest is wired it answers 503, never 404.
 		a.gate = &ingestGate{h: a.health}
 		a.health.set(partIngest, "starting")
 		mux.Handle(httpapi.Path, a.gate)
 	}
-	ln, err := net.Listen("tcp", a.cfg.HTTP.Listen)
-	if err != nil {
-		return fmt.Errorf("http.listen %s: %w", a.cfg.HTTP.Listen, err)
-	}
-	a.ln = ln
-	a.srv = &http.Server{
-		Handler: mux, ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout: a.cfg.HTTP.ReadTimeout, WriteTimeout: a.cfg.HTTP.WriteTimeout,
-		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
-	}
-	go func() {
-		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.log.Error("http server stopped", "err", err)
+	if ops != mux {
+		srv, ln, err := a.serve(a.cfg.HTTP.OpsListen, "http.ops_listen", ops)
+		if err != nil {
+			return err
 		}
-	}()
+		a.opsSrv = srv
+		a.log.Info("metrics and probes served apart, without authentication", "url", reach.LocalURL(ln.Addr().String()))
+	}
+	srv, ln, err := a.serve(a.cfg.HTTP.Listen, "http.listen", a.guard.Wrap(mux))
+	if err != nil {
+		return err
+	}
+	a.srv, a.ln = srv, ln
 	a.brokers = a.cfg.Kafka.Brokers
 	needKafka := a.parts.Ingest || a.parts.Aggregate
 	if needKafka && a.cfg.Kafka.Embedded() {
@@ -205,10 +222,6 @@ func (a *App) Start(ctx context.Context) error {
 			}
 		}
 	}
-	if a.cfg.HTTP.Pprof {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	}
 	if a.parts.Ingest {
 		key, err := pseudonym.LoadOrCreateKey(a.cfg.DataDir, a.cfg.Ingest.HMACKey)
 		if err != nil {
@@ -234,16 +247,12 @@ func (a *App) Start(ctx context.Context) error {
 		}
 	}
 	if a.parts.Dashboards {
-		token, err := sqlapi.LoadOrCreateToken(a.cfg.DataDir, a.cfg.HTTP.SQLToken)
-		if err != nil {
-			return err
-		}
 		nonce, err := reach.WriteNonce(a.cfg.DataDir)
 		if err != nil {
 			return err
 		}
 		mux.Handle(reach.ProofPath, reach.ProofHandler(nonce, a.URL()))
-		a.sql = sqlapi.NewHandler(a.wh, token, SQLLimits(a.cfg), a.log)
+		a.sql = sqlapi.NewHandler(a.wh, a.localToken, SQLLimits(a.cfg), a.log)
 		mux.Handle("/api/v1/sql", a.sql)
 		web.New(a.st, a.cfg.Incidents, a.log).Register(mux)
 		if a.cfg.Alerts.Enabled {
@@ -333,6 +342,60 @@ func SQLLimits(cfg config.Config) warehouse.Limits {
 	}
 }
 
+// startGuard builds the authentication in front of mux and, with the
+// dashboards, mounts its own routes (login, logout, /api/v1/me, the admin
+// listing, OIDC).
+func (a *App) startGuard(mux *http.ServeMux) error {
+	if a.parts.Dashboards || a.parts.Ingest {
+		tok, err := sqlapi.LoadOrCreateToken(a.cfg.DataDir, a.cfg.HTTP.SQLToken)
+		if err != nil {
+			return err
+		}
+		a.localToken = tok
+	}
+	open := a.cfg.Open()
+	if open {
+		// config.Validate refused this anywhere but on loopback.
+		a.log.Warn("no authentication: nobody is configured (auth.users, ingest.collectors, auth.oidc), "+
+			"every request is served with every role; this is for one machine only (docs/access.md)", "listen", a.cfg.HTTP.Listen)
+	}
+	g, err := auth.New(auth.Options{Auth: a.cfg.Auth, Ingest: a.cfg.Ingest, Open: open, LocalToken: a.localToken, Log: a.log})
+	if err != nil {
+		return err
+	}
+	a.guard = g
+	if a.parts.Dashboards { // the login pages are for the dashboards' users
+		g.Routes(mux)
+	}
+	return nil
+}
+
+// probes mounts /healthz and /readyz, which stay open to everyone.
+func (a *App) probes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.Handle("GET /readyz", a.health)
+}
+
+// serve listens on addr (named by its configuration key in errors) and
+// serves h in the background.
+func (a *App) serve(addr, key string, h http.Handler) (*http.Server, net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: %w", key, addr, err)
+	}
+	srv := &http.Server{
+		Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: a.cfg.HTTP.ReadTimeout, WriteTimeout: a.cfg.HTTP.WriteTimeout,
+		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("http server stopped", "listen", addr, "err", err)
+		}
+	}()
+	return srv, ln, nil
+}
+
 // URL is where the HTTP server answers.
 func (a *App) URL() string {
 	if a.ln == nil {
@@ -375,8 +438,10 @@ func (a *App) Shutdown(ctx context.Context) error {
 			// data of ours, and one may run for warehouse.query.timeout.
 			a.sql.Close()
 		}
-		if a.srv != nil {
-			errs = append(errs, a.srv.Shutdown(ctx))
+		for _, srv := range []*http.Server{a.srv, a.opsSrv} {
+			if srv != nil {
+				errs = append(errs, srv.Shutdown(ctx))
+			}
 		}
 		if a.stopProbes != nil {
 			a.stopProbes()

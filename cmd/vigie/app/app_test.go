@@ -98,6 +98,21 @@ func post(t *testing.T, url string, body []byte) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
+// startApp starts a and shuts it down at the end of the test (at once if
+// the start fails), failing the test on a shutdown error.
+func startApp(t *testing.T, ctx context.Context, a *App) {
+	t.Helper()
+	err := a.Start(ctx)
+	t.Cleanup(func() {
+		if err := a.Shutdown(context.Background()); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestServeCountsAnUnseenDayExactlyAndFindsItsIncidents(t *testing.T) {
 	if _, err := os.Stat(chdb.LibraryPath()); err != nil {
 		t.Skip("libchdb.so is not installed: run scripts/install-chdb.sh")
@@ -113,14 +128,7 @@ func TestServeCountsAnUnseenDayExactlyAndFindsItsIncidents(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := a.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := a.Shutdown(context.Background()); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	}()
+	startApp(t, ctx, a)
 
 	evs := dayEvents()
 	// Late events: the first hour's events are posted last.

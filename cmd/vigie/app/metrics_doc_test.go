@@ -170,15 +170,7 @@ func TestMetricsDocMatchesTheRegistry(t *testing.T) {
 	a.registerer = rec
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	err = a.Start(ctx)
-	defer func() {
-		if err := a.Shutdown(context.Background()); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	}()
-	if err != nil {
-		t.Fatal(err)
-	}
+	startApp(t, ctx, a)
 	if rec.err != nil {
 		t.Fatal(rec.err)
 	}

@@ -115,7 +115,7 @@ func Local(ctx context.Context, st report.Source, from, to time.Time, incidents 
 
 // Remote asks the server at base for the report of [from, to)
 // (GET /api/v1/report); hc nil is http.DefaultClient.
-func Remote(hc *http.Client, base string, from, to time.Time) Source {
+func Remote(hc *http.Client, base, token string, from, to time.Time) Source {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
@@ -124,6 +124,9 @@ func Remote(hc *http.Client, base string, from, to time.Time) Source {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/report?"+q.Encode(), nil)
 		if err != nil {
 			return nil, err
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
 		}
 		resp, err := hc.Do(req)
 		if err != nil {
@@ -169,6 +172,9 @@ type Request struct {
 	Out     string
 	DataDir string
 	Stdout  io.Writer // nil is os.Stdout
+	// Token is sent as a bearer to the server (the data dir's local token);
+	// "" sends none.
+	Token string
 }
 
 func (r Request) formats() ([]Format, error) {
@@ -235,7 +241,7 @@ func Run(ctx context.Context, r Request, via reach.Options, db string, incidents
 	var paths []string
 	err := reach.Warehouse(ctx, via, func(ctx context.Context, base string) error {
 		var err error
-		paths, err = r.Write(ctx, Remote(via.HTTP, base, r.From, r.To))
+		paths, err = r.Write(ctx, Remote(via.HTTP, base, r.Token, r.From, r.To))
 		return err
 	}, func(ctx context.Context, wh warehouse.Warehouse) error {
 		st, err := store.New(wh, db)

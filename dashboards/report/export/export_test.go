@@ -193,7 +193,7 @@ func server(t *testing.T) (*httptest.Server, *[]string) {
 
 func TestRemote(t *testing.T) {
 	srv, asked := server(t)
-	src := export.Remote(nil, srv.URL, from, to)
+	src := export.Remote(nil, srv.URL, "", from, to)
 	body, err := src(t.Context(), "md")
 	if err != nil || string(body) != "md from the server\n" {
 		t.Fatalf("md: %q, %v", body, err)

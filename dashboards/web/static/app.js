@@ -155,6 +155,10 @@
   // --- loading --------------------------------------------------------------
   async function getJSON(url) {
     const res = await fetch(url);
+    if (res.status === 401) { // the session expired: log in again, then come back here
+      location.assign('login?next=' + encodeURIComponent(location.pathname + location.search));
+      throw new Error('not logged in');
+    }
     const body = await res.json().catch(() => ({}));
     if (!res.ok) throw new Error(body.error || res.status + ' ' + res.statusText);
     return body;
@@ -218,7 +222,34 @@
     if (document.body.dataset.state === 'ready' && $('to').value >= today && $('from').value <= today) show();
   }, 60000);
 
+  // Who is looking: the user and a logout button, or the warning that this
+  // server asks nobody (the demo, a loopback server nobody was configured on).
+  async function who() {
+    const me = await getJSON('api/v1/me').catch(() => null);
+    if (!me) return;
+    const el = $('who');
+    el.hidden = false;
+    if (me.open) {
+      el.className = 'open-mode';
+      el.textContent = 'Sans authentification : ce serveur ne demande à personne qui il est, il n\u2019écoute que sur cette machine. / No authentication: this server asks nobody who they are and listens on this machine only.';
+      return;
+    }
+    el.textContent = me.name + ' (' + me.roles.join(', ') + ') ';
+    if (me.csrf) {
+      const f = document.createElement('form');
+      f.method = 'post';
+      f.action = 'logout';
+      const c = document.createElement('input');
+      c.type = 'hidden'; c.name = 'csrf'; c.value = me.csrf;
+      const b = document.createElement('button');
+      b.type = 'submit'; b.textContent = 'Se déconnecter / log out';
+      f.append(c, b);
+      el.append(f);
+    }
+  }
+
   $('controls').addEventListener('submit', (ev) => { ev.preventDefault(); show(); });
+  who();
   for (const id of ['platform', 'grain']) $(id).addEventListener('change', show);
   start();
 })();

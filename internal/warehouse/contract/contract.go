@@ -78,6 +78,20 @@ func testMigrate(t *testing.T, wh warehouse.Warehouse, db string) {
 	}
 }
 
+// migrationNames are every migration of schemas/migrations, in order.
+func migrationNames(t *testing.T) []string {
+	t.Helper()
+	migs, err := store.LoadMigrations(schemas.Migrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, len(migs))
+	for i, m := range migs {
+		names[i] = m.Name
+	}
+	return names
+}
+
 func testMigrateRace(t *testing.T, wh warehouse.Warehouse, db string) {
 	var wg sync.WaitGroup
 	results := make([][]string, 2)
@@ -314,21 +328,6 @@ func testReadOnly(t *testing.T, wh warehouse.Warehouse, db string) {
 	t.Run("the writer still writes", func(t *testing.T) {
 		exec(t, wh, "CREATE TABLE "+db+".still_writable (a UInt8) ENGINE = Memory")
 	})
-}
-
-// migrationNames are the repository's migrations, in order: what a first
-// run applies.
-func migrationNames(t *testing.T) []string {
-	t.Helper()
-	migs, err := store.LoadMigrations(schemas.Migrations())
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := make([]string, len(migs))
-	for i, m := range migs {
-		names[i] = m.Name
-	}
-	return names
 }
 
 // aggRows are one aggregator flush into agg_in: two minutes of one hour,

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
-
 	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 )
@@ -98,18 +96,18 @@ func testStoreReads(t *testing.T, wh warehouse.Warehouse, db string) {
 			t.Fatalf("hour range = %v..%v ok=%v (err %v), want 2021-03-30 09:00..2021-04-06 08:00", first, last, ok, err)
 		}
 	})
-	t.Run("the ids a partition received, hashed as Go hashes them", func(t *testing.T) {
+	t.Run("the keys a partition received, and when", func(t *testing.T) {
 		got, err := st.Arrivals(ctx, 0, time.Now().Add(-time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[uint64]int{}
+		want := map[store.Key]int{}
 		for _, id := range []string{"a", "b", "c", "d"} {
-			want[xxhash.Sum64String(id)] = 2 // written twice, under two tokens
+			want[store.Key{ID: id}] = 2 // written twice, under two tokens
 		}
-		have := map[uint64]int{}
+		have := map[store.Key]int{}
 		for _, a := range got {
-			have[a.Hash]++
+			have[a.Key]++
 			if time.Since(a.At) > time.Hour || time.Until(a.At) > time.Minute {
 				t.Errorf("arrival %v is not now", a.At)
 			}
@@ -126,21 +124,22 @@ func testStoreReads(t *testing.T, wh warehouse.Warehouse, db string) {
 		for _, tc := range []struct {
 			epoch uint32
 			first int64
-			want  map[string]bool
+			want  map[store.Key]bool
 		}{
-			{0, 2, map[string]bool{"a": true, "b": true}}, // c and d are the range's own rows
-			{0, 1, map[string]bool{"a": true}},
-			{1, 0, map[string]bool{"a": true, "b": true, "c": true, "d": true}}, // a new epoch: all came before
+			{0, 2, map[store.Key]bool{{ID: "a"}: true, {ID: "b"}: true}}, // c and d are the range's own rows
+			{0, 1, map[store.Key]bool{{ID: "a"}: true}},
+			{1, 0, map[store.Key]bool{{ID: "a"}: true, {ID: "b"}: true, {ID: "c"}: true, {ID: "d"}: true}}, // a new epoch: all came before
 		} {
-			got, err := st.Earlier(ctx, 0, []string{"a", "b", "c", "d", "never"}, tc.epoch, tc.first, since)
+			keys := []store.Key{{ID: "a"}, {ID: "b"}, {ID: "c"}, {ID: "d"}, {ID: "never"}, {Collector: "other", ID: "a"}}
+			got, err := st.Earlier(ctx, 0, keys, tc.epoch, tc.first, since)
 			if err != nil || !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("epoch %d from %d: %v (err %v), want %v", tc.epoch, tc.first, got, err, tc.want)
 			}
 		}
-		if got, _ := st.Earlier(ctx, 0, []string{"a"}, 1, 0, time.Now().Add(time.Hour)); len(got) != 0 {
+		if got, _ := st.Earlier(ctx, 0, []store.Key{{ID: "a"}}, 1, 0, time.Now().Add(time.Hour)); len(got) != 0 {
 			t.Errorf("ids received before the horizon were found: %v", got)
 		}
-		if got, _ := st.Earlier(ctx, 1, []string{"a"}, 1, 0, since); len(got) != 0 {
+		if got, _ := st.Earlier(ctx, 1, []store.Key{{ID: "a"}}, 1, 0, since); len(got) != 0 {
 			t.Errorf("another partition's ids were found: %v", got)
 		}
 	})

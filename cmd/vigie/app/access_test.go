@@ -1,0 +1,196 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigie-fr/vigie/internal/auth"
+	"github.com/vigie-fr/vigie/internal/auth/authtest"
+	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/warehouse/chdb"
+)
+
+// TestEveryRouteForEveryRole starts vigie serve with one user per role and
+// a collector, and asks every route as each of them and as nobody: each
+// gets what its role may (the status the route gives) and is refused what
+// it may not, 401 without credentials and 403 with the wrong role, with a
+// message saying why. The expectations are written here, not read from
+// auth.Policy: the test is a second statement of who may do what.
+func TestEveryRouteForEveryRole(t *testing.T) {
+	if _, err := os.Stat(chdb.LibraryPath()); err != nil {
+		t.Skip("libchdb.so is not installed: run scripts/install-chdb.sh")
+	}
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.HTTP.Pprof = true
+	cfg.Kafka.Partitions = 1
+	tokens := authtest.Configure(&cfg)
+	// The log goes to a file: the server's goroutines write it, the test reads it.
+	logPath := filepath.Join(t.TempDir(), "serve.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	a, err := New(cfg, All, slog.New(slog.NewTextHandler(logFile, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	startApp(t, ctx, a)
+	local, err := os.ReadFile(cfg.DataDir + "/sql.token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens["local"] = strings.TrimSpace(string(local))
+
+	event := `{"id":"route-test","ts":"` + time.Now().Add(-time.Minute).UTC().Format(time.RFC3339) +
+		`","platform":"ent","service":"ent-11","region":"11","kind":"page","outcome":"ok","latency_ms":12}`
+	const day = "from=2021-04-06&to=2021-04-06"
+	who := []string{"", "analyst", "union", "engineer", "admin", "collector", "local"}
+	all := func(code int) map[string]int {
+		m := map[string]int{}
+		for _, w := range who {
+			m[w] = code
+		}
+		return m
+	}
+	// only: the roles that get ok; nobody gets 401, the others 403.
+	only := func(ok int, allowed ...string) map[string]int {
+		m := all(http.StatusForbidden)
+		m[""] = http.StatusUnauthorized
+		for _, w := range allowed {
+			m[w] = ok
+		}
+		return m
+	}
+	// local (the data dir's token) is an engineer and a collector.
+	viewers := []string{"analyst", "union", "engineer", "local"}
+	routes := []struct {
+		pattern      string // as in auth.Policy
+		method, path string
+		body         string
+		want         map[string]int
+	}{
+		{"GET /healthz", "GET", "/healthz", "", all(200)},
+		{"GET /readyz", "GET", "/readyz", "", all(200)},
+		{"GET /static/", "GET", "/static/app.js", "", all(200)},
+		{"GET /login", "GET", "/login", "", all(200)},
+		// Open, but a form posted without the login page's CSRF cookie is refused.
+		{"POST /login", "POST", "/login", "user=analyst&password=x", all(403)},
+		{"POST /logout", "POST", "/logout", "", all(403)},
+		{"GET /api/v1/me", "GET", "/api/v1/me", "", only(200, "analyst", "union", "engineer", "admin", "collector", "local")},
+		{"GET /{$}", "GET", "/", "", only(200, viewers...)},
+		{"GET /api/v1/availability", "GET", "/api/v1/availability?" + day, "", only(200, viewers...)},
+		{"GET /api/v1/incidents", "GET", "/api/v1/incidents?" + day, "", only(200, viewers...)},
+		{"GET /api/v1/range", "GET", "/api/v1/range", "", only(200, viewers...)},
+		{"GET /api/v1/report", "GET", "/api/v1/report?format=json&" + day, "", only(200, viewers...)},
+		{"/api/v1/sql", "POST", "/api/v1/sql", "SELECT 1", only(200, "engineer", "local")},
+		{"/v1/events", "POST", "/v1/events", event, only(200, "collector", "local")},
+		{"GET /api/v1/admin/users", "GET", "/api/v1/admin/users", "", only(200, "admin")},
+		{"GET /metrics", "GET", "/metrics", "", only(200, "engineer", "admin", "local")},
+		{"/debug/pprof/", "GET", "/debug/pprof/", "", only(200, "engineer", "admin", "local")},
+		{"/debug/pprof/profile", "GET", "/debug/pprof/profile?seconds=1", "", only(200, "engineer", "admin", "local")},
+	}
+	// The OIDC routes exist only with an issuer: internal/auth's test runs
+	// them against a provider.
+	tested := []string{"GET /auth/oidc/login", "GET /auth/oidc/callback"}
+	for _, r := range routes {
+		tested = append(tested, r.pattern)
+	}
+	if policy := slices.Sorted(maps.Keys(auth.Policy())); !slices.Equal(slices.Sorted(slices.Values(tested)), policy) {
+		t.Fatalf("routes tested\n%v\nauth.Policy's routes\n%v", slices.Sorted(slices.Values(tested)), policy)
+	}
+
+	for _, r := range routes {
+		for _, w := range who {
+			name := w
+			if name == "" {
+				name = "nobody"
+			}
+			req, _ := http.NewRequest(r.method, a.URL()+r.path, strings.NewReader(r.body))
+			if r.method == "POST" && r.pattern == "POST /login" {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			if w != "" {
+				req.Header.Set("Authorization", "Bearer "+tokens[w])
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("%s as %s: %v", r.pattern, name, err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			want := r.want[w]
+			if res.StatusCode != want {
+				t.Errorf("%s %s as %s: %d, want %d: %.200s", r.method, r.path, name, res.StatusCode, want, body)
+				continue
+			}
+			msg := string(body)
+			wantSays := ""
+			switch {
+			case want == 401:
+				wantSays = "authentication required: log in at /login"
+			case want == 403 && r.pattern == "POST /login":
+				wantSays = "form expired"
+			case want == 403 && r.pattern == "POST /logout":
+				wantSays = "missing or wrong CSRF token"
+			case want == 403:
+				wantSays = name + " (role " + strings.Join(roleNames(w), ", ") + ") may not use " + r.pattern + ": it needs the role "
+			}
+			if !strings.Contains(msg, wantSays) {
+				t.Errorf("%s as %s: %d says %q, want it to say %q", r.pattern, name, want, msg, wantSays)
+			}
+			if r.pattern == "GET /api/v1/me" && want == 200 {
+				var me auth.Me
+				if err := json.Unmarshal(body, &me); err != nil || me.Name != w || me.Open {
+					t.Errorf("/api/v1/me as %s = %s, want name %s, not open", name, body, w)
+				}
+			}
+		}
+	}
+
+	// Report downloads and SQL statements are logged with who asked;
+	// no token ever is.
+	logged, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(logged)
+	for _, w := range viewers[:3] {
+		if !strings.Contains(out, `msg=audit user.name=`+w+` user.roles=`+w+` user.via=token method=GET path=/api/v1/report query="format=json&`+day+`" status=200`) {
+			t.Errorf("no audit line for %s's report download", w)
+		}
+	}
+	if !strings.Contains(out, `msg="sql: query" user.name=engineer user.roles=engineer user.via=token rows=1`) {
+		t.Errorf("the engineer's SQL statement is not logged with its user:\n%s", out)
+	}
+	for name, tok := range tokens {
+		if strings.Contains(out, tok) {
+			t.Errorf("the token of %s is in the log", name)
+		}
+	}
+}
+
+// roleNames are the roles of the test's identities (authtest.Configure).
+func roleNames(who string) []string {
+	switch who {
+	case "local":
+		return []string{"engineer", "collector"}
+	case "":
+		return nil
+	}
+	return []string{who}
+}

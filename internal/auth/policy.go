@@ -1,0 +1,50 @@
+package auth
+
+// Rule says who may use one route.
+type Rule struct {
+	// Open routes need no identity: probes, the login page, static assets.
+	Open bool
+	// Roles may use the route; empty with Open false means any identity.
+	Roles []Role
+	// Audit logs every use with the identity (report downloads, SQL).
+	Audit bool
+}
+
+var (
+	viewers = []Role{Analyst, Union, Engineer}
+	ops     = []Role{Engineer, Admin}
+)
+
+// Policy is every route of the server, as the ServeMux pattern its part
+// registers, with its rule. A route missing here is refused to everyone
+// (the Guard logs it as a wiring error): a new route is closed until its
+// rule is written, and the route × role test lists it.
+//
+// The JSON API and the page are aggregated views (per region, service and
+// minute or hour; incident counts, never a pseudonym or a raw event), so
+// unions read them as analysts do. Raw events and pseudonyms are reachable
+// only through SQL, which is the engineers'.
+func Policy() map[string]Rule {
+	return map[string]Rule{
+		"GET /healthz":             {Open: true},
+		"GET /readyz":              {Open: true},
+		"GET /static/":             {Open: true}, // the page's script and style: code, no data
+		"GET /login":               {Open: true},
+		"POST /login":              {Open: true},
+		"POST /logout":             {Open: true},
+		"GET /auth/oidc/login":     {Open: true},
+		"GET /auth/oidc/callback":  {Open: true},
+		"GET /api/v1/me":           {},
+		"GET /{$}":                 {Roles: viewers},
+		"GET /api/v1/availability": {Roles: viewers},
+		"GET /api/v1/incidents":    {Roles: viewers},
+		"GET /api/v1/range":        {Roles: viewers},
+		"GET /api/v1/report":       {Roles: viewers, Audit: true},
+		"/api/v1/sql":              {Roles: []Role{Engineer}, Audit: true},
+		"/v1/events":               {Roles: []Role{Collector}},
+		"GET /api/v1/admin/users":  {Roles: []Role{Admin}},
+		"GET /metrics":             {Roles: ops},
+		"/debug/pprof/":            {Roles: ops},
+		"/debug/pprof/profile":     {Roles: ops},
+	}
+}
