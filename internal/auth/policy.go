@@ -34,6 +34,7 @@ func Policy() map[string]Rule {
 		"POST /logout":             {Open: true},
 		"GET /auth/oidc/login":     {Open: true},
 		"GET /auth/oidc/callback":  {Open: true},
+		"/api/v1/proof":            {Open: true}, // vigie query's challenge: proves the server owns the data dir, reveals nothing
 		"GET /api/v1/me":           {},
 		"GET /{$}":                 {Roles: viewers},
 		"GET /api/v1/availability": {Roles: viewers},
