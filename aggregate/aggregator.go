@@ -23,6 +23,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -58,12 +60,14 @@ type Options struct {
 // Aggregator consumes the events topic as a consumer group member.
 type Aggregator struct {
 	o       Options
+	id      string // names this member in the claims it writes
 	m       *metrics
 	store   *store.Store
 	offsets *store.Offsets
 	mu      sync.Mutex
 	cg      *kafka.ConsumerGroup
 	blocked map[int]string // partitions stopped on a log mismatch
+	noFence bool           // tests only: write without claiming, to show what fencing prevents
 }
 
 // finalFlushTimeout bounds the flush at the end of a generation: well under
@@ -98,7 +102,9 @@ func New(o Options) (*Aggregator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Aggregator{o: o, m: m, store: st, offsets: st.Offsets(o.Kafka.Group, o.Kafka.Topic)}, nil
+	host, _ := os.Hostname()
+	id := fmt.Sprintf("%s/%d/%x", host, os.Getpid(), rand.Uint64())
+	return &Aggregator{o: o, id: id, m: m, store: st, offsets: st.Offsets(o.Kafka.Group, o.Kafka.Topic)}, nil
 }
 
 // Run joins the group and consumes until ctx ends, then flushes what it
@@ -155,12 +161,27 @@ func (a *Aggregator) Run(ctx context.Context) error {
 // generation's context ends.
 func (a *Aggregator) consume(ctx context.Context, gen *kafka.Generation, p int) {
 	log := a.o.Log.With("partition", p, "generation", gen.ID)
-	var w *worker
 	for {
-		var err error
-		w, err = a.resume(ctx, p, gen.ID)
+		w := a.resumeWorker(ctx, gen, p, log)
+		if w == nil || !a.run(ctx, w, log) {
+			return
+		}
+		// Another member claimed the range this one was about to write
+		// (fencing, see write): resume from the offset store, which now
+		// replays exactly the claimed range.
+		log.Warn("range claimed by another member: re-reading the claimed range", "first", w.first)
+	}
+}
+
+// resumeWorker resumes partition p from the offset store, retrying until
+// the generation ends (nil).
+func (a *Aggregator) resumeWorker(ctx context.Context, gen *kafka.Generation, p int, log *slog.Logger) *worker {
+	for {
+		w, err := a.resume(ctx, p, gen.ID)
 		if err == nil {
-			break
+			a.unblock(p)
+			log.Info("partition resumed", "offset", w.next, "replay_to", w.replayEnd, "dedup_filter_bytes", w.ids.bytes())
+			return w
 		}
 		var mm *LogMismatch
 		if errors.As(err, &mm) {
@@ -173,83 +194,86 @@ func (a *Aggregator) consume(ctx context.Context, gen *kafka.Generation, p int) 
 					"action", "see docs/operations.md, then run `vigie offsets resume --partition "+strconv.Itoa(p)+" …`")
 			}
 			if !sleep(ctx, blockedRecheck) {
-				return
+				return nil
 			}
 			continue
 		}
 		log.Error("resume partition from the warehouse failed, retrying", "err", err)
 		if !sleep(ctx, 2*time.Second) {
-			return
+			return nil
 		}
 	}
-	a.unblock(p)
-	log.Info("partition resumed", "offset", w.next, "replay_to", w.replayEnd, "dedup_filter_bytes", w.ids.bytes())
+}
+
+// run reads the partition from w.next and folds and flushes until the
+// generation ends (false) or a flush was fenced by another member's claim
+// (true: resume again).
+func (a *Aggregator) run(ctx context.Context, w *worker, log *slog.Logger) (restart bool) {
 	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: a.o.Brokers, Topic: a.o.Kafka.Topic, Partition: p,
+		Brokers: a.o.Brokers, Topic: a.o.Kafka.Topic, Partition: w.p,
 		MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 200 * time.Millisecond, ReadLagInterval: -1,
 		ErrorLogger: broker.ErrorLogger(log),
 	})
 	defer r.Close()
 	if err := r.SetOffset(w.next); err != nil {
 		log.Error("seek failed", "offset", w.next, "err", err)
-		return
+		return false
 	}
+	fetchCtx, stopFetch := context.WithCancel(ctx)
+	defer stopFetch()
 	msgs := make(chan kafka.Message, 256)
 	go func() {
 		defer close(msgs)
 		for {
-			m, err := r.FetchMessage(ctx)
+			m, err := r.FetchMessage(fetchCtx)
 			if err != nil {
-				if ctx.Err() == nil {
+				if fetchCtx.Err() == nil {
 					log.Error("fetch failed", "err", err)
 				}
 				return
 			}
 			select {
 			case msgs <- m:
-			case <-ctx.Done():
+			case <-fetchCtx.Done():
 				return
 			}
 		}
 	}()
 	tick := time.NewTicker(max(a.o.Config.FlushInterval/4, 10*time.Millisecond))
 	defer tick.Stop()
-	lag := a.m.lag.WithLabelValues(strconv.Itoa(p))
+	lag := a.m.lag.WithLabelValues(strconv.Itoa(w.p))
+	flushed := func() bool { return a.flush(ctx, w, log) }
 	for {
 		select {
 		case m, ok := <-msgs:
 			if !ok {
 				a.finalFlush(ctx, w, log)
-				return
+				return false
 			}
 			lag.Set(float64(m.HighWaterMark - m.Offset - 1))
 			if err := a.add(ctx, w, m); err != nil {
 				log.Error("dead-letter write failed; stopping this partition until the next generation", "offset", m.Offset, "err", err)
-				return
+				return false
 			}
 			if w.replayEnd >= 0 {
 				if m.Offset >= w.replayEnd {
-					if !a.flush(ctx, w, log) {
-						return
+					if !flushed() {
+						return w.fenced && ctx.Err() == nil
 					}
 					w.replayEnd = -1
 				}
 				continue
 			}
-			if w.pending >= a.o.Config.FlushEvents {
-				if !a.flush(ctx, w, log) {
-					return
-				}
+			if w.pending >= a.o.Config.FlushEvents && !flushed() {
+				return w.fenced && ctx.Err() == nil
 			}
 		case <-tick.C:
-			if w.replayEnd < 0 && w.pending > 0 && time.Since(w.since) >= a.o.Config.FlushInterval {
-				if !a.flush(ctx, w, log) {
-					return
-				}
+			if w.replayEnd < 0 && w.pending > 0 && time.Since(w.since) >= a.o.Config.FlushInterval && !flushed() {
+				return w.fenced && ctx.Err() == nil
 			}
 		case <-ctx.Done():
 			a.finalFlush(ctx, w, log)
-			return
+			return false
 		}
 	}
 }
@@ -290,6 +314,7 @@ type worker struct {
 	replayEnd int64 // >= 0 while re-reading a range whose 'before' marker has no 'after'
 	set       *window.Set
 	raw       []store.Event
+	fenced    bool        // a flush found another member's claim on its range
 	ids       *seen       // nil when de-duplication is off
 	maybe     []candidate // events whose key may have arrived before this range
 }

@@ -2,6 +2,8 @@ package aggregate
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -43,6 +45,13 @@ func (a *Aggregator) retry(ctx context.Context, log *slog.Logger, w *worker, wha
 		if err == nil {
 			return true
 		}
+		var f *fenced
+		if errors.As(err, &f) {
+			a.m.fenced.Inc()
+			log.Warn("flush fenced: another member claimed this range first", "first", f.r.First, "last", f.r.Last, "claimed_to", f.claimed)
+			w.fenced = true
+			return false
+		}
 		a.m.flushErrors.Inc()
 		if ctx.Err() != nil {
 			log.Warn(what+" abandoned: generation ended", "first", w.first, "last", w.next-1, "err", err)
@@ -55,12 +64,35 @@ func (a *Aggregator) retry(ctx context.Context, log *slog.Logger, w *worker, wha
 	}
 }
 
-// write is one attempt at range r: the 'before' marker, the raw events and
+// fenced is a flush another member's claim stopped: the range from r.First
+// was claimed up to claimed by someone else (a member that took the
+// partition while this one stalled), so this member must not write r.
+type fenced struct {
+	r       store.Range
+	claimed int64
+}
+
+func (f *fenced) Error() string {
+	return fmt.Sprintf("offsets %d-%d of partition %d: another member claimed %d-%d first", f.r.First, f.r.Last, f.r.Partition, f.r.First, f.claimed)
+}
+
+// write is one attempt at range r: its claim (the first claim of a start
+// offset wins: a member that stalled while another took its partition
+// finds the other's claim and writes nothing), the 'before' marker, the raw events and
 // the window rows, each insert with the range's token, then the 'after'
 // marker. Any of them may fail or be cut by a crash; a retry or a replay
 // sends the same rows with the same tokens, and the engine drops what it
 // already holds.
 func (a *Aggregator) write(ctx context.Context, r store.Range, events []store.Event, windows []store.Window) error {
+	if !a.noFence {
+		last, err := a.offsets.Claim(ctx, r, a.id)
+		if err != nil {
+			return err
+		}
+		if last != r.Last {
+			return &fenced{r: r, claimed: last}
+		}
+	}
 	if err := a.offsets.Begin(ctx, r); err != nil {
 		return err
 	}

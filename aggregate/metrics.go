@@ -3,10 +3,10 @@ package aggregate
 import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
-	events, duplicates, flushErrors, flushRows, lost prometheus.Counter
-	dlq                                              *prometheus.CounterVec
-	lag, blocked                                     *prometheus.GaugeVec
-	flushSeconds                                     prometheus.Histogram
+	events, duplicates, flushErrors, flushRows, lost, fenced prometheus.Counter
+	dlq                                                      *prometheus.CounterVec
+	lag, blocked                                             *prometheus.GaugeVec
+	flushSeconds                                             prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -19,6 +19,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Flush attempts that failed and were retried with the same batch."}),
 		flushRows: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigie_aggregate_flush_rows_total",
 			Help: "Rows written to the warehouse (raw events plus window rows)."}),
+		fenced: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigie_aggregate_flushes_fenced_total",
+			Help: "Flushes not written because another member claimed their range first (a stalled member whose partition moved)."}),
 		lost: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigie_aggregate_offsets_lost_total",
 			Help: "Offsets deleted by Kafka retention before they were aggregated."}),
 		dlq: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigie_aggregate_dead_letters_total",
@@ -30,7 +32,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		flushSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "vigie_aggregate_flush_duration_seconds",
 			Help: "Time to write one flush (markers, events, windows).", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
 	}
-	for _, c := range []prometheus.Collector{m.events, m.duplicates, m.flushErrors, m.flushRows, m.lost, m.dlq, m.lag, m.blocked, m.flushSeconds} {
+	for _, c := range []prometheus.Collector{m.events, m.duplicates, m.flushErrors, m.flushRows, m.lost, m.fenced, m.dlq, m.lag, m.blocked, m.flushSeconds} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -24,6 +24,17 @@ func (a *Aggregator) resume(ctx context.Context, p int, gen int32) (*worker, err
 		return nil, err
 	}
 	at := mk.Resume(logFirst)
+	if at.ReplayEnd < 0 && !a.noFence {
+		// A range claimed from here but not committed (a member died or
+		// stalled after its claim): it is replayed exactly, whoever claimed it.
+		last, found, err := a.offsets.Claimed(ctx, p, mk.Epoch, at.Next)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			at.ReplayEnd = last
+		}
+	}
 	w := &worker{p: p, gen: gen, epoch: mk.Epoch, next: at.Next, replayEnd: at.ReplayEnd, set: window.NewSet()}
 	if w.next < logFirst {
 		a.o.Log.Error("the warehouse's offset is below the log start: events were deleted by Kafka retention before they were aggregated",

@@ -165,6 +165,48 @@ func (o *Offsets) Reset(ctx context.Context, p int, next int64, hash uint64) (Ra
 	return r, o.mark(ctx, r, StateAfter)
 }
 
+// Claim arbitrates range r between members of the group: the first claim
+// of a start offset (in r's epoch) wins, later ones are dropped by the
+// engine's insert de-duplication, and every claimant reads the winner back.
+// It returns the last offset of the winning claim: r.Last when r may be
+// written (this claim won, or an identical range was claimed before, as a
+// replay does), another offset when another member claimed a different
+// range from the same start, which this member must not write.
+func (o *Offsets) Claim(ctx context.Context, r Range, claimant string) (int64, error) {
+	token := fmt.Sprintf("claim/%s/%s/%d/e%d/%d", o.group, o.topic, r.Partition, r.Epoch, r.First)
+	err := o.s.wh.Insert(ctx, &warehouse.Batch{
+		Table:   o.s.table(TableClaims),
+		Columns: claimColumns,
+		Rows:    [][]any{{o.group, o.topic, uint32(r.Partition), r.Epoch, r.First, r.Last, claimant}},
+	}, warehouse.Settings{"async_insert": 0, "insert_deduplication_token": token})
+	if err != nil {
+		return 0, fmt.Errorf("claim offsets %d-%d of partition %d: %w", r.First, r.Last, r.Partition, err)
+	}
+	last, found, err := o.Claimed(ctx, r.Partition, r.Epoch, r.First)
+	if err == nil && !found {
+		err = fmt.Errorf("claim offsets %d-%d of partition %d: the claim is not there after its insert", r.First, r.Last, r.Partition)
+	}
+	return last, err
+}
+
+var claimColumns = []string{"consumer_group", "topic", "partition", "epoch", "first_offset", "last_offset", "claimant"}
+
+// Claimed returns the last offset of the range claimed from offset first
+// of partition p in epoch; found is false when nobody claimed it.
+func (o *Offsets) Claimed(ctx context.Context, p int, epoch uint32, first int64) (last int64, found bool, err error) {
+	q := fmt.Sprintf(`SELECT argMin(last_offset, claimed_at), count() FROM %s
+WHERE consumer_group = %s AND topic = %s AND partition = %d AND epoch = %d AND first_offset = %d`,
+		o.s.table(TableClaims), warehouse.QuoteString(o.group), warehouse.QuoteString(o.topic), p, epoch, first)
+	res, err := o.s.wh.Query(ctx, q, nil)
+	if err != nil {
+		return 0, false, fmt.Errorf("read the claim at offset %d of partition %d: %w", first, p, err)
+	}
+	if len(res.Rows) != 1 || warehouse.AsUint(res.Rows[0][1]) == 0 {
+		return 0, false, nil
+	}
+	return warehouse.AsInt64(res.Rows[0][0]), true, nil
+}
+
 // Resume is where a partition starts, from its newest marker: Next is the
 // first offset to read; ReplayEnd, when >= 0, is the last offset of a range
 // begun and not committed, which must be re-read and flushed whole.

@@ -44,6 +44,7 @@ const (
 	TableEvents  = "events"
 	TableWindows = "agg_in"
 	TableOffsets = "consumer_offsets"
+	TableClaims  = "offset_claims"
 )
 
 func (s *Store) table(name string) string { return s.db + "." + name }

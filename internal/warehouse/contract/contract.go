@@ -72,7 +72,7 @@ func testMigrate(t *testing.T, wh warehouse.Warehouse, db string) {
 		names = append(names, r[0])
 	}
 	want := []any{"agg_hour", "agg_hour_mv", "agg_in", "agg_minute", "agg_minute_mv", "alert_deliveries", "consumer_offsets",
-		"events", "hour_stats", "incident_state", "minute_stats", "schema_lock", "schema_migrations"}
+		"events", "hour_stats", "incident_state", "minute_stats", "offset_claims", "schema_lock", "schema_migrations"}
 	if !reflect.DeepEqual(names, want) {
 		t.Fatalf("tables %v, want %v", names, want)
 	}
@@ -167,12 +167,10 @@ func testLock(t *testing.T, wh warehouse.Warehouse, db string) {
 		t.Fatal(err)
 	}
 	take(fmt.Sprintf("%s pid %d at %s", host, gone.Process.Pid, now(0)))
-	start := time.Now()
+	// A live holder would make this fail after LockTimeout (above): success
+	// means the dead one's lock was broken.
 	if applied, err := store.Migrate(ctx, wh, opt); err != nil || len(applied) != 1 || applied[0] != "0900_lock_probe" {
 		t.Fatalf("migrate under a dead process's lock: applied %q, err %v", applied, err)
-	}
-	if waited := time.Since(start); waited > opt.LockTimeout {
-		t.Errorf("waited %v for a lock whose holder is gone", waited)
 	}
 	if held() {
 		t.Fatal("the lock was not released")

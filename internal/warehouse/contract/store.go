@@ -277,6 +277,24 @@ func testOffsets(t *testing.T, wh warehouse.Warehouse, db string) {
 	if r.Token(store.TableEvents) != "vigie/events/events/3/e1/5-7" {
 		t.Fatalf("token in epoch 1 = %q, want the epoch in it", r.Token(store.TableEvents))
 	}
+	// Claims: the first claim of a start wins, whoever sends the next.
+	c := o.Range(5, 100, 149, 1)
+	if last, err := o.Claim(ctx, c, "member-a"); err != nil || last != 149 {
+		t.Fatalf("first claim of 100-149: %d, %v; want it won", last, err)
+	}
+	if last, err := o.Claim(ctx, c, "member-a"); err != nil || last != 149 {
+		t.Fatalf("the same claim again (a retry, a replay): %d, %v; want it still 149", last, err)
+	}
+	other := o.Range(5, 100, 180, 2)
+	if last, err := o.Claim(ctx, other, "member-b"); err != nil || last != 149 {
+		t.Fatalf("another member claiming 100-180: %d, %v; want the first claim, 149", last, err)
+	}
+	if _, found, err := o.Claimed(ctx, 5, 1, 100); err != nil || found {
+		t.Fatalf("a claim in another epoch was found (%v, %v)", found, err)
+	}
+	if last, found, err := o.Claimed(ctx, 5, 0, 100); err != nil || !found || last != 149 {
+		t.Fatalf("Claimed = %d %v %v, want 149", last, found, err)
+	}
 	if o.Range(3, 10, 19, 2).Token(store.TableEvents) != "vigie/events/events/3/10-19" {
 		t.Fatalf("token = %q", o.Range(3, 10, 19, 2).Token(store.TableEvents))
 	}
