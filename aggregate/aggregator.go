@@ -68,6 +68,7 @@ type Aggregator struct {
 	cg      *kafka.ConsumerGroup
 	blocked map[int]string // partitions stopped on a log mismatch
 	noFence bool           // tests only: write without claiming, to show what fencing prevents
+	dialer  *kafka.Dialer  // tests only: how the group and the readers reach the brokers (nil: kafka-go's default)
 }
 
 // finalFlushTimeout bounds the flush at the end of a generation: well under
@@ -121,6 +122,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 		Timeout:           5 * time.Second,
 		StartOffset:       kafka.FirstOffset,
 		ErrorLogger:       broker.ErrorLogger(a.o.Log),
+		Dialer:            a.dialer,
 	})
 	if err != nil {
 		return fmt.Errorf("aggregate: join group %s: %w", a.o.Kafka.Group, err)
@@ -212,7 +214,7 @@ func (a *Aggregator) run(ctx context.Context, w *worker, log *slog.Logger) (rest
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers: a.o.Brokers, Topic: a.o.Kafka.Topic, Partition: w.p,
 		MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 200 * time.Millisecond, ReadLagInterval: -1,
-		ErrorLogger: broker.ErrorLogger(log),
+		ErrorLogger: broker.ErrorLogger(log), Dialer: a.dialer,
 	})
 	defer r.Close()
 	if err := r.SetOffset(w.next); err != nil {
