@@ -148,6 +148,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 			continue
 		}
 		parts := gen.Assignments[a.o.Kafka.Topic]
+		a.m.owned.Set(float64(len(parts)))
 		a.o.Log.Info("consumer group generation", "generation", gen.ID, "member", gen.MemberID, "partitions", len(parts))
 		for _, pa := range parts {
 			p := pa.ID

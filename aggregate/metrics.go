@@ -7,6 +7,7 @@ type metrics struct {
 	dlq                                                      *prometheus.CounterVec
 	lag, blocked                                             *prometheus.GaugeVec
 	flushSeconds                                             prometheus.Histogram
+	owned                                                    prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -29,10 +30,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Messages in the partition after the last one read."}, []string{"partition"}),
 		blocked: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "vigie_aggregate_partition_stopped",
 			Help: "1 while a partition is stopped because its log no longer matches the warehouse (see docs/operations.md)."}, []string{"partition"}),
+		owned: prometheus.NewGauge(prometheus.GaugeOpts{Name: "vigie_aggregate_partitions_owned",
+			Help: "Partitions this member consumes in the current generation of its consumer group."}),
 		flushSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "vigie_aggregate_flush_duration_seconds",
 			Help: "Time to write one flush (markers, events, windows).", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
 	}
-	for _, c := range []prometheus.Collector{m.events, m.duplicates, m.flushErrors, m.flushRows, m.lost, m.fenced, m.dlq, m.lag, m.blocked, m.flushSeconds} {
+	for _, c := range []prometheus.Collector{m.events, m.duplicates, m.flushErrors, m.flushRows, m.lost, m.fenced, m.dlq, m.lag, m.blocked, m.flushSeconds, m.owned} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

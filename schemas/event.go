@@ -70,6 +70,11 @@ var (
 // shadow another's events by sending their ids first.
 const CollectorHeader = "vigie-collector"
 
+// KeyHeader is the Kafka message header carrying the fingerprint of the
+// pseudonymisation key an event's user went through (see
+// pseudonym.Pseudonymiser.Fingerprint): collectors must share one key.
+const KeyHeader = "vigie-key"
+
 // RegionNames maps INSEE region codes to their names.
 var RegionNames = map[string]string{
 	"11": "Île-de-France", "24": "Centre-Val de Loire", "27": "Bourgogne-Franche-Comté",

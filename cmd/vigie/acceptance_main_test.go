@@ -187,13 +187,19 @@ func startServe(t *testing.T, dataDir string, env ...string) *server {
 // startServeArgs is startServe with more command-line arguments (--config).
 func startServeArgs(t *testing.T, dataDir string, args []string, env ...string) *server {
 	t.Helper()
+	return startCommand(t, "serve", dataDir, args, env...)
+}
+
+// startCommand starts `vigie <command>` (serve, collect, …) like startServe.
+func startCommand(t *testing.T, command, dataDir string, args []string, env ...string) *server {
+	t.Helper()
 	listen := freeListen(t)
 	errf, err := os.CreateTemp(t.TempDir(), "serve-stderr-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &server{listen: listen, url: "http://" + listen, dataDir: dataDir, stderr: errf, done: make(chan struct{})}
-	s.cmd = exec.Command(vigieBin, append([]string{"serve", "--data-dir", dataDir, "--listen", listen}, args...)...)
+	s.cmd = exec.Command(vigieBin, append([]string{command, "--data-dir", dataDir, "--listen", listen}, args...)...)
 	s.cmd.Dir = t.TempDir()
 	s.cmd.Env = baseEnv(env...)
 	s.cmd.Stdout, s.cmd.Stderr = errf, errf

@@ -155,6 +155,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.reply(w, http.StatusOK, resp)
 }
 
+// CheckKey refuses this collector's pseudonymisation key when the topic's
+// newest events went through another (see publish.Publisher.CheckKey).
+func (h *Handler) CheckKey(newest [][]kafka.Header) error { return h.pub.CheckKey(newest) }
+
 // produce writes the events synchronously; nil means every replica has all
 // of them. Each message names its collector (schemas.CollectorHeader): the
 // aggregator de-duplicates ids per collector, so no collector can take

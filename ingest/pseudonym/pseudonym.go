@@ -127,6 +127,17 @@ func (p *Pseudonymiser) Of(user string) string {
 	return hex.EncodeToString(m.Sum(sum[:0])[:Len/2])
 }
 
+// Fingerprint names the key without revealing it: the first 8 bytes of
+// HMAC-SHA256(key, a fixed label), as hex. Collectors tag what they produce
+// with it, so that one started with another key is caught at once: one
+// user would otherwise get two pseudonyms, and be counted twice.
+func (p *Pseudonymiser) Fingerprint() string {
+	m := hmac.New(sha256.New, p.key)
+	m.Write([]byte("vigie pseudonym key fingerprint"))
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(m.Sum(sum[:0])[:8])
+}
+
 // String and GoString never show the key, so that a Pseudonymiser printed
 // by mistake in a log line leaks nothing.
 func (p *Pseudonymiser) String() string { return "pseudonym.Pseudonymiser{key: (hidden)}" }

@@ -25,6 +25,7 @@ type Publisher struct {
 	w      *kafka.Writer
 	pseudo *pseudonym.Pseudonymiser
 	source string
+	key    string // the pseudonymiser's fingerprint, in every message's schemas.KeyHeader
 }
 
 // New checks what no configuration can fix: the writer must be synchronous
@@ -50,7 +51,25 @@ func New(w *kafka.Writer, p *pseudonym.Pseudonymiser, defaultSource string) (*Pu
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &Publisher{w: w, pseudo: p, source: defaultSource}, nil
+	return &Publisher{w: w, pseudo: p, source: defaultSource, key: p.Fingerprint()}, nil
+}
+
+// CheckKey refuses a pseudonymisation key other than the one the newest
+// events of the topic were produced with (their schemas.KeyHeader):
+// collectors running apart must share ingest.hmac_key, or one user gets
+// two pseudonyms. newest are the headers of each partition's newest
+// message (nil for an empty partition).
+func (p *Publisher) CheckKey(newest [][]kafka.Header) error {
+	for _, hs := range newest {
+		for _, h := range hs {
+			if h.Key == schemas.KeyHeader && string(h.Value) != p.key {
+				return fmt.Errorf("ingest.hmac_key: this collector's key (fingerprint %s) is not the one the events already in %s were pseudonymised with (fingerprint %s): "+
+					"every collector must share one key, or one user gets two pseudonyms and is counted twice; set the same VIGIE_INGEST_HMAC_KEY everywhere "+
+					"(a new key means a new topic, kafka.topic)", p.key, p.w.Topic, h.Value)
+			}
+		}
+	}
+	return nil
 }
 
 // Topic is where the events go.
@@ -72,7 +91,10 @@ func (p *Publisher) Prepare(ev *schemas.Event) {
 // v1 (see Check). Each message names collector (schemas.CollectorHeader):
 // ids are unique per collector, and the aggregator de-duplicates them so.
 func (p *Publisher) Publish(ctx context.Context, events []schemas.Event, collector string) error {
-	headers := []kafka.Header{{Key: schemas.CollectorHeader, Value: []byte(collector)}}
+	headers := []kafka.Header{
+		{Key: schemas.CollectorHeader, Value: []byte(collector)},
+		{Key: schemas.KeyHeader, Value: []byte(p.key)},
+	}
 	msgs := make([]kafka.Message, len(events))
 	for i := range events {
 		ev := &events[i]

@@ -171,3 +171,52 @@ func NewWriter(brokers []string, topic string, cfg config.KafkaConfig) *kafka.Wr
 		AllowAutoTopicCreation: false,
 	}
 }
+
+// NewestHeaders returns the headers of the newest message of each
+// partition of topic (nil for an empty partition): what collectors check
+// their pseudonymisation key against before they produce.
+func NewestHeaders(ctx context.Context, brokers []string, topic string) ([][]kafka.Header, error) {
+	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return nil, fmt.Errorf("metadata of %s: %w", topic, err)
+	}
+	req := map[string][]kafka.OffsetRequest{}
+	for _, t := range md.Topics {
+		if t.Error != nil {
+			return nil, fmt.Errorf("metadata of %s: %w", topic, t.Error)
+		}
+		for _, p := range t.Partitions {
+			req[topic] = append(req[topic], kafka.FirstOffsetOf(p.ID), kafka.LastOffsetOf(p.ID))
+		}
+	}
+	offs, err := c.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: req})
+	if err != nil {
+		return nil, fmt.Errorf("list offsets of %s: %w", topic, err)
+	}
+	var out [][]kafka.Header
+	for _, po := range offs.Topics[topic] {
+		if po.Error != nil {
+			return nil, fmt.Errorf("list offsets of %s/%d: %w", topic, po.Partition, po.Error)
+		}
+		if po.LastOffset <= po.FirstOffset {
+			out = append(out, nil)
+			continue
+		}
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: po.Partition,
+			MaxWait: 100 * time.Millisecond, ReadLagInterval: -1})
+		if err := r.SetOffset(po.LastOffset - 1); err != nil {
+			r.Close()
+			return nil, err
+		}
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		m, err := r.FetchMessage(rctx)
+		cancel()
+		r.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read the newest message of %s/%d: %w", topic, po.Partition, err)
+		}
+		out = append(out, m.Headers)
+	}
+	return out, nil
+}

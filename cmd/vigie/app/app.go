@@ -237,6 +237,9 @@ func (a *App) Start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if err := checkKey(ctx, a.brokers, a.cfg.Kafka.Topic, h.CheckKey); err != nil {
+			return err
+		}
 		a.gate.open(h)
 		if a.cfg.Probe.InServe {
 			pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))

@@ -111,11 +111,26 @@ func newPublisher(cfg config.Config, brokers []string, log *slog.Logger, source 
 	w := broker.NewWriter(brokers, cfg.Kafka.Topic, cfg.Kafka)
 	w.ErrorLogger = broker.ErrorLogger(log.With("topic", cfg.Kafka.Topic))
 	pub, err := publish.New(w, ps, source)
+	if err == nil {
+		err = checkKey(context.Background(), brokers, cfg.Kafka.Topic, pub.CheckKey)
+	}
 	if err != nil {
 		w.Close()
 		return nil, nil, err
 	}
 	return w, pub, nil
+}
+
+// checkKey refuses to produce with a pseudonymisation key other than the
+// one of the topic's newest events (check is a Publisher's CheckKey).
+func checkKey(ctx context.Context, brokers []string, topic string, check func([][]kafka.Header) error) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	newest, err := broker.NewestHeaders(ctx, brokers, topic)
+	if err != nil {
+		return fmt.Errorf("check the pseudonymisation key against %s: %w", topic, err)
+	}
+	return check(newest)
 }
 
 func serveMetrics(listen string, reg *prometheus.Registry, log *slog.Logger) (*http.Server, error) {
