@@ -78,17 +78,8 @@ func TestEveryAggregatorInsertCarriesTheTokenOfItsRange(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	kcfg := brokertest.Config(4)
-	b := brokertest.Start(t, kcfg)
-	msgs, valid := testEvents(3000)
-	w := broker.NewWriter(b.Addrs(), kcfg.Topic, kcfg)
-	if err := w.WriteMessages(ctx, msgs...); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
 	rec := &insertLog{Warehouse: openWarehouse(t, ctx)}
-	agg, stop := startAggregator(t, ctx, b.Addrs(), rec)
-	waitCaughtUp(t, ctx, agg)
-	stop()
+	msgs, valid := foldAll(t, ctx, 3000, rec)
 
 	// Replay the log: a 'before' marker opens a range of its partition, the
 	// events and windows of that range must carry its tokens, its 'after'
