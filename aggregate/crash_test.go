@@ -71,7 +71,8 @@ func childOptions(brokers []string, wh warehouse.Warehouse) Options {
 // insert, and reports its progress on stdout so that the parent can
 // SIGKILL it in the middle of the stream: "commit P L" once the 'after'
 // marker of a range ending at offset L of partition P is written, then
-// "insert N" after every insert.
+// "insert N" after every insert. (Before any insert the child reports
+// "held P NEXT": partition P is committed up to offset NEXT.)
 type crashAfter struct {
 	warehouse.Warehouse
 	mu      sync.Mutex
@@ -121,10 +122,28 @@ func runChild() int {
 		return 2
 	}
 	n, _ := strconv.Atoi(os.Getenv("VIGIE_AGG_CRASH_AFTER"))
-	agg, err := New(childOptions(brokers, &crashAfter{Warehouse: db, n: n}))
+	opts := childOptions(brokers, &crashAfter{Warehouse: db, n: n})
+	agg, err := New(opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		return 2
+	}
+	// Where each partition stands before this run, from the offset store:
+	// a previous child may have died between an 'after' marker and its
+	// report, so the parent learns the work left from here.
+	st, err := store.New(db, testDB)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 2
+	}
+	offsets := st.Offsets(opts.Kafka.Group, opts.Kafka.Topic)
+	for p := range opts.Kafka.Partitions {
+		mk, err := offsets.Last(ctx, p)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			return 2
+		}
+		fmt.Printf("held %d %d\n", p, mk.Resume(0).Next)
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -229,12 +248,12 @@ func truth(events []schemas.Event) map[string]*total {
 // stopped and named rather than eating the test binary's timeout.
 const childTimeout = childDeadline + 30*time.Second
 
-// A kill names when the parent SIGKILLs a child: at its insert atInsert, or
-// once it has committed afterCommitted more messages than when it started
-// (then a few inserts later, so the kill falls inside a flush).
+// A kill names when the parent SIGKILLs a child: at its insert atInsert,
+// or once it has committed the share share of the messages left when it
+// started (as it reports them).
 type kill struct {
-	atInsert       int
-	afterCommitted int64
+	atInsert int
+	share    float64
 }
 
 func TestKilledAggregatorRestartsWithExactlyTheTotalsOfAnUninterruptedRun(t *testing.T) {
@@ -254,6 +273,8 @@ func TestKilledAggregatorRestartsWithExactlyTheTotalsOfAnUninterruptedRun(t *tes
 	dataDir := t.TempDir()
 	seed := uint64(time.Now().UnixNano())
 	r := rand.New(rand.NewPCG(seed, 3))
+	logSize := brokertest.Messages(t, brokers, "vigie.events.v1")
+	partitions := brokertest.Config(4).Partitions
 
 	// committed[p] is the offset after partition p's last committed range,
 	// as the children report it: the work done so far.
@@ -265,12 +286,12 @@ func TestKilledAggregatorRestartsWithExactlyTheTotalsOfAnUninterruptedRun(t *tes
 		}
 		return n
 	}
-	remaining := func() int64 { return int64(len(msgs)) - done() }
 
 	// child runs one aggregator process, with a deadline of its own; it
 	// exits by itself after insert crashAfter, or is SIGKILLed as k says.
-	// It returns the exit code, or minus the signal that ended it.
-	child := func(crashAfter int, k kill) int {
+	// It returns the exit code, or minus the signal that ended it, and the
+	// messages left when it started.
+	child := func(crashAfter int, k kill) (code int, left int64) {
 		cctx, cancel := context.WithTimeout(context.Background(), childTimeout)
 		defer cancel()
 		cmd := exec.CommandContext(cctx, os.Args[0], "-test.run=^$")
@@ -285,28 +306,34 @@ func TestKilledAggregatorRestartsWithExactlyTheTotalsOfAnUninterruptedRun(t *tes
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		start, killAt, killed := done(), k.atInsert, false
+		var start, target int64 = -1, -1
+		held, killed := 0, false
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			var p uint32
 			var n int
-			var last int64
-			if _, err := fmt.Sscanf(sc.Text(), "commit %d %d", &p, &last); err == nil {
-				committed[p] = max(committed[p], last+1)
-				if k.afterCommitted > 0 && killAt == 0 && done()-start >= k.afterCommitted {
-					killAt = -1 - r.IntN(4) // 1 to 4 inserts from here
+			var off int64
+			switch {
+			case killed:
+			case scan(sc.Text(), "held %d %d", &p, &off):
+				committed[p] = off
+				if held++; held == partitions {
+					start, left = done(), logSize-done()
+					if k.share > 0 {
+						target = max(1, int64(k.share*float64(left)))
+					}
 				}
-				continue
-			}
-			if _, err := fmt.Sscanf(sc.Text(), "insert %d", &n); err != nil || killed {
-				continue
-			}
-			if killAt < 0 {
-				killAt = n - killAt - 1
-			}
-			if n == killAt {
-				_ = cmd.Process.Signal(syscall.SIGKILL)
-				killed = true
+			case scan(sc.Text(), "commit %d %d", &p, &off):
+				committed[p] = max(committed[p], off+1)
+				if target > 0 && done()-start >= target {
+					_ = cmd.Process.Signal(syscall.SIGKILL)
+					killed = true
+				}
+			case scan(sc.Text(), "insert %d", &n):
+				if n == k.atInsert {
+					_ = cmd.Process.Signal(syscall.SIGKILL)
+					killed = true
+				}
 			}
 		}
 		_ = cmd.Wait()
@@ -314,51 +341,38 @@ func TestKilledAggregatorRestartsWithExactlyTheTotalsOfAnUninterruptedRun(t *tes
 			t.Fatalf("a child ran past its %v deadline and was stopped (crash after %d, kill %+v)", childTimeout, crashAfter, k)
 		}
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return -int(ws.Signal())
+			return -int(ws.Signal()), left
 		}
-		return cmd.ProcessState.ExitCode()
+		return cmd.ProcessState.ExitCode(), left
 	}
 	// Crash points: after a 'before' marker (insert 1 of a flush), after
 	// the raw events of a flush (2), after its windows (3), and deep in the
 	// stream.
 	for _, n := range []int{2, 3, 13} {
-		if code := child(n, kill{}); code != exitCrashed {
+		if code, _ := child(n, kill{}); code != exitCrashed {
 			t.Fatalf("child crashing after insert %d exited %d, want %d", n, code, exitCrashed)
 		}
 	}
 	// Then SIGKILLs while other partitions' flushes are in flight: one at
 	// insert 30, far from the end of the stream; make test-long adds a
-	// dozen, each after a random part (4 to 25 %) of the work that remains,
-	// so that each lands before the child has nothing left to do.
+	// dozen, each once the child has committed a random 4 to 25 % of the
+	// messages left when it started, so that each lands while work remains.
 	kills := []kill{{atInsert: 30}}
 	if os.Getenv("VIGIE_LONG_TESTS") != "" {
 		for range 12 {
-			kills = append(kills, kill{afterCommitted: -1})
+			kills = append(kills, kill{share: 0.04 + 0.21*r.Float64()})
 		}
 	}
-	landed := 0
 	var at []string
 	for _, k := range kills {
-		left := remaining()
-		if k.afterCommitted < 0 {
-			if left < 400 {
-				t.Logf("%d messages left after %d kills: no more kills", left, landed)
-				break
-			}
-			k.afterCommitted = max(1, int64(float64(left)*(0.04+0.21*r.Float64())))
-		}
-		code := child(0, k)
+		code, left := child(0, k)
 		if code != -int(syscall.SIGKILL) {
 			t.Fatalf("child to be killed (%+v, %d messages left) exited %d, want SIGKILL (seed %d)", k, left, code, seed)
 		}
-		landed++
-		at = append(at, fmt.Sprintf("%d/%d", left-remaining(), left))
+		at = append(at, fmt.Sprintf("%d/%d", left-(logSize-done()), left))
 	}
-	if landed == 0 || (os.Getenv("VIGIE_LONG_TESTS") != "" && landed < 10) {
-		t.Fatalf("only %d SIGKILLs landed (seed %d)", landed, seed)
-	}
-	t.Logf("%d SIGKILLs landed, each after committing (messages committed/left): %s; seed %d", landed, strings.Join(at, " "), seed)
-	if code := child(0, kill{}); code != exitCaughtUp {
+	t.Logf("%d SIGKILLs landed, each after committing (messages committed/left): %s; seed %d", len(kills), strings.Join(at, " "), seed)
+	if code, _ := child(0, kill{}); code != exitCaughtUp {
 		t.Fatalf("final child exited %d, want %d (caught up)", code, exitCaughtUp)
 	}
 
@@ -397,3 +411,9 @@ func TestKilledAggregatorRestartsWithExactlyTheTotalsOfAnUninterruptedRun(t *tes
 }
 
 func u64(v any) uint64 { return uint64(warehouse.AsInt64(v)) }
+
+// scan reports whether line has format's shape, filling args.
+func scan(line, format string, args ...any) bool {
+	n, err := fmt.Sscanf(line, format, args...)
+	return err == nil && n == len(args)
+}

@@ -10,7 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segmentio/kafka-go"
+
 	"github.com/vigie-fr/vigie/aggregate/window"
+	"github.com/vigie-fr/vigie/internal/broker"
+	"github.com/vigie-fr/vigie/internal/broker/brokertest"
 	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 	"github.com/vigie-fr/vigie/internal/warehouse/chdb"
@@ -57,6 +61,24 @@ func startAggregator(t *testing.T, ctx context.Context, brokers []string, wh war
 		<-done
 		opts.DLQ.Close() // the aggregator writes to it but does not own it
 	}
+}
+
+// foldAll writes testEvents(n) to a fresh 4-partition broker and runs an
+// aggregator over wh until it holds them all; it returns the events.
+func foldAll(t *testing.T, ctx context.Context, n int, wh warehouse.Warehouse) (msgs []kafka.Message, valid []schemas.Event) {
+	t.Helper()
+	kcfg := brokertest.Config(4)
+	b := brokertest.Start(t, kcfg)
+	msgs, valid = testEvents(n)
+	w := broker.NewWriter(b.Addrs(), kcfg.Topic, kcfg)
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	agg, stop := startAggregator(t, ctx, b.Addrs(), wh)
+	waitCaughtUp(t, ctx, agg)
+	stop()
+	return msgs, valid
 }
 
 // waitCaughtUp fails the test if the aggregator does not catch up.

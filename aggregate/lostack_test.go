@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigie-fr/vigie/internal/broker"
-	"github.com/vigie-fr/vigie/internal/broker/brokertest"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 )
 
@@ -40,17 +38,8 @@ func (l *lostAcks) Insert(ctx context.Context, b *warehouse.Batch, s warehouse.S
 func TestInsertsWhoseAcknowledgementIsLostAreNotCountedTwice(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	b := brokertest.Start(t, brokertest.Config(4))
-	msgs, valid := testEvents(5000)
-	w := broker.NewWriter(b.Addrs(), "vigie.events.v1", brokertest.Config(4))
-	if err := w.WriteMessages(ctx, msgs...); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
 	flaky := &lostAcks{Warehouse: openWarehouse(t, ctx)}
-	agg, stop := startAggregator(t, ctx, b.Addrs(), flaky)
-	waitCaughtUp(t, ctx, agg)
-	stop()
+	_, valid := foldAll(t, ctx, 5000, flaky)
 	if flaky.lost < 10 {
 		t.Fatalf("only %d acknowledgements were lost; the test needs many", flaky.lost)
 	}
