@@ -509,3 +509,46 @@ FROM vigie.events WHERE source = 'probe' GROUP BY 1, 2 ORDER BY 1, 2`
 		}
 	}
 }
+
+func TestCollectorCommandsRefuseWhatTheyCannotRun(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte(`kafka: {brokers: ["127.0.0.1:1"]}
+tail:
+  files:
+    - path: /var/log/nginx/access.log
+      format: '$remote_addr [$time_local] "$request" $status'
+      routes: [{platform: ent, service: ent-11, region: "11"}]
+`), 0o644)
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte(`kafka: {brokers: ["127.0.0.1:1"]}
+tail:
+  files: [{path: /var/log/nginx/access.log, format: combined, routes: [{platform: ent, service: ent-11, region: "11"}]}]
+`), 0o644)
+	tests := []struct {
+		name string
+		env  []string
+		args []string
+		says string
+	}{
+		{"tail without brokers", nil, []string{"tail"}, "kafka.brokers: empty, but vigie tail runs on its own"},
+		{"probe without targets", nil, []string{"probe", "--brokers", "127.0.0.1:1"}, "probe.targets: empty"},
+		{"tail without the shared key", nil, []string{"tail", "--config", good}, "ingest.hmac_key: empty, but vigie tail pseudonymises users"},
+		{"tail of a format without request time", []string{hmacKey}, []string{"tail", "--config", bad},
+			`tail.files[0].format: "$remote_addr [$time_local] \"$request\" $status" cannot be read: the format has no request time field`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := vigie(t, 30*time.Second, tt.env, append(tt.args, "--data-dir", t.TempDir(), "--listen", freeListen(t))...)
+			if r.code == 0 || !strings.Contains(r.stderr, tt.says) {
+				t.Errorf("exit %d, stderr %q; want a failure saying %q", r.code, r.stderr, tt.says)
+			}
+		})
+	}
+	r := vigie(t, 30*time.Second, []string{hmacKey}, "tail", "--help")
+	for _, want := range []string{"nginx", "Apache", "Rotation", "checkpoint", "docs/collectors.md"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("vigie tail --help does not mention %q", want)
+		}
+	}
+}

@@ -299,3 +299,46 @@ func mustLines(reg *prometheus.Registry) *prometheus.CounterVec {
 	}
 	return v
 }
+
+// Rotations that happen while vigie tail is down: the renamed file is found
+// again by its inode, the copytruncate copy by its first line, and each is
+// read from where the checkpoint left it.
+func TestTailResumesRotationsThatHappenedWhileItWasDown(t *testing.T) {
+	r := newRig(t)
+	w := &writer{t: t, path: r.logPath, truth: map[string]int{}}
+	w.write(30)
+	stop, reg := r.start()
+	waitSent(t, []*prometheus.Registry{reg}, r.logPath, 30)
+	stop()
+
+	w.write(10) // unread, then renamed away
+	if err := os.Rename(r.logPath, r.logPath+".1"); err != nil {
+		t.Fatal(err)
+	}
+	w.write(15)
+	stop, reg = r.start()
+	waitSent(t, []*prometheus.Registry{reg}, r.logPath, 25)
+	stop()
+
+	w.write(6) // unread, then copied and truncated
+	data, _ := os.ReadFile(r.logPath)
+	os.WriteFile(r.logPath+".2", data, 0o644)
+	os.Truncate(r.logPath, 0)
+	w.write(4)
+	stop, reg = r.start()
+	waitSent(t, []*prometheus.Registry{reg}, r.logPath, 10)
+	stop()
+
+	got, evs, msgs := counts(t, r)
+	if len(evs) != w.n || msgs != w.n {
+		t.Errorf("%d distinct events in %d messages for %d lines", len(evs), msgs, w.n)
+	}
+	for k, n := range w.truth {
+		if got[k] != n {
+			t.Errorf("%s: %d events, want %d", k, got[k], n)
+		}
+	}
+	if strings.Contains(r.logs.String(), "lost") {
+		t.Errorf("the tailer says lines were lost:\n%s", r.logs.String())
+	}
+}
