@@ -38,7 +38,7 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 type rig struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	logPath string
 	brokers []string
@@ -46,14 +46,16 @@ type rig struct {
 	cfg     config.TailConfig
 	key     []byte
 	logs    *syncBuffer
+	// progress receives the backlog's progress lines.
+	progress *syncBuffer
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	kc := brokertest.Config(2)
 	b := brokertest.Start(t, kc)
 	dir := t.TempDir()
 	r := &rig{t: t, dir: dir, logPath: filepath.Join(dir, "access.log"), brokers: b.Addrs(), kafka: kc,
-		key: []byte(strings.Repeat("k", 32)), logs: &syncBuffer{}}
+		key: []byte(strings.Repeat("k", 32)), logs: &syncBuffer{}, progress: &syncBuffer{}}
 	r.cfg = config.DefaultTail()
 	r.cfg.PollInterval = 20 * time.Millisecond
 	r.cfg.RotateWait = 300 * time.Millisecond
@@ -85,7 +87,7 @@ func (r *rig) start() (stop func(), reg *prometheus.Registry) {
 	}
 	reg = prometheus.NewRegistry()
 	tl, err := New(Options{Config: r.cfg, Publisher: pub, MaxFuture: time.Hour, Registerer: reg,
-		Log: slog.New(slog.NewTextHandler(r.logs, nil))})
+		Log: slog.New(slog.NewTextHandler(r.logs, nil)), Progress: r.progress})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -97,7 +99,7 @@ func (r *rig) start() (stop func(), reg *prometheus.Registry) {
 
 // writer appends lines of a scripted morning to the log, as a server would.
 type writer struct {
-	t     *testing.T
+	t     testing.TB
 	path  string
 	n     int
 	truth map[string]int // minute|outcome → lines
@@ -340,5 +342,9 @@ func TestTailResumesRotationsThatHappenedWhileItWasDown(t *testing.T) {
 	}
 	if strings.Contains(r.logs.String(), "lost") {
 		t.Errorf("the tailer says lines were lost:\n%s", r.logs.String())
+	}
+	// Each start found a backlog and showed it read to the end.
+	if p := r.progress.String(); strings.Count(p, "tail: backlog 100.0% of") != 3 {
+		t.Errorf("progress lines:\n%s\nwant three backlogs read to 100%%", p)
 	}
 }
