@@ -387,7 +387,8 @@ FROM vigie.minute_stats WHERE service = 'ent-28' ORDER BY bucket`
 	if len(users) != 1 || users[0][0] != strconv.Itoa(total) || users[0][1] != strconv.Itoa(withUser) || users[0][2] != "17" {
 		t.Errorf("events of the log, with a user, distinct users = %v; want %d, %d, 17 (each line once, remote_user pseudonymised)", users, total, withUser)
 	}
-	t.Logf("%d lines in nginx's logs, %d minutes×outcomes, %d rejected by the quotas, %d with a user", total, len(want), rejected, withUser)
+	t.Logf("%d lines in nginx's logs, %d minutes×outcomes, %d rejected by the quotas, %d with a user; %v re-sent lines dropped by the aggregator",
+		total, len(want), rejected, withUser, metric(t, s, "vigie_aggregate_duplicates_total"))
 }
 
 func TestProbeOutcomesAndPhasesReachTheWarehouse(t *testing.T) {

@@ -348,3 +348,34 @@ func TestTailResumesRotationsThatHappenedWhileItWasDown(t *testing.T) {
 		t.Errorf("progress lines:\n%s\nwant three backlogs read to 100%%", p)
 	}
 }
+
+// A crash after Kafka took a batch but before the checkpoint moved: the
+// lines are read again and sent with the same ids, so that the aggregator
+// (which drops re-sent ids) counts each line once.
+func TestLinesReadAgainAfterACrashKeepTheirIDs(t *testing.T) {
+	r := newRig(t)
+	w := &writer{t: t, path: r.logPath, truth: map[string]int{}}
+	w.write(30)
+	stop, reg := r.start()
+	waitSent(t, []*prometheus.Registry{reg}, r.logPath, 30)
+	stop()
+	saved, err := os.ReadFile(r.cfg.Checkpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.write(20)
+	stop, reg = r.start()
+	waitSent(t, []*prometheus.Registry{reg}, r.logPath, 20)
+	stop()
+	// The crash: the checkpoint is as it was before those 20 lines.
+	if err := os.WriteFile(r.cfg.Checkpoint, saved, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stop, reg = r.start()
+	waitSent(t, []*prometheus.Registry{reg}, r.logPath, 20)
+	stop()
+	_, evs, msgs := counts(t, r)
+	if len(evs) != 50 || msgs != 70 {
+		t.Errorf("%d distinct events in %d messages, want 50 in 70 (20 lines sent twice under the same ids)", len(evs), msgs)
+	}
+}
