@@ -199,6 +199,28 @@ func counts(t *testing.T, r *rig) (map[string]int, []schemas.Event, int) {
 	return out, evs, len(msgs)
 }
 
+// checkCounts reads the topic back and compares it with what w wrote: each
+// line once, in one message (clean stops neither lose nor re-send), the
+// same counts by minute and outcome.
+func checkCounts(t *testing.T, r *rig, w *writer) []schemas.Event {
+	t.Helper()
+	got, evs, msgs := counts(t, r)
+	if len(evs) != w.n || msgs != w.n {
+		t.Errorf("%d distinct events in %d messages for %d lines: a clean stop must neither lose nor re-send", len(evs), msgs, w.n)
+	}
+	for k, n := range w.truth {
+		if got[k] != n {
+			t.Errorf("%s: %d events, want %d", k, got[k], n)
+		}
+	}
+	for k, n := range got {
+		if w.truth[k] == 0 {
+			t.Errorf("%s: %d events, none written", k, n)
+		}
+	}
+	return evs
+}
+
 func TestTailCountsEveryLineOnceAcrossRotationsAndAStop(t *testing.T) {
 	r := newRig(t)
 	w := &writer{t: t, path: r.logPath, truth: map[string]int{}}
@@ -250,20 +272,7 @@ func TestTailCountsEveryLineOnceAcrossRotationsAndAStop(t *testing.T) {
 	waitSent(t, []*prometheus.Registry{reg2}, r.logPath, 33+12+21+5)
 	stop()
 
-	got, evs, msgs := counts(t, r)
-	if len(evs) != w.n || msgs != w.n {
-		t.Errorf("%d distinct events in %d messages for %d lines: a clean stop must neither lose nor re-send", len(evs), msgs, w.n)
-	}
-	for k, n := range w.truth {
-		if got[k] != n {
-			t.Errorf("%s: %d events, want %d", k, got[k], n)
-		}
-	}
-	for k, n := range got {
-		if w.truth[k] == 0 {
-			t.Errorf("%s: %d events, none written", k, n)
-		}
-	}
+	evs := checkCounts(t, r, w)
 	if !strings.Contains(r.logs.String(), `path=`+r.logPath+` line=22 err="field remote_addr: no \" - \" after it (from byte 0)"`) {
 		t.Errorf("the bad line is not reported with its file and line number (line 22 of the truncated file):\n%s", r.logs.String())
 	}
@@ -331,15 +340,7 @@ func TestTailResumesRotationsThatHappenedWhileItWasDown(t *testing.T) {
 	waitSent(t, []*prometheus.Registry{reg}, r.logPath, 10)
 	stop()
 
-	got, evs, msgs := counts(t, r)
-	if len(evs) != w.n || msgs != w.n {
-		t.Errorf("%d distinct events in %d messages for %d lines", len(evs), msgs, w.n)
-	}
-	for k, n := range w.truth {
-		if got[k] != n {
-			t.Errorf("%s: %d events, want %d", k, got[k], n)
-		}
-	}
+	checkCounts(t, r, w)
 	if strings.Contains(r.logs.String(), "lost") {
 		t.Errorf("the tailer says lines were lost:\n%s", r.logs.String())
 	}
