@@ -470,7 +470,7 @@ func TestServeShutdownOnSIGTERMKeepsEveryAcceptedEventOnce(t *testing.T) {
 func TestCommandLine(t *testing.T) {
 	t.Run("vigie --help says what Vigie is and lists its commands", func(t *testing.T) {
 		r := vigie(t, 30*time.Second, nil, "--help")
-		for _, want := range []string{"collects connection and latency events", "ENT", "CNED", "demo", "serve", "collect", "aggregate", "dashboards", "simulate", "report", "query", "migrate"} {
+		for _, want := range []string{"collects connection and latency events", "ENT", "CNED", "demo", "serve", "collect", "aggregate", "dashboards", "simulate", "report", "query", "migrate", "probe", "tail"} {
 			if r.code != 0 || !strings.Contains(r.stdout, want) {
 				t.Errorf("vigie --help (exit %d) does not mention %q:\n%s", r.code, want, r.stdout)
 			}

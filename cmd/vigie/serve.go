@@ -51,10 +51,11 @@ var serveParts = map[string]struct {
 	"serve": {app.All, "Run the single-machine service: ingest API, aggregator and dashboards", `Run every part of Vigie in one process: the collector behind POST /v1/events, the
 aggregator (Kafka → warehouse, exactly once) and the dashboards. Without kafka.brokers it starts
 the embedded Kafka-protocol broker, and with warehouse.driver: chdb it runs ClickHouse's engine
-in-process; both keep their data in data_dir.
+in-process; both keep their data in data_dir. With probe.in_serve it also runs the synthetic
+probes of probe.targets (as vigie probe does; docs/collectors.md).
 
 Runs until SIGTERM or Ctrl-C, then stops in order: refuse new requests, finish those in flight,
-close the producer, flush the aggregator's windows to the warehouse, close the warehouse and the
+stop the probes, close the producer, flush the aggregator's windows to the warehouse, close the warehouse and the
 broker.
 
 HTTP on http.listen:` + ingestRoutes + dashboardsRoutes + commonRoutes},

@@ -136,7 +136,9 @@ func (t *Tailer) Run(ctx context.Context) error {
 	}
 	var caughtUp sync.WaitGroup
 	caughtUp.Add(len(t.files))
-	go func() { caughtUp.Wait(); stop() }()
+	shown := make(chan struct{})
+	go func() { caughtUp.Wait(); stop(); close(shown) }()
+	defer func() { <-shown }() // the last progress line is written before Run returns
 	var wg sync.WaitGroup
 	for _, f := range t.files {
 		wg.Add(1)

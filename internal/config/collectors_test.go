@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -146,5 +147,22 @@ func TestCollectorDocExamplesLoad(t *testing.T) {
 		if len(c.Probe.Targets) == 0 && len(c.Tail.Files) == 0 {
 			t.Errorf("example %d of docs/collectors.md configures no probe and no log", i+1)
 		}
+	}
+}
+
+func TestStatusListsComeFromTheEnvironment(t *testing.T) {
+	cleanEnv(t)
+	t.Setenv("VIGIE_TAIL_REJECTED_STATUS", "429, 503,509")
+	t.Setenv("VIGIE_TAIL_QUEUED_STATUS", "202")
+	c, err := Load("", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := [][]int{c.Tail.RejectedStatus, c.Tail.QueuedStatus}; !reflect.DeepEqual(got, [][]int{{429, 503, 509}, {202}}) {
+		t.Errorf("statuses %v, want [429 503 509] and [202]", got)
+	}
+	t.Setenv("VIGIE_TAIL_TIMEOUT_STATUS", "504,gateway")
+	if _, err := Load("", nil, nil); err == nil || !strings.Contains(err.Error(), `"504,gateway" is not a list of whole numbers`) {
+		t.Errorf("Load = %v, want the bad list named", err)
 	}
 }

@@ -447,6 +447,7 @@ func Load(path string, flags *pflag.FlagSet, bind map[string]string) (Config, er
 	err := v.UnmarshalExact(&c, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
 		bareNumberDuration,
 		mapstructure.StringToTimeDurationHookFunc(),
+		stringToIntSlice,
 		mapstructure.StringToSliceHookFunc(","),
 	)))
 	if err != nil {

@@ -3,7 +3,10 @@ package config
 import (
 	"fmt"
 	"path"
+	"reflect"
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vigie-fr/vigie/ingest/tail/logline"
@@ -153,4 +156,27 @@ func (c TailConfig) validate(bad func(key string, val any, rule string)) {
 			}
 		}
 	}
+}
+
+// stringToIntSlice reads a list of statuses from an environment variable:
+// VIGIE_TAIL_REJECTED_STATUS=429,503 (a YAML list needs no hook).
+func stringToIntSlice(from, to reflect.Type, data any) (any, error) {
+	if from.Kind() != reflect.String || to != reflect.TypeOf([]int(nil)) {
+		return data, nil
+	}
+	s := strings.TrimSpace(data.(string))
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
+	out := []int{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		n, err := strconv.Atoi(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a list of whole numbers such as 429,503", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
