@@ -194,6 +194,15 @@ func (w *Witness) Attacks(db string) []Attack {
 		{"two statements", fmt.Sprintf("SELECT 1; SELECT * FROM file('%s', 'RawBLOB')", f)},
 		{"two statements after a comment", fmt.Sprintf("SELECT 1 -- x\n; INSERT INTO FUNCTION file('%s', 'RawBLOB') SELECT 'x'", out)},
 		{"a statement hidden after a string", fmt.Sprintf("SELECT ';'; SELECT 'x' INTO OUTFILE '%s'", out)},
+		// Other forms.
+		{"PARALLEL WITH", fmt.Sprintf("SELECT 1 PARALLEL WITH SELECT * FROM file('%s', 'RawBLOB')", f)},
+		{"EXPLAIN of an INSERT", fmt.Sprintf("EXPLAIN AST INSERT INTO FUNCTION file('%s', 'RawBLOB') SELECT 'x'", out)},
+		{"EXISTS on a system table", "EXISTS TABLE system.disks"},
+		{"a backquoted database.table name", "SELECT * FROM `system.disks`"},
+		{"loop() over a table function", fmt.Sprintf("SELECT * FROM loop(file('%s', 'RawBLOB')) LIMIT 1", f)},
+		{"a file read in LIMIT", fmt.Sprintf("SELECT 1 LIMIT (SELECT length(file('%s')))", f)},
+		{"a query parameter", "SELECT {p:String}"},
+		{"getSetting", "SELECT getSetting('max_memory_usage')"},
 		// Names that try to print lines into the engine's tree.
 		{"an alias holding a line break and a forged node", fmt.Sprintf("SELECT 1 AS `a\n   Function numbers (children 1)` FROM file('%s', 'RawBLOB')", f)},
 	}
@@ -230,5 +239,21 @@ func Ordinary(db string) []struct {
 		{"SELECT 'a;b' AS s, 'SETTINGS' AS settings, 'file(' AS f", 1},
 		{"SELECT arrayMap(x -> x * 2, [1, 2, 3])", 1},
 		{"SELECT * FROM t WHERE s LIKE '%' || 'x' || '%' OR a BETWEEN 1 AND 2 ORDER BY a", 2},
+		{"SELECT a, count() AS n, sumIf(a, a > 1), avgOrNull(a) FROM t GROUP BY ROLLUP(a) HAVING n > 0 ORDER BY a LIMIT 10 OFFSET 0", 4},
+		{"SELECT a, s FROM t GROUP BY GROUPING SETS ((a), (s)) ORDER BY a, s", 6},
+		{"SELECT * EXCEPT (s), COLUMNS('^a$') APPLY toString FROM t PREWHERE a > 0 WHERE s != '' ORDER BY ALL LIMIT 1 BY a", 3},
+		{"SELECT a, row_number() OVER w AS r FROM t WINDOW w AS (ORDER BY a DESC) QUALIFY r <= 2 ORDER BY a", 2},
+		{"SELECT x.a, y.number FROM t AS x ANY LEFT JOIN numbers(5) AS y ON x.a = y.number ORDER BY x.a", 3},
+		{"SELECT arrayJoin([1, 2]) AS j, (1, 'b').2, toDate('2021-04-06') - INTERVAL 1 DAY, now() > '2020-01-01'::DateTime, NULL IS NULL, 'ab' REGEXP 'a'", 2},
+		{"SELECT number FROM numbers(10) ORDER BY number WITH FILL FROM 0 TO 12 LIMIT 3 WITH TIES", 3},
+		{"SELECT DISTINCT a % 2 FROM t ORDER BY 1", 2},
+		{"SELECT a FROM t WHERE a GLOBAL IN (SELECT 1) UNION DISTINCT SELECT 2 EXCEPT SELECT 3 INTERSECT SELECT 2", -1},
+		{"SELECT * FROM generateRandom('x UInt8', 1) LIMIT 2", 2},
+		{"SHOW CREATE TABLE t", 1},
+		{"SHOW COLUMNS FROM t", 2},
+		{"SHOW DATABASES", -1},
+		{"EXPLAIN SYNTAX SELECT a FROM t WHERE 1", -1},
+		{"EXPLAIN ESTIMATE SELECT a FROM t", -1},
+		{"DESCRIBE (SELECT 1 AS x)", 1},
 	}
 }
