@@ -91,6 +91,11 @@ var exprTypes = []string{
 
 var nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// showRE is the engine's canonical text of the SHOW forms allowed: SHOW
+// TABLES [FROM db] or SHOW DATABASES, with at most a LIKE on a plain
+// pattern (no quote, no backslash); nothing after it.
+var showRE = regexp.MustCompile(`^SHOW (?:TABLES(?: FROM ([A-Za-z_][A-Za-z0-9_]*))?|DATABASES)(?: (?:NOT )?I?LIKE '[^'\\]*')?$`)
+
 // Kind is what an allowed statement is.
 type Kind int
 
@@ -126,26 +131,21 @@ func (p Policy) check(root *node, canonical string) (Kind, error) {
 		}
 		return Other, p.walk(root.children[0])
 	case "ShowTables":
-		// SHOW TABLES [FROM db] and SHOW DATABASES: names only. The same
-		// node prints SHOW SETTINGS, SHOW DICTIONARIES, SHOW CLUSTERS…,
-		// refused. A child is the database, or an output clause.
-		if !strings.HasPrefix(canonical, "SHOW TABLES") && !strings.HasPrefix(canonical, "SHOW DATABASES") {
-			return 0, refuse("%s is not allowed: only SHOW TABLES and SHOW DATABASES", strings.Join(strings.Fields(canonical)[:min(2, len(strings.Fields(canonical)))], " "))
+		// The node keeps its WHERE, LIMIT and LIKE out of the tree (SHOW
+		// TABLES WHERE file(…) != '' would run file() unseen), and also
+		// prints SHOW SETTINGS, SHOW DICTIONARIES, SHOW CLUSTERS…: only the
+		// plain forms are allowed, recognised in the engine's own text.
+		m := showRE.FindStringSubmatch(canonical)
+		if m == nil {
+			return 0, refuse("only SHOW TABLES [FROM %s] [LIKE '…'] and SHOW DATABASES [LIKE '…'] are allowed, not %q", p.Database, abbreviate(canonical))
 		}
-		for _, c := range root.children {
-			if c.typ != "Identifier" || (c.detail != p.Database && !strings.EqualFold(c.detail, "system")) {
-				return 0, p.outputClause(root, 0)
-			}
-		}
-		if len(root.children) > 1 {
-			return 0, p.outputClause(root, 1)
+		if db := m[1]; db != "" && db != p.Database && !strings.EqualFold(db, "system") {
+			return 0, refuse("SHOW TABLES FROM %s is not allowed: only %s and system", db, p.Database)
 		}
 		return Other, nil
 	case "ShowColumns":
-		if len(root.children) != 0 {
-			return 0, p.outputClause(root, 0)
-		}
-		return Other, nil
+		// Its WHERE and LIKE are kept out of the tree: use DESCRIBE.
+		return 0, refuse("SHOW COLUMNS is not allowed (its WHERE cannot be checked): use DESCRIBE TABLE")
 	case "ShowCreateTableQuery", "ExistsTableQuery":
 		// The detail is "database table" (database empty when not given);
 		// one Identifier child per name, anything more is an output clause.
