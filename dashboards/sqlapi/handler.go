@@ -3,8 +3,9 @@
 // the body of `vigie query`. Every statement runs through package sandbox
 // (the engine's parser and an allow-list, then read-only sessions of its
 // own); this package adds the bearer token, the row-limit flag, the HTTP
-// mapping of errors and printing that data cannot turn against the reader. It is not the dashboards' JSON API (fixed,
-// parameterised queries) and it never writes.
+// mapping of errors and printing that data cannot turn against the reader.
+// It is not the dashboards' JSON API (fixed, parameterised queries) and it
+// never writes.
 package sqlapi
 
 import (
