@@ -55,18 +55,25 @@ var Generators = []string{
 
 // deniedFunctions are ordinary functions that reach outside the query's
 // own data: a file, a dictionary (whose source may be a URL, a database or a
-// process), a Join table, a model file, the server's configuration. Matched
-// on the lower-cased name; deniedPrefixes cover families.
+// process), the embedded regions dictionaries (files from the server's
+// configuration), a Join table, a model file or a library bridge, a language
+// model over the network (ai*), another server (hasColumnInTable takes a
+// host), the server's log, configuration or disks, Keeper. Matched on the
+// lower-cased name; deniedPrefixes cover families. The engine's
+// system.functions files most of them under the categories Other, AI,
+// Dictionary, Embedded Dictionary, Introspection and Internal, which were
+// read through for this list (chDB 26.7).
 var (
 	deniedFunctions = []string{
 		"file", "joinget", "joingetornull", "catboostevaluate", "modelevaluate",
 		"getmacro", "getsetting", "getsettingordefault", "getserversetting", "getmergetreesetting",
 		"filesystemavailable", "filesystemcapacity", "filesystemunreserved",
-		"generateserialid", "showcertificate", "naivebayesclassifier",
+		"generateserialid", "showcertificate", "naivebayesclassifier", "naivebayesclassifierwithprob",
+		"naivebayesclassifierwithallprobs", "hascolumnintable", "logtrace", "regionin", "regionhierarchy",
 		"url", "remote", "input", "s3", "hdfs", "mysql", "postgresql", "odbc", "jdbc", "sqlite",
 		"executable", "mongodb", "redis", "azureblobstorage", "gcs", "iceberg", "deltalake", "hudi",
 	}
-	deniedPrefixes = []string{"dict", "__", "addressto", "demangle"}
+	deniedPrefixes = []string{"dict", "__", "addressto", "demangle", "ai", "regionto"}
 )
 
 // inFunctions take a table name as their second argument (x IN t).

@@ -213,6 +213,11 @@ func (w *Witness) Attacks(db string) []Attack {
 		{"a file read in LIMIT", fmt.Sprintf("SELECT 1 LIMIT (SELECT length(file('%s')))", f)},
 		{"a query parameter", "SELECT {p:String}"},
 		{"getSetting", "SELECT getSetting('max_memory_usage')"},
+		{"a language model over the network", "SELECT aiGenerate('say hello')"},
+		{"a language model in upper case", "SELECT AIClassify('x', ['a', 'b'])"},
+		{"hasColumnInTable on another host", fmt.Sprintf("SELECT hasColumnInTable('%s', 'default', 'x', 'y')", w.Addr)},
+		{"writing to the server's log", "SELECT logTrace('forged line')"},
+		{"the embedded regions dictionaries", "SELECT regionToName(toUInt32(1))"},
 		// Names that try to print lines into the engine's tree.
 		{"an alias holding a line break and a forged node", fmt.Sprintf("SELECT 1 AS `a\n   Function numbers (children 1)` FROM file('%s', 'RawBLOB')", f)},
 	}
