@@ -31,7 +31,7 @@ func TestAGenerationEndingMidReplayFlushesNothing(t *testing.T) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// A worker that has folded offsets 0-4 of a range begun as 0-9.
 	holding := func(replayEnd int64) *worker {
-		w := &worker{p: 2, gen: 7, replayEnd: replayEnd, set: window.NewSet(), seen: map[uint64]int64{}}
+		w := &worker{p: 2, gen: 7, replayEnd: replayEnd, set: window.NewSet()}
 		latency := 80.0
 		for off := range int64(5) {
 			ev := schemas.Event{ID: fmt.Sprintf("replayed-%d", off), TS: time.Date(2021, 4, 6, 8, 0, int(off), 0, time.UTC),
@@ -42,7 +42,7 @@ func TestAGenerationEndingMidReplayFlushesNothing(t *testing.T) {
 			w.pending++
 			w.next = off + 1
 			w.set.Add(&ev, 0)
-			w.raw = append(w.raw, rawEvent(&ev, 0, w.p, off))
+			w.raw = append(w.raw, rawEvent(&ev, 0, "", w.p, off, 0))
 		}
 		return w
 	}
@@ -59,12 +59,12 @@ func TestAGenerationEndingMidReplayFlushesNothing(t *testing.T) {
 	for _, in := range rec.inserts {
 		tables = append(tables, in.table)
 	}
-	want := []string{store.TableOffsets, store.TableEvents, store.TableWindows, store.TableOffsets}
+	want := []string{store.TableClaims, store.TableOffsets, store.TableEvents, store.TableWindows, store.TableOffsets}
 	if !slices.Equal(tables, want) {
 		t.Fatalf("a generation ending outside a replay wrote %v, want %v", tables, want)
 	}
 	r := store.Range{Topic: opts.Kafka.Topic, Partition: 2, First: 0, Last: 4}
-	if got := rec.inserts[1].settings["insert_deduplication_token"]; got != r.Token(store.TableEvents) {
+	if got := rec.inserts[2].settings["insert_deduplication_token"]; got != r.Token(store.TableEvents) {
 		t.Errorf("final flush token %v, want %s", got, r.Token(store.TableEvents))
 	}
 }

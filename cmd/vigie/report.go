@@ -38,16 +38,17 @@ incidents.* configuration keys. Times are RFC 3339 (2021-04-06T06:00:00+02:00) o
 				return err
 			}
 			// A running server owns the warehouse (chDB: one process per
-			// data dir): export.Run asks it, with the data dir's token
-			// (none when no server wrote one: an open server needs none),
-			// else opens the warehouse here.
+			// data dir): export.Run asks it, once it proved it owns the data
+			// dir (a report from another program could be forged), with the
+			// data dir's token (none when no server wrote one: an open server
+			// needs none), else opens the warehouse here.
 			token := cfg.HTTP.SQLToken
 			if token == "" {
 				token, _ = sqlapi.ReadToken(cfg.DataDir)
 			}
 			paths, err := export.Run(cmd.Context(),
 				export.Request{From: f, To: t, Format: format, Out: out, DataDir: cfg.DataDir, Stdout: cmd.OutOrStdout(), Token: token},
-				reach.Options{ServerURL: reach.LocalURL(cfg.HTTP.Listen), OpenLocal: func(context.Context) (warehouse.Warehouse, error) {
+				reach.Options{ServerURL: reach.LocalURL(cfg.HTTP.Listen), DataDir: cfg.DataDir, OpenLocal: func(context.Context) (warehouse.Warehouse, error) {
 					return app.OpenWarehouse(cfg)
 				}},
 				cfg.Warehouse.Database, cfg.Incidents)

@@ -1,9 +1,14 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/vigie-fr/vigie/dashboards/incident"
+	"github.com/vigie-fr/vigie/internal/config"
 )
 
 func TestTextCannotForgeMarkup(t *testing.T) {
@@ -35,5 +40,46 @@ func TestTextCannotForgeMarkup(t *testing.T) {
 	}
 	if got := inline(text("\uE000")); got != "\uE000" {
 		t.Fatalf("a private-use rune from data became %q", got)
+	}
+}
+
+// A whole report whose services and regions come from hostile data: the
+// Markdown keeps its headings, the HTML has no tag from the data.
+func TestAReportOfHostileNamesKeepsItsStructure(t *testing.T) {
+	from := time.Date(2021, 4, 5, 22, 0, 0, 0, time.UTC)
+	svc := "ent-11\n## Incident forgé\n| a | b |\n<img src=x onerror=alert(1)>"
+	region := "99\n# région"
+	in := incident.Incident{Platform: "ent", Service: svc, Region: region, Start: from.Add(8 * time.Hour), End: from.Add(9 * time.Hour), Minutes: 60, WorstAvailability: 0.5}
+	r := &Report{From: from, To: from.Add(24 * time.Hour), Objective: objective(config.Default().Incidents, nil),
+		Summary:   Summary{Incidents: 1, Services: []string{svc}, Regions: []string{region}, IncidentMinutes: 60},
+		Incidents: []incident.Incident{in},
+		Groups:    []incident.Group{{Platform: "ent", Service: svc, Regions: []string{region}, Start: in.Start, End: in.End}},
+		Grids:     []*Grid{{Platform: "ent"}}}
+	var md, page bytes.Buffer
+	if err := r.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(md.String(), "\n") {
+		if strings.HasPrefix(line, "#") && !strings.HasPrefix(line, "# Lessons learned") && !strings.HasPrefix(line, "## ") {
+			t.Errorf("a heading from data: %q", line)
+		}
+		if strings.Contains(line, "Incident forgé") && strings.HasPrefix(line, "## ") {
+			t.Errorf("a heading from data: %q", line)
+		}
+	}
+	// In Markdown a tag is escaped (\<img), in HTML it is &lt;img.
+	for name, out := range map[string]string{"Markdown": strings.ReplaceAll(md.String(), `\<img`, ""), "HTML": page.String()} {
+		if i := strings.Index(out, "<img"); i >= 0 {
+			t.Errorf("a tag from data reached the %s: …%s…", name, out[max(0, i-80):min(len(out), i+40)])
+		}
+	}
+	if !strings.Contains(page.String(), "ent-11 ## Incident forgé | a | b | &lt;img src=x onerror=alert(1)&gt;") {
+		t.Errorf("the HTML does not show the service as plain text:\n%s", page.String())
+	}
+	if !strings.Contains(md.String(), `ent-11 ## Incident forgé \| a \| b \| \<img src=x onerror=alert(1)\>`) {
+		t.Errorf("the Markdown does not show the service escaped:\n%s", md.String())
 	}
 }

@@ -1,10 +1,11 @@
 // Package sqlapi is Vigie's ad-hoc SQL for engineers: the read-only
 // POST /api/v1/sql endpoint, its Go client, the table/CSV/JSON printers and
-// the body of `vigie query`. Every statement runs through
-// warehouse.Warehouse.QueryReadOnly, so the engine itself (readonly=1)
-// refuses writes; this package adds the bearer token, the row-limit flag and
-// the HTTP mapping of errors. It is not the dashboards' JSON API (fixed,
-// parameterised queries) and it never writes.
+// the body of `vigie query`. Every statement runs through package sandbox
+// (the engine's parser and an allow-list, then read-only sessions of its
+// own); this package adds the bearer token, the row-limit flag, the HTTP
+// mapping of errors and printing that data cannot turn against the reader.
+// It is not the dashboards' JSON API (fixed, parameterised queries) and it
+// never writes.
 package sqlapi
 
 import (
@@ -41,9 +42,10 @@ const MaxSQLBytes = 1 << 20
 // Answers (JSON): 200 with an Answer; 400 for an empty body, a syntax error
 // or any other SQL error; 401 without the right token; 403 when the sandbox
 // refused the statement (package sandbox: not on its allow-list) or the
-// engine refused a write (readonly=1); 405 for other methods; 504 when the query ran
-// past lim.Timeout. Errors are {"error": "<engine message>"}. Results longer
-// than lim.MaxRows are cut to it and flagged "truncated": true.
+// engine refused a write (readonly=1); 405 for other methods; 503 for a
+// statement cancelled because the server stops; 504 when the query ran past
+// lim.Timeout. Errors are {"error": "<message>"}. Results longer than
+// lim.MaxRows are cut to it and flagged "truncated": true.
 //
 // Close cancels the statements running when the server stops: their
 // requests answer at once and the server's shutdown does not wait for them.

@@ -85,7 +85,9 @@ func Run(ctx context.Context, opts RunOptions) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		// The engine's message may quote data: shown to a terminal, it must
+		// not carry escape sequences either.
+		return visibleError{err}
 	}
 	if err := Write(opts.Stdout, a.Result, opts.Format); err != nil {
 		return err
@@ -137,3 +139,10 @@ func validFormat(f string) bool {
 	}
 	return false
 }
+
+// visibleError is err with its text passed through Visible; errors.Is and
+// errors.As still see err.
+type visibleError struct{ err error }
+
+func (e visibleError) Error() string { return Visible(e.err.Error()) }
+func (e visibleError) Unwrap() error { return e.err }

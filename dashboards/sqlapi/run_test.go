@@ -3,6 +3,7 @@ package sqlapi
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -110,6 +111,17 @@ func TestRun(t *testing.T) {
 			}
 		})
 	}
+	t.Run("an error quoting data shows its escape codes as text", func(t *testing.T) {
+		// The message is built from data (char(27)): the engine's error
+		// holds a real escape character, which must not reach the terminal.
+		for _, server := range []string{srv.URL, ""} {
+			err := Run(t.Context(), RunOptions{SQL: "SELECT throwIf(1, concat('evil ', char(27), '[2J here'))", ServerURL: server, DataDir: dataDir,
+				Stdout: io.Discard, Limits: lim, OpenLocal: func(context.Context) (warehouse.Warehouse, error) { return borrowed{db}, nil }})
+			if err == nil || strings.ContainsRune(err.Error(), 0x1b) || !strings.Contains(err.Error(), `evil \x1b[2J here`) {
+				t.Fatalf("server %q: got %q, want the escape shown as \\x1b", server, err)
+			}
+		}
+	})
 	if strings.Contains(impostorSaw.String(), tok) || strings.Contains(impostorSaw.String(), "POST") {
 		t.Fatalf("the impostor was sent the query or the token:\n%s", impostorSaw.String())
 	}

@@ -55,18 +55,25 @@ var Generators = []string{
 
 // deniedFunctions are ordinary functions that reach outside the query's
 // own data: a file, a dictionary (whose source may be a URL, a database or a
-// process), a Join table, a model file, the server's configuration. Matched
-// on the lower-cased name; deniedPrefixes cover families.
+// process), the embedded regions dictionaries (files from the server's
+// configuration), a Join table, a model file or a library bridge, a language
+// model over the network (ai*), another server (hasColumnInTable takes a
+// host), the server's log, configuration or disks, Keeper. Matched on the
+// lower-cased name; deniedPrefixes cover families. The engine's
+// system.functions files most of them under the categories Other, AI,
+// Dictionary, Embedded Dictionary, Introspection and Internal, which were
+// read through for this list (chDB 26.7).
 var (
 	deniedFunctions = []string{
 		"file", "joinget", "joingetornull", "catboostevaluate", "modelevaluate",
 		"getmacro", "getsetting", "getsettingordefault", "getserversetting", "getmergetreesetting",
 		"filesystemavailable", "filesystemcapacity", "filesystemunreserved",
-		"generateserialid", "showcertificate", "naivebayesclassifier",
+		"generateserialid", "showcertificate", "naivebayesclassifier", "naivebayesclassifierwithprob",
+		"naivebayesclassifierwithallprobs", "hascolumnintable", "logtrace", "regionin", "regionhierarchy",
 		"url", "remote", "input", "s3", "hdfs", "mysql", "postgresql", "odbc", "jdbc", "sqlite",
 		"executable", "mongodb", "redis", "azureblobstorage", "gcs", "iceberg", "deltalake", "hudi",
 	}
-	deniedPrefixes = []string{"dict", "__", "addressto", "demangle"}
+	deniedPrefixes = []string{"dict", "__", "addressto", "demangle", "ai", "regionto"}
 )
 
 // inFunctions take a table name as their second argument (x IN t).
@@ -82,7 +89,7 @@ var exprTypes = []string{
 	"ExpressionList", "SelectQuery", "SelectIntersectExceptQuery", "Subquery", "WithElement",
 	"Asterisk", "QualifiedAsterisk", "ColumnsRegexpMatcher", "QualifiedColumnsRegexpMatcher",
 	"ColumnsListMatcher", "QualifiedColumnsListMatcher", "ColumnsTransformerList",
-	"ColumnsApplyTransformer", "ColumnsExceptTransformer", "ColumnsReplaceTransformer",
+	"ColumnsExceptTransformer", "ColumnsReplaceTransformer",
 	"ColumnsReplaceTransformer::Replacement",
 	"TablesInSelectQuery", "TablesInSelectQueryElement", "TableJoin", "ArrayJoin",
 	"OrderByElement", "InterpolateElement", "WindowDefinition", "WindowListElement", "SampleRatio",
@@ -90,6 +97,11 @@ var exprTypes = []string{
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// showRE is the engine's canonical text of the SHOW forms allowed: SHOW
+// TABLES [FROM db] or SHOW DATABASES, with at most a LIKE on a plain
+// pattern (no quote, no backslash); nothing after it.
+var showRE = regexp.MustCompile(`^SHOW (?:TABLES(?: FROM ([A-Za-z_][A-Za-z0-9_]*))?|DATABASES)(?: (?:NOT )?I?LIKE '[^'\\]*')?$`)
 
 // Kind is what an allowed statement is.
 type Kind int
@@ -126,26 +138,21 @@ func (p Policy) check(root *node, canonical string) (Kind, error) {
 		}
 		return Other, p.walk(root.children[0])
 	case "ShowTables":
-		// SHOW TABLES [FROM db] and SHOW DATABASES: names only. The same
-		// node prints SHOW SETTINGS, SHOW DICTIONARIES, SHOW CLUSTERS…,
-		// refused. A child is the database, or an output clause.
-		if !strings.HasPrefix(canonical, "SHOW TABLES") && !strings.HasPrefix(canonical, "SHOW DATABASES") {
-			return 0, refuse("%s is not allowed: only SHOW TABLES and SHOW DATABASES", strings.Join(strings.Fields(canonical)[:min(2, len(strings.Fields(canonical)))], " "))
+		// The node keeps its WHERE, LIMIT and LIKE out of the tree (SHOW
+		// TABLES WHERE file(…) != '' would run file() unseen), and also
+		// prints SHOW SETTINGS, SHOW DICTIONARIES, SHOW CLUSTERS…: only the
+		// plain forms are allowed, recognised in the engine's own text.
+		m := showRE.FindStringSubmatch(canonical)
+		if m == nil {
+			return 0, refuse("only SHOW TABLES [FROM %s] [LIKE '…'] and SHOW DATABASES [LIKE '…'] are allowed, not %q", p.Database, abbreviate(canonical))
 		}
-		for _, c := range root.children {
-			if c.typ != "Identifier" || (c.detail != p.Database && !strings.EqualFold(c.detail, "system")) {
-				return 0, p.outputClause(root, 0)
-			}
-		}
-		if len(root.children) > 1 {
-			return 0, p.outputClause(root, 1)
+		if db := m[1]; db != "" && db != p.Database && !strings.EqualFold(db, "system") {
+			return 0, refuse("SHOW TABLES FROM %s is not allowed: only %s and system", db, p.Database)
 		}
 		return Other, nil
 	case "ShowColumns":
-		if len(root.children) != 0 {
-			return 0, p.outputClause(root, 0)
-		}
-		return Other, nil
+		// Its WHERE and LIKE are kept out of the tree: use DESCRIBE.
+		return 0, refuse("SHOW COLUMNS is not allowed (its WHERE cannot be checked): use DESCRIBE TABLE")
 	case "ShowCreateTableQuery", "ExistsTableQuery":
 		// The detail is "database table" (database empty when not given);
 		// one Identifier child per name, anything more is an output clause.
@@ -193,6 +200,10 @@ func (p Policy) walk(n *node) error {
 		}
 	case "Set":
 		return refuse("SETTINGS is not allowed anywhere in the statement: the session's limits are fixed")
+	case "ColumnsApplyTransformer":
+		// The engine's tree does not show which function APPLY applies
+		// (* APPLY(file) reads files), so it cannot be checked.
+		return refuse("APPLY is not allowed: the function it applies cannot be checked; call the function on each column")
 	case "TableExpression":
 		for _, c := range n.children {
 			if c.typ == "Function" {

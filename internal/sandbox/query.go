@@ -79,6 +79,10 @@ func Check(ctx context.Context, wh warehouse.Warehouse, sql string, lim warehous
 func checkCanonical(ctx context.Context, wh warehouse.Warehouse, canonical string, lim warehouse.Limits) (Kind, error) {
 	res, err := wh.QueryReadOnly(ctx, "EXPLAIN AST "+canonical, lim)
 	if err != nil {
+		var engine *warehouse.Error
+		if !errors.As(err, &engine) || ctx.Err() != nil {
+			return 0, err // cancelled, timed out, closed: not the statement's fault
+		}
 		// formatQuery accepted it, so this is not a syntax error: EXPLAIN
 		// applies a top-level SETTINGS clause, which readonly refuses.
 		return 0, &Refusal{Reason: "the engine would not describe the statement: " + err.Error()}

@@ -137,9 +137,9 @@ func (db *DB) Path() string { return db.path }
 // Close closes every connection. Read-write statements running in other
 // goroutines finish first. Read-only sessions that are running an
 // engineer's statement are not waited for: chDB cannot interrupt a statement
-// (docs/security.md, "Arrêt"), and a read-only one has nothing to leave
-// half-done. Each is closed when its statement returns, or dies with the
-// process.
+// (docs/security.md, "Sessions of its own, and shutdown"), and a read-only
+// one has nothing to leave half-done. Each is closed when its statement
+// returns, or dies with the process.
 func (db *DB) Close() error {
 	db.roMu.Lock()
 	db.roClosed = true
