@@ -30,7 +30,8 @@ const (
   POST /api/v1/sql            read-only SQL                                      engineer (each statement logged)
   GET  /login, POST /login    the login page; POST /logout; /auth/oidc/… with auth.oidc
   GET  /api/v1/me             who you are, and your session's CSRF token         anyone logged in
-  GET  /api/v1/admin/users    the configured users and collectors, no secrets    admin`
+  GET  /api/v1/admin/users    the configured users and collectors, no secrets    admin
+  GET  /api/v1/admin/config   the configuration in force, secrets hidden         admin`
 	commonRoutes = `
   GET  /metrics               Prometheus metrics (docs/metrics.md)               engineer, admin (open on http.ops_listen)
   GET  /healthz, /readyz      liveness, readiness                                open

@@ -100,6 +100,7 @@ func TestEveryRouteForEveryRole(t *testing.T) {
 		{"/api/v1/sql", "POST", "/api/v1/sql", "SELECT 1", only(200, "engineer", "local")},
 		{"/v1/events", "POST", "/v1/events", event, only(200, "collector", "local")},
 		{"GET /api/v1/admin/users", "GET", "/api/v1/admin/users", "", only(200, "admin")},
+		{"GET /api/v1/admin/config", "GET", "/api/v1/admin/config", "", only(200, "admin")},
 		{"GET /metrics", "GET", "/metrics", "", only(200, "engineer", "admin", "local")},
 		{"/debug/pprof/", "GET", "/debug/pprof/", "", only(200, "engineer", "admin", "local")},
 		{"/debug/pprof/profile", "GET", "/debug/pprof/profile?seconds=1", "", only(200, "engineer", "admin", "local")},
@@ -152,6 +153,12 @@ func TestEveryRouteForEveryRole(t *testing.T) {
 			}
 			if !strings.Contains(msg, wantSays) {
 				t.Errorf("%s as %s: %d says %q, want it to say %q", r.pattern, name, want, msg, wantSays)
+			}
+			if r.pattern == "GET /api/v1/admin/config" && want == 200 && (!strings.Contains(msg, `"token_hashes":["(hidden)"]`) || strings.Contains(msg, "sha256:") || strings.Contains(msg, tokens["local"])) {
+				t.Errorf("/api/v1/admin/config shows a token or its hash: %.300s", msg)
+			}
+			if r.pattern == "GET /api/v1/admin/users" && want == 200 && (!strings.Contains(msg, `"name":"collector","kind":"collector"`) || strings.Contains(msg, "sha256:")) {
+				t.Errorf("/api/v1/admin/users: %.300s", msg)
 			}
 			if r.pattern == "GET /api/v1/me" && want == 200 {
 				var me auth.Me

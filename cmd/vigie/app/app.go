@@ -7,6 +7,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -235,7 +236,7 @@ func (a *App) Start(ctx context.Context) error {
 
 // startGuard builds the authentication in front of mux and, with the
 // dashboards, mounts its own routes (login, logout, /api/v1/me, the admin
-// listing, OIDC).
+// listing, OIDC) and the admins' view of the configuration, secrets hidden.
 func (a *App) startGuard(mux *http.ServeMux) error {
 	if a.parts.Dashboards || a.parts.Ingest {
 		tok, err := sqlapi.LoadOrCreateToken(a.cfg.DataDir, a.cfg.HTTP.SQLToken)
@@ -257,6 +258,11 @@ func (a *App) startGuard(mux *http.ServeMux) error {
 	a.guard = g
 	if a.parts.Dashboards { // the login pages are for the dashboards' users
 		g.Routes(mux)
+		mux.HandleFunc("GET /api/v1/admin/config", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "no-store")
+			_ = json.NewEncoder(w).Encode(a.cfg.Redacted())
+		})
 	}
 	return nil
 }
