@@ -59,14 +59,13 @@ type user struct {
 // Listed is one configured identity as GET /api/v1/admin/users shows it:
 // never a hash.
 type Listed struct {
-	Name        string   `json:"name"`
-	Kind        string   `json:"kind"` // user or collector
-	Roles       []Role   `json:"roles"`
-	Password    bool     `json:"password"`
-	Tokens      int      `json:"tokens"`
-	Scope       *Scope   `json:"scope,omitempty"`
-	OIDCGroups  []string `json:"oidc_groups,omitempty"`
-	Description string   `json:"description,omitempty"`
+	Name       string   `json:"name"`
+	Kind       string   `json:"kind"` // user or collector
+	Roles      []Role   `json:"roles"`
+	Password   bool     `json:"password"`
+	Tokens     int      `json:"tokens"`
+	Scope      *Scope   `json:"scope,omitempty"`
+	OIDCGroups []string `json:"oidc_groups,omitempty"`
 }
 
 // New builds the Guard; it does no I/O (the OIDC provider is discovered at
