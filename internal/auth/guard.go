@@ -155,7 +155,7 @@ func (g *Guard) Wrap(mux *http.ServeMux) http.Handler {
 			return
 		}
 		rule, known := g.policy[pattern]
-		id, authed, err := g.authenticate(w, r)
+		id, authed, err := g.authenticate(r)
 		if err != nil && !(known && rule.Open) { // probes and the login page ignore stale credentials
 			g.refuse(w, r, http.StatusUnauthorized, err.Error(), nil)
 			return
@@ -205,7 +205,7 @@ func (g *Guard) Wrap(mux *http.ServeMux) http.Handler {
 // authenticate finds who sends r: a bearer token (a wrong one is an error,
 // never a fall back to the session), else a session cookie, else the open
 // identity, else nobody.
-func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (Identity, bool, error) {
+func (g *Guard) authenticate(r *http.Request) (Identity, bool, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, tok, ok := strings.Cut(h, " ")
 		tok = strings.TrimSpace(tok)
