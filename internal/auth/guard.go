@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"github.com/vigie-fr/vigie/internal/config"
@@ -32,6 +33,8 @@ type Options struct {
 	LocalToken string
 	Log        *slog.Logger
 	Now        func() time.Time // nil: time.Now
+	// Registerer receives the Guard's metrics; nil registers them nowhere.
+	Registerer prometheus.Registerer
 }
 
 // Guard authenticates requests and applies Policy in front of a ServeMux.
@@ -49,6 +52,7 @@ type Guard struct {
 	log     *slog.Logger
 	now     func() time.Time
 	listing []Listed
+	m       *metrics
 }
 
 type user struct {
@@ -77,7 +81,11 @@ func New(o Options) (*Guard, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	g := &Guard{
+	m, err := newMetrics(o.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	g := &Guard{m: m,
 		open: o.Open, trustProto: o.Auth.TrustForwardedProto,
 		tokens: map[[sha256.Size]byte]Identity{}, users: map[string]user{},
 		sessions: newSessions(o.Auth.SessionTTL, o.Now), policy: Policy(),
@@ -157,7 +165,7 @@ func (g *Guard) Wrap(mux *http.ServeMux) http.Handler {
 		rule, known := g.policy[pattern]
 		id, authed, err := g.authenticate(r)
 		if err != nil && !(known && rule.Open) { // probes and the login page ignore stale credentials
-			g.refuse(w, r, http.StatusUnauthorized, err.Error(), nil)
+			g.refuse(w, r, http.StatusUnauthorized, "bad_credentials", err.Error(), nil)
 			return
 		}
 		if authed {
@@ -166,7 +174,7 @@ func (g *Guard) Wrap(mux *http.ServeMux) http.Handler {
 		switch {
 		case !known:
 			g.log.Error("auth: route without an access rule, refused", "pattern", pattern)
-			g.refuse(w, r, http.StatusForbidden, "this route has no access rule: nobody may use it", &id)
+			g.refuse(w, r, http.StatusForbidden, "no_rule", "this route has no access rule: nobody may use it", &id)
 			return
 		case rule.Open:
 			mux.ServeHTTP(w, r)
@@ -176,15 +184,15 @@ func (g *Guard) Wrap(mux *http.ServeMux) http.Handler {
 				http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
-			g.refuse(w, r, http.StatusUnauthorized, "authentication required: log in at /login, or send \"Authorization: Bearer <token>\"", nil)
+			g.refuse(w, r, http.StatusUnauthorized, "anonymous", "authentication required: log in at /login, or send \"Authorization: Bearer <token>\"", nil)
 			return
 		case len(rule.Roles) > 0 && !slices.ContainsFunc(rule.Roles, id.Has):
-			g.refuse(w, r, http.StatusForbidden, fmt.Sprintf("%s may not use %s: it needs the role %s", describe(id), pattern, joinRoles(rule.Roles, " or ")), &id)
+			g.refuse(w, r, http.StatusForbidden, "role", fmt.Sprintf("%s may not use %s: it needs the role %s", describe(id), pattern, joinRoles(rule.Roles, " or ")), &id)
 			return
 		}
 		if id.Via == ViaPassword || id.Via == ViaOIDC {
 			if !safeMethod(r.Method) && !g.sessions.csrfOK(r) {
-				g.refuse(w, r, http.StatusForbidden, "missing or wrong CSRF token (X-CSRF-Token header or csrf form field, from GET /api/v1/me)", &id)
+				g.refuse(w, r, http.StatusForbidden, "csrf", "missing or wrong CSRF token (X-CSRF-Token header or csrf form field, from GET /api/v1/me)", &id)
 				return
 			}
 		}
@@ -228,8 +236,10 @@ func (g *Guard) authenticate(r *http.Request) (Identity, bool, error) {
 }
 
 // refuse answers 401 or 403 with a plain message (JSON under /api/ and
-// /v1/, where clients read JSON) and logs it without any credential.
-func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, status int, msg string, id *Identity) {
+// /v1/, where clients read JSON), counts it by reason (a metric label) and
+// logs it without any credential.
+func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, status int, reason, msg string, id *Identity) {
+	g.m.refused.WithLabelValues(reason).Inc()
 	attrs := []any{"status", status, "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "reason", msg}
 	if id != nil && id.Name != "" {
 		attrs = append(attrs, id.LogAttrs())

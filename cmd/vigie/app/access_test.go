@@ -115,8 +115,17 @@ func TestEveryRouteForEveryRole(t *testing.T) {
 		t.Fatalf("routes tested\n%v\nauth.Policy's routes\n%v", slices.Sorted(slices.Values(tested)), policy)
 	}
 
+	refused := map[string]float64{} // what vigie_auth_refused_total must count, by reason
 	for _, r := range routes {
 		for _, w := range who {
+			switch want := r.want[w]; {
+			case want == 401:
+				refused["anonymous"]++
+			case want == 403 && r.pattern == "POST /logout":
+				refused["csrf"]++
+			case want == 403 && r.pattern != "POST /login": // the login form answers itself
+				refused["role"]++
+			}
 			name := w
 			if name == "" {
 				name = "nobody"
@@ -169,6 +178,12 @@ func TestEveryRouteForEveryRole(t *testing.T) {
 		}
 	}
 
+	for reason, want := range refused {
+		if got := counterValue(t, a, "vigie_auth_refused_total", reason); got != want {
+			t.Errorf("vigie_auth_refused_total{reason=%q} = %v, want %v", reason, got, want)
+		}
+	}
+
 	// Report downloads and SQL statements are logged with who asked;
 	// no token ever is.
 	logged, err := os.ReadFile(logPath)
@@ -200,4 +215,24 @@ func roleNames(who string) []string {
 		return nil
 	}
 	return []string{who}
+}
+
+// counterValue reads one labelled counter of a's registry.
+func counterValue(t *testing.T, a *App, name, label string) float64 {
+	t.Helper()
+	mfs, err := a.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == label {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }

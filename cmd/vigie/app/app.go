@@ -251,7 +251,7 @@ func (a *App) startGuard(mux *http.ServeMux) error {
 		a.log.Warn("no authentication: nobody is configured (auth.users, ingest.collectors, auth.oidc), "+
 			"every request is served with every role; this is for one machine only (docs/access.md)", "listen", a.cfg.HTTP.Listen)
 	}
-	g, err := auth.New(auth.Options{Auth: a.cfg.Auth, Ingest: a.cfg.Ingest, Open: open, LocalToken: a.localToken, Log: a.log})
+	g, err := auth.New(auth.Options{Auth: a.cfg.Auth, Ingest: a.cfg.Ingest, Open: open, LocalToken: a.localToken, Log: a.log, Registerer: a.registerer})
 	if err != nil {
 		return err
 	}
