@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -164,7 +165,12 @@ func (g *Guard) Wrap(mux *http.ServeMux) http.Handler {
 		}
 		rule, known := g.policy[pattern]
 		id, authed, err := g.authenticate(r)
-		if err != nil && !(known && rule.Open) { // probes and the login page ignore stale credentials
+		switch {
+		case err == nil, known && rule.Open: // probes and the login page ignore stale credentials
+		case errors.Is(err, errForeignHost):
+			g.refuse(w, r, http.StatusForbidden, "host", err.Error(), nil)
+			return
+		default:
 			g.refuse(w, r, http.StatusUnauthorized, "bad_credentials", err.Error(), nil)
 			return
 		}
@@ -230,9 +236,30 @@ func (g *Guard) authenticate(r *http.Request) (Identity, bool, error) {
 		return s.id, true, nil
 	}
 	if g.open {
+		// A page of another site can make a browser reach a loopback server
+		// under its own name (DNS rebinding): the open mode answers only
+		// requests addressed to a loopback name.
+		if !loopbackHost(r.Host) {
+			return Identity{}, false, fmt.Errorf("%w; Host %s is not one", errForeignHost, quoteShort(r.Host))
+		}
 		return openIdentity(), true, nil
 	}
 	return Identity{}, false, nil
+}
+
+var errForeignHost = errors.New("this server runs without authentication and answers only to localhost, 127.0.0.1 or [::1]")
+
+// loopbackHost reports whether a Host header names this machine's loopback.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // refuse answers 401 or 403 with a plain message (JSON under /api/ and

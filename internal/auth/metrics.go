@@ -17,7 +17,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigie_auth_refused_total",
 			Help: "Requests refused by the access rules, by reason: anonymous (401, no credentials), bad_credentials " +
-				"(401, an unknown token or a malformed Authorization header), role (403), csrf (403), no_rule (403, a route without a rule).",
+				"(401, an unknown token or a malformed Authorization header), role (403), csrf (403), no_rule (403, a route without a rule), " +
+				"host (403, the open mode asked under a name that is not loopback: DNS rebinding).",
 		}, []string{"reason"}),
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigie_auth_logins_total",
