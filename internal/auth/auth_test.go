@@ -341,6 +341,10 @@ func TestTheOpenModeServesEveryoneAndSaysSo(t *testing.T) {
 			t.Errorf("Host %s: %v %v, want 200", host, res.StatusCode, err)
 		}
 	}
+	// Another site's page cannot post to it either (forged events, SQL).
+	if code, body := do(t, c, "POST", srv.URL+"/api/v1/sql", "SELECT 1", http.Header{"Origin": {"https://evil.example"}}); code != 403 || !strings.Contains(strings.ToLower(body), "cross-origin") {
+		t.Errorf("a cross-origin POST in the open mode: %d %s, want 403", code, body)
+	}
 	// A wrong token is still refused: the open mode is for nobody's
 	// credentials, not for bad ones.
 	if code, _ := get(t, c, srv.URL+"/", http.Header{"Authorization": {"Bearer wrong"}}); code != 401 {
