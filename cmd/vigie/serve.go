@@ -31,7 +31,8 @@ const (
   GET  /api/v1/proof          proves to vigie query that this server owns the data dir   anyone
   GET  /login, POST /login    the login page; POST /logout; /auth/oidc/… with auth.oidc
   GET  /api/v1/me             who you are, and your session's CSRF token         anyone logged in
-  GET  /api/v1/admin/users    the configured users and collectors, no secrets    admin`
+  GET  /api/v1/admin/users    the configured users and collectors, no secrets    admin
+  GET  /api/v1/admin/config   the configuration in force, secrets hidden         admin`
 	commonRoutes = `
   GET  /metrics               Prometheus metrics (docs/metrics.md)               engineer, admin (open on http.ops_listen)
   GET  /healthz, /readyz      liveness, readiness                                open

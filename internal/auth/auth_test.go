@@ -319,6 +319,32 @@ func TestTheOpenModeServesEveryoneAndSaysSo(t *testing.T) {
 	if m := me(t, c, srv.URL); !m.Open || m.Name != "anonymous" || m.Via != ViaOpen || len(m.Roles) != len(AllRoles()) {
 		t.Fatalf("/api/v1/me = %+v, want the open identity", m)
 	}
+	// A page of another site that rebinds its name to 127.0.0.1 reaches
+	// the server under that name: refused, probes and login page aside.
+	for _, host := range []string{"evil.example", "evil.example:8080", "127.0.0.1.nip.io"} {
+		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/me", nil)
+		req.Host = host
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 403 || !strings.Contains(string(body), "answers only to localhost, 127.0.0.1 or [::1]") {
+			t.Errorf("Host %s: %d %s, want 403", host, res.StatusCode, body)
+		}
+	}
+	for _, host := range []string{"localhost", "LOCALHOST:8080", "127.0.0.2:1", "[::1]:8080"} {
+		req, _ := http.NewRequest("GET", srv.URL+"/", nil)
+		req.Host = host
+		if res, err := c.Do(req); err != nil || res.StatusCode != 200 {
+			t.Errorf("Host %s: %v %v, want 200", host, res.StatusCode, err)
+		}
+	}
+	// Another site's page cannot post to it either (forged events, SQL).
+	if code, body := do(t, c, "POST", srv.URL+"/api/v1/sql", "SELECT 1", http.Header{"Origin": {"https://evil.example"}}); code != 403 || !strings.Contains(strings.ToLower(body), "cross-origin") {
+		t.Errorf("a cross-origin POST in the open mode: %d %s, want 403", code, body)
+	}
 	// A wrong token is still refused: the open mode is for nobody's
 	// credentials, not for bad ones.
 	if code, _ := get(t, c, srv.URL+"/", http.Header{"Authorization": {"Bearer wrong"}}); code != 401 {

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"github.com/vigie-fr/vigie/internal/config"
@@ -32,6 +34,8 @@ type Options struct {
 	LocalToken string
 	Log        *slog.Logger
 	Now        func() time.Time // nil: time.Now
+	// Registerer receives the Guard's metrics; nil registers them nowhere.
+	Registerer prometheus.Registerer
 }
 
 // Guard authenticates requests and applies Policy in front of a ServeMux.
@@ -49,6 +53,7 @@ type Guard struct {
 	log     *slog.Logger
 	now     func() time.Time
 	listing []Listed
+	m       *metrics
 }
 
 type user struct {
@@ -59,14 +64,13 @@ type user struct {
 // Listed is one configured identity as GET /api/v1/admin/users shows it:
 // never a hash.
 type Listed struct {
-	Name        string   `json:"name"`
-	Kind        string   `json:"kind"` // user or collector
-	Roles       []Role   `json:"roles"`
-	Password    bool     `json:"password"`
-	Tokens      int      `json:"tokens"`
-	Scope       *Scope   `json:"scope,omitempty"`
-	OIDCGroups  []string `json:"oidc_groups,omitempty"`
-	Description string   `json:"description,omitempty"`
+	Name       string   `json:"name"`
+	Kind       string   `json:"kind"` // user or collector
+	Roles      []Role   `json:"roles"`
+	Password   bool     `json:"password"`
+	Tokens     int      `json:"tokens"`
+	Scope      *Scope   `json:"scope,omitempty"`
+	OIDCGroups []string `json:"oidc_groups,omitempty"`
 }
 
 // New builds the Guard; it does no I/O (the OIDC provider is discovered at
@@ -78,7 +82,11 @@ func New(o Options) (*Guard, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	g := &Guard{
+	m, err := newMetrics(o.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	g := &Guard{m: m,
 		open: o.Open, trustProto: o.Auth.TrustForwardedProto,
 		tokens: map[[sha256.Size]byte]Identity{}, users: map[string]user{},
 		sessions: newSessions(o.Auth.SessionTTL, o.Now), policy: Policy(),
@@ -156,9 +164,14 @@ func (g *Guard) Wrap(mux *http.ServeMux) http.Handler {
 			return
 		}
 		rule, known := g.policy[pattern]
-		id, authed, err := g.authenticate(w, r)
-		if err != nil && !(known && rule.Open) { // probes and the login page ignore stale credentials
-			g.refuse(w, r, http.StatusUnauthorized, err.Error(), nil)
+		id, authed, err := g.authenticate(r)
+		switch {
+		case err == nil, known && rule.Open: // probes and the login page ignore stale credentials
+		case errors.Is(err, errForeignHost):
+			g.refuse(w, r, http.StatusForbidden, "host", err.Error(), nil)
+			return
+		default:
+			g.refuse(w, r, http.StatusUnauthorized, "bad_credentials", err.Error(), nil)
 			return
 		}
 		if authed {
@@ -167,7 +180,7 @@ func (g *Guard) Wrap(mux *http.ServeMux) http.Handler {
 		switch {
 		case !known:
 			g.log.Error("auth: route without an access rule, refused", "pattern", pattern)
-			g.refuse(w, r, http.StatusForbidden, "this route has no access rule: nobody may use it", &id)
+			g.refuse(w, r, http.StatusForbidden, "no_rule", "this route has no access rule: nobody may use it", &id)
 			return
 		case rule.Open:
 			mux.ServeHTTP(w, r)
@@ -177,15 +190,15 @@ func (g *Guard) Wrap(mux *http.ServeMux) http.Handler {
 				http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
-			g.refuse(w, r, http.StatusUnauthorized, "authentication required: log in at /login, or send \"Authorization: Bearer <token>\"", nil)
+			g.refuse(w, r, http.StatusUnauthorized, "anonymous", "authentication required: log in at /login, or send \"Authorization: Bearer <token>\"", nil)
 			return
 		case len(rule.Roles) > 0 && !slices.ContainsFunc(rule.Roles, id.Has):
-			g.refuse(w, r, http.StatusForbidden, fmt.Sprintf("%s may not use %s: it needs the role %s", describe(id), pattern, joinRoles(rule.Roles, " or ")), &id)
+			g.refuse(w, r, http.StatusForbidden, "role", fmt.Sprintf("%s may not use %s: it needs the role %s", describe(id), pattern, joinRoles(rule.Roles, " or ")), &id)
 			return
 		}
 		if id.Via == ViaPassword || id.Via == ViaOIDC {
 			if !safeMethod(r.Method) && !g.sessions.csrfOK(r) {
-				g.refuse(w, r, http.StatusForbidden, "missing or wrong CSRF token (X-CSRF-Token header or csrf form field, from GET /api/v1/me)", &id)
+				g.refuse(w, r, http.StatusForbidden, "csrf", "missing or wrong CSRF token (X-CSRF-Token header or csrf form field, from GET /api/v1/me)", &id)
 				return
 			}
 		}
@@ -206,7 +219,7 @@ func (g *Guard) Wrap(mux *http.ServeMux) http.Handler {
 // authenticate finds who sends r: a bearer token (a wrong one is an error,
 // never a fall back to the session), else a session cookie, else the open
 // identity, else nobody.
-func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (Identity, bool, error) {
+func (g *Guard) authenticate(r *http.Request) (Identity, bool, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, tok, ok := strings.Cut(h, " ")
 		tok = strings.TrimSpace(tok)
@@ -223,14 +236,37 @@ func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (Identity, 
 		return s.id, true, nil
 	}
 	if g.open {
+		// A page of another site can make a browser reach a loopback server
+		// under its own name (DNS rebinding): the open mode answers only
+		// requests addressed to a loopback name.
+		if !loopbackHost(r.Host) {
+			return Identity{}, false, fmt.Errorf("%w; Host %s is not one", errForeignHost, quoteShort(r.Host))
+		}
 		return openIdentity(), true, nil
 	}
 	return Identity{}, false, nil
 }
 
+var errForeignHost = errors.New("this server runs without authentication and answers only to localhost, 127.0.0.1 or [::1]")
+
+// loopbackHost reports whether a Host header names this machine's loopback.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // refuse answers 401 or 403 with a plain message (JSON under /api/ and
-// /v1/, where clients read JSON) and logs it without any credential.
-func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, status int, msg string, id *Identity) {
+// /v1/, where clients read JSON), counts it by reason (a metric label) and
+// logs it without any credential.
+func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, status int, reason, msg string, id *Identity) {
+	g.m.refused.WithLabelValues(reason).Inc()
 	attrs := []any{"status", status, "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "reason", msg}
 	if id != nil && id.Name != "" {
 		attrs = append(attrs, id.LogAttrs())

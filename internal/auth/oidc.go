@@ -107,6 +107,7 @@ func (o *oidcLogin) callback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	fail := func(status int, reason, msg string) {
 		o.g.log.Warn("auth: oidc login refused", "reason", reason, "remote", r.RemoteAddr)
+		o.g.m.logins.WithLabelValues(ViaOIDC, "refused").Inc()
 		http.Error(w, msg, status)
 	}
 	if e := q.Get("error"); e != "" {

@@ -44,6 +44,7 @@ func Policy() map[string]Rule {
 		"/api/v1/sql":              {Roles: []Role{Engineer}, Audit: true},
 		"/v1/events":               {Roles: []Role{Collector}},
 		"GET /api/v1/admin/users":  {Roles: []Role{Admin}},
+		"GET /api/v1/admin/config": {Roles: []Role{Admin}}, // registered by the app: config.Redacted
 		"GET /metrics":             {Roles: ops},
 		"/debug/pprof/":            {Roles: ops},
 		"/debug/pprof/profile":     {Roles: ops},

@@ -120,6 +120,7 @@ func (g *Guard) setCookie(w http.ResponseWriter, r *http.Request, name, value, p
 // startSession opens a session for id and sends its cookie.
 func (g *Guard) startSession(w http.ResponseWriter, r *http.Request, id Identity) {
 	ss := g.sessions.create(id)
+	g.m.logins.WithLabelValues(id.Via, "ok").Inc()
 	g.setCookie(w, r, SessionCookie, ss.key, "/", g.sessions.ttl)
 	g.log.Info("auth: session opened", id.LogAttrs(), "remote", r.RemoteAddr)
 }
@@ -223,6 +224,7 @@ func (g *Guard) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if ok := checkPassword(hash, pw); !ok || !found {
 		g.log.Warn("auth: login refused", "reason", "wrong user or password", "user_known", found, "remote", r.RemoteAddr)
+		g.m.logins.WithLabelValues(ViaPassword, "refused").Inc()
 		g.renderLogin(w, r, http.StatusUnauthorized, "Utilisateur ou mot de passe inconnu / unknown user or password")
 		return
 	}
@@ -233,7 +235,7 @@ func (g *Guard) login(w http.ResponseWriter, r *http.Request) {
 
 func (g *Guard) logout(w http.ResponseWriter, r *http.Request) {
 	if !g.sessions.csrfOK(r) {
-		g.refuse(w, r, http.StatusForbidden, "missing or wrong CSRF token", nil)
+		g.refuse(w, r, http.StatusForbidden, "csrf", "missing or wrong CSRF token", nil)
 		return
 	}
 	if ss := g.sessions.get(r); ss != nil {

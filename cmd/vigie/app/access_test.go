@@ -100,6 +100,7 @@ func TestEveryRouteForEveryRole(t *testing.T) {
 		{"/api/v1/sql", "POST", "/api/v1/sql", "SELECT 1", only(200, "engineer", "local")},
 		{"/v1/events", "POST", "/v1/events", event, only(200, "collector", "local")},
 		{"GET /api/v1/admin/users", "GET", "/api/v1/admin/users", "", only(200, "admin")},
+		{"GET /api/v1/admin/config", "GET", "/api/v1/admin/config", "", only(200, "admin")},
 		{"GET /metrics", "GET", "/metrics", "", only(200, "engineer", "admin", "local")},
 		{"/debug/pprof/", "GET", "/debug/pprof/", "", only(200, "engineer", "admin", "local")},
 		{"/debug/pprof/profile", "GET", "/debug/pprof/profile?seconds=1", "", only(200, "engineer", "admin", "local")},
@@ -114,8 +115,17 @@ func TestEveryRouteForEveryRole(t *testing.T) {
 		t.Fatalf("routes tested\n%v\nauth.Policy's routes\n%v", slices.Sorted(slices.Values(tested)), policy)
 	}
 
+	refused := map[string]float64{} // what vigie_auth_refused_total must count, by reason
 	for _, r := range routes {
 		for _, w := range who {
+			switch want := r.want[w]; {
+			case want == 401:
+				refused["anonymous"]++
+			case want == 403 && r.pattern == "POST /logout":
+				refused["csrf"]++
+			case want == 403 && r.pattern != "POST /login": // the login form answers itself
+				refused["role"]++
+			}
 			name := w
 			if name == "" {
 				name = "nobody"
@@ -153,12 +163,24 @@ func TestEveryRouteForEveryRole(t *testing.T) {
 			if !strings.Contains(msg, wantSays) {
 				t.Errorf("%s as %s: %d says %q, want it to say %q", r.pattern, name, want, msg, wantSays)
 			}
+			if r.pattern == "GET /api/v1/admin/config" && want == 200 && (!strings.Contains(msg, `"token_hashes":["(hidden)"]`) || strings.Contains(msg, "sha256:") || strings.Contains(msg, tokens["local"])) {
+				t.Errorf("/api/v1/admin/config shows a token or its hash: %.300s", msg)
+			}
+			if r.pattern == "GET /api/v1/admin/users" && want == 200 && (!strings.Contains(msg, `"name":"collector","kind":"collector"`) || strings.Contains(msg, "sha256:")) {
+				t.Errorf("/api/v1/admin/users: %.300s", msg)
+			}
 			if r.pattern == "GET /api/v1/me" && want == 200 {
 				var me auth.Me
 				if err := json.Unmarshal(body, &me); err != nil || me.Name != w || me.Open {
 					t.Errorf("/api/v1/me as %s = %s, want name %s, not open", name, body, w)
 				}
 			}
+		}
+	}
+
+	for reason, want := range refused {
+		if got := counterValue(t, a, "vigie_auth_refused_total", reason); got != want {
+			t.Errorf("vigie_auth_refused_total{reason=%q} = %v, want %v", reason, got, want)
 		}
 	}
 
@@ -193,4 +215,24 @@ func roleNames(who string) []string {
 		return nil
 	}
 	return []string{who}
+}
+
+// counterValue reads one labelled counter of a's registry.
+func counterValue(t *testing.T, a *App, name, label string) float64 {
+	t.Helper()
+	mfs, err := a.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == label {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }

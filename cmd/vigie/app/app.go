@@ -7,6 +7,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -347,7 +348,7 @@ func SQLLimits(cfg config.Config) warehouse.Limits {
 
 // startGuard builds the authentication in front of mux and, with the
 // dashboards, mounts its own routes (login, logout, /api/v1/me, the admin
-// listing, OIDC).
+// listing, OIDC) and the admins' view of the configuration, secrets hidden.
 func (a *App) startGuard(mux *http.ServeMux) error {
 	if a.parts.Dashboards || a.parts.Ingest {
 		tok, err := sqlapi.LoadOrCreateToken(a.cfg.DataDir, a.cfg.HTTP.SQLToken)
@@ -362,13 +363,18 @@ func (a *App) startGuard(mux *http.ServeMux) error {
 		a.log.Warn("no authentication: nobody is configured (auth.users, ingest.collectors, auth.oidc), "+
 			"every request is served with every role; this is for one machine only (docs/access.md)", "listen", a.cfg.HTTP.Listen)
 	}
-	g, err := auth.New(auth.Options{Auth: a.cfg.Auth, Ingest: a.cfg.Ingest, Open: open, LocalToken: a.localToken, Log: a.log})
+	g, err := auth.New(auth.Options{Auth: a.cfg.Auth, Ingest: a.cfg.Ingest, Open: open, LocalToken: a.localToken, Log: a.log, Registerer: a.registerer})
 	if err != nil {
 		return err
 	}
 	a.guard = g
 	if a.parts.Dashboards { // the login pages are for the dashboards' users
 		g.Routes(mux)
+		mux.HandleFunc("GET /api/v1/admin/config", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "no-store")
+			_ = json.NewEncoder(w).Encode(a.cfg.Redacted())
+		})
 	}
 	return nil
 }
