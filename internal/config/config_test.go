@@ -187,7 +187,7 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 			FlushInterval: 2 * time.Second, FlushEvents: 50000, DedupWindow: 100000, SessionTimeout: 30 * time.Second,
 		},
 		Incidents: IncidentsConfig{AvailabilityTarget: 0.99, P95ThresholdMS: 1500, MinMinutes: 10, MinEvents: 50, MergeGapMinutes: 5,
-			LatencyQuantile: 0.9, Confidence: 0.99, MaxWindowMinutes: 20,
+			LatencyQuantile: 0.9, Confidence: 0.99, MaxWindowMinutes: 25,
 			Objectives: map[string]ObjectiveConfig{"cned": {LatencyThresholdMS: 5000}, "ent/ent-11": {AvailabilityTarget: 0.98, LatencyQuantile: 0.99}},
 			Silence:    SilenceConfig{MinExpected: 40, Fraction: 0.1, HistoryDays: 14},
 			Calendar:   CalendarConfig{Nights: "23:00-05:00", Weekends: true, Holidays: []string{"2021-04-10..2021-04-25", "2021-05-13"}}},
