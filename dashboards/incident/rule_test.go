@@ -200,3 +200,34 @@ func TestCalendarClosed(t *testing.T) {
 		}
 	}
 }
+
+// A national silence (every region at once) leaves no peer to compare
+// with: earlier days see it, the other regions' curve cannot.
+func TestANationalSilenceNeedsEarlierDays(t *testing.T) {
+	cfg := config.Default().Incidents
+	cfg.Calendar.Nights = ""
+	var buckets, history []Minute
+	for _, r := range []string{"11", "32", "53", "94"} {
+		buckets = append(buckets, flat("ent", "ent-"+r, r, 300, func(i int) (uint64, uint64) {
+			if i >= 200 && i < 240 {
+				return 0, 0
+			}
+			return 30, 0
+		})...)
+		for d := 1; d <= 3; d++ {
+			for h := range 24 {
+				history = append(history, Minute{Bucket: t0.Truncate(24*time.Hour).AddDate(0, 0, -d).Add(time.Duration(h) * time.Hour),
+					Platform: "ent", Service: "ent-" + r, Region: r, Events: 1800, OK: 1800})
+			}
+		}
+	}
+	in := Input{Buckets: buckets, From: t0, To: t0.Add(300 * time.Minute)}
+	if got := spansOf(Evaluate(in, time.Minute, cfg)); got != "" {
+		t.Errorf("without history: %s, want none (the peers fell silent too)", got)
+	}
+	in.History = history
+	want := "[ent-11/11 200-240 no data][ent-32/32 200-240 no data][ent-53/53 200-240 no data][ent-94/94 200-240 no data]"
+	if got := spansOf(Evaluate(in, time.Minute, cfg)); got != want {
+		t.Errorf("with three earlier days: %s, want %s", got, want)
+	}
+}
