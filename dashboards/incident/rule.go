@@ -149,23 +149,45 @@ func (r rule) trimKeeps(s *seriesData, j int, bits uint8, first, last int) bool 
 // two days may have been exceptional (a lockdown's first morning).
 const MinHistoryDays = 3
 
-// usual is a series' traffic on earlier open days, by Paris hour of day:
-// the median events per bucket over the days the platform had data, and
-// the dispersion of the days around it (variance over mean, at least 1),
-// which divides the counts of the silence test as the peers' does.
+// usual is a series' traffic on earlier open days of the same kind
+// (weekdays or weekends), by Paris hour of day: the median events per
+// bucket over the days the platform had data, and the dispersion of the
+// days around it (variance over mean, at least 1), which divides the
+// counts of the silence test as the peers' does.
 type usual struct {
-	perBucket [24]float64
-	disp      [24]float64
-	days      [24]int
+	perBucket [2][24]float64
+	disp      [2][24]float64
+	days      [2][24]int
 }
 
-// at says what is usual at t; ok is false without enough days.
+// dayKind is 1 on weekends, 0 on weekdays: a Saturday morning is not
+// expected to look like a Monday's.
+func dayKind(p time.Time) int {
+	if wd := p.Weekday(); wd == time.Saturday || wd == time.Sunday {
+		return 1
+	}
+	return 0
+}
+
+// at says what is usual at t, interpolated between the middles of the
+// hours around it (traffic ramps within an hour); ok is false without
+// enough days for both.
 func (u *usual) at(t time.Time) (perBucket, disp float64, ok bool) {
 	if u == nil {
 		return 0, 1, false
 	}
-	h := t.In(paris.Location).Hour()
-	return u.perBucket[h], u.disp[h], u.days[h] >= MinHistoryDays
+	p := t.In(paris.Location)
+	k := dayKind(p)
+	x := float64(p.Hour()) + float64(p.Minute())/60 - 0.5
+	if x < 0 {
+		x += 24
+	}
+	h0 := int(x) % 24
+	h1 := (h0 + 1) % 24
+	f := x - float64(int(x))
+	perBucket = u.perBucket[k][h0]*(1-f) + u.perBucket[k][h1]*f
+	disp = max(u.disp[k][h0], u.disp[k][h1])
+	return perBucket, disp, u.days[k][h0] >= MinHistoryDays && u.days[k][h1] >= MinHistoryDays
 }
 
 // usualTraffic reads history (hour buckets of earlier days) into each
@@ -175,8 +197,8 @@ func usualTraffic(history []Minute, cfg config.IncidentsConfig, step time.Durati
 		return nil
 	}
 	type slot struct {
-		day  string
-		hour int
+		day        string
+		kind, hour int
 	}
 	platformSlots := map[string]map[slot]bool{}
 	events := map[Key]map[slot]float64{}
@@ -185,7 +207,7 @@ func usualTraffic(history []Minute, cfg config.IncidentsConfig, step time.Durati
 			continue
 		}
 		p := h.Bucket.In(paris.Location)
-		sl := slot{p.Format(time.DateOnly), p.Hour()}
+		sl := slot{p.Format(time.DateOnly), dayKind(p), p.Hour()}
 		if platformSlots[h.Platform] == nil {
 			platformSlots[h.Platform] = map[slot]bool{}
 		}
@@ -200,21 +222,23 @@ func usualTraffic(history []Minute, cfg config.IncidentsConfig, step time.Durati
 	perBucket := float64(step) / float64(time.Hour)
 	for k, byslot := range events {
 		u := &usual{}
-		for hour := range 24 {
-			var vals []float64
-			for sl := range platformSlots[k.Platform] {
-				if sl.hour == hour {
-					vals = append(vals, byslot[sl])
+		for kind := range 2 {
+			for hour := range 24 {
+				var vals []float64
+				for sl := range platformSlots[k.Platform] {
+					if sl.kind == kind && sl.hour == hour {
+						vals = append(vals, byslot[sl])
+					}
 				}
-			}
-			med := median(vals)
-			u.perBucket[hour], u.days[hour], u.disp[hour] = med*perBucket, len(vals), 1
-			if len(vals) > 1 && med > 0 {
-				var ss float64
-				for _, v := range vals {
-					ss += (v - med) * (v - med)
+				med := median(vals)
+				u.perBucket[kind][hour], u.days[kind][hour], u.disp[kind][hour] = med*perBucket, len(vals), 1
+				if len(vals) > 1 && med > 0 {
+					var ss float64
+					for _, v := range vals {
+						ss += (v - med) * (v - med)
+					}
+					u.disp[kind][hour] = max(1, ss/float64(len(vals)-1)/med)
 				}
-				u.disp[hour] = max(1, ss/float64(len(vals)-1)/med)
 			}
 		}
 		out[k] = u

@@ -43,7 +43,7 @@ func TestDetectionDocSaysTheRuleTheCodeApplies(t *testing.T) {
 		"(**" + frNum(def.AvailabilityTarget*100) + " %** par défaut)",
 		"(**" + count(uint64(def.LatencyThresholdMS)) + " ms** par défaut)",
 		"au moins\n  **" + frNum(cfg.Silence.MinExpected) + " événements**",
-		"sur les **" + strconv.Itoa(cfg.Silence.HistoryDays) + " jours**",
+		"des **" + strconv.Itoa(cfg.Silence.HistoryDays) + " jours** précédents",
 		"moins **" + strconv.Itoa(incident.MinHistoryDays) + "** d'entre eux",
 		"au plus **" + frNum(cfg.Silence.Fraction*100) + " %**",
 		"**" + cfg.Calendar.Nights + "**",
