@@ -14,7 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -91,7 +93,7 @@ func New(st Store, opt Options) (*Evaluator, error) {
 		return nil, err
 	}
 	e := &Evaluator{st: st, opt: opt, log: opt.Log.With("component", "alert"), m: m}
-	for _, name := range sortedNames(opt.Alerts.Webhooks) {
+	for _, name := range slices.Sorted(maps.Keys(opt.Alerts.Webhooks)) {
 		e.notify = append(e.notify, &receiver{name: name, cfg: opt.Alerts.Webhooks[name], client: opt.Client})
 	}
 	return e, nil

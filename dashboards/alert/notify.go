@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	neturl "net/url"
-	"sort"
 	"strings"
 	"time"
 
@@ -22,15 +21,6 @@ type receiver struct {
 	name   string
 	cfg    config.WebhookConfig
 	client *http.Client
-}
-
-func sortedNames(m map[string]config.WebhookConfig) []string {
-	out := make([]string, 0, len(m))
-	for n := range m {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Notification is the body the "json" format posts: one incident's state.

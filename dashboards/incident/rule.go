@@ -96,12 +96,13 @@ func (r rule) latFails(s sample, o config.ObjectiveConfig) bool {
 // estimated from the lookback, so the test is the exact one comparing two
 // Poisson rates: given the series' events in the lookback and the window,
 // those in the window are binomial with the peers' split between the two.
-func (r rule) silenceFails(s *seriesData, u *usual, total []float64, closed []bool, marks []uint8, from, to int, observed uint64, expected float64) bool {
+func (r rule) silenceFails(s *seriesData, u *usual, total []float64, grid []time.Time, closed []bool, marks []uint8, from, to int, observed uint64, expected float64) bool {
 	if expected < r.cfg.Silence.MinExpected || float64(observed) > r.cfg.Silence.Fraction*expected {
 		return false
 	}
-	if u != nil {
-		return poissonAtMost(observed, expected) < r.alpha
+	if _, disp, ok := u.at(grid[to]); ok {
+		disp = max(disp, r.ownDispersion(s, closed, marks, from))
+		return poissonAtMost(uint64(float64(observed)/disp), expected/disp) < r.alpha
 	}
 	own, peers, disp, ok := r.lookbackShare(s, total, closed, marks, from)
 	if !ok {
@@ -143,9 +144,51 @@ func (r rule) trimKeeps(s *seriesData, j int, bits uint8, first, last int) bool 
 	return j > first && r.minuteBreaks(s, j-1, bits) || j < last && r.minuteBreaks(s, j+1, bits)
 }
 
-// usual is a series' traffic on earlier open days: events per hour by Paris
-// hour of day, the median over the days the platform had data.
-type usual [24]float64
+// MinHistoryDays is how many earlier open days must have carried the
+// platform's traffic at an hour before they say what is usual then: one or
+// two days may have been exceptional (a lockdown's first morning).
+const MinHistoryDays = 3
+
+// usual is a series' traffic on earlier open days of the same kind
+// (weekdays or weekends), by Paris hour of day: the median events per
+// bucket over the days the platform had data, and the dispersion of the
+// days around it (variance over mean, at least 1), which divides the
+// counts of the silence test as the peers' does.
+type usual struct {
+	perBucket [2][24]float64
+	disp      [2][24]float64
+	days      [2][24]int
+}
+
+// dayKind is 1 on weekends, 0 on weekdays: a Saturday morning is not
+// expected to look like a Monday's.
+func dayKind(p time.Time) int {
+	if wd := p.Weekday(); wd == time.Saturday || wd == time.Sunday {
+		return 1
+	}
+	return 0
+}
+
+// at says what is usual at t, interpolated between the middles of the
+// hours around it (traffic ramps within an hour); ok is false without
+// enough days for both.
+func (u *usual) at(t time.Time) (perBucket, disp float64, ok bool) {
+	if u == nil {
+		return 0, 1, false
+	}
+	p := t.In(paris.Location)
+	k := dayKind(p)
+	x := float64(p.Hour()) + float64(p.Minute())/60 - 0.5
+	if x < 0 {
+		x += 24
+	}
+	h0 := int(x) % 24
+	h1 := (h0 + 1) % 24
+	f := x - float64(int(x))
+	perBucket = u.perBucket[k][h0]*(1-f) + u.perBucket[k][h1]*f
+	disp = max(u.disp[k][h0], u.disp[k][h1])
+	return perBucket, disp, u.days[k][h0] >= MinHistoryDays && u.days[k][h1] >= MinHistoryDays
+}
 
 // usualTraffic reads history (hour buckets of earlier days) into each
 // series' usual traffic, skipping hours the calendar has closed.
@@ -154,8 +197,8 @@ func usualTraffic(history []Minute, cfg config.IncidentsConfig, step time.Durati
 		return nil
 	}
 	type slot struct {
-		day  string
-		hour int
+		day        string
+		kind, hour int
 	}
 	platformSlots := map[string]map[slot]bool{}
 	events := map[Key]map[slot]float64{}
@@ -164,7 +207,7 @@ func usualTraffic(history []Minute, cfg config.IncidentsConfig, step time.Durati
 			continue
 		}
 		p := h.Bucket.In(paris.Location)
-		sl := slot{p.Format(time.DateOnly), p.Hour()}
+		sl := slot{p.Format(time.DateOnly), dayKind(p), p.Hour()}
 		if platformSlots[h.Platform] == nil {
 			platformSlots[h.Platform] = map[slot]bool{}
 		}
@@ -176,18 +219,29 @@ func usualTraffic(history []Minute, cfg config.IncidentsConfig, step time.Durati
 		events[k][sl] += float64(h.Events)
 	}
 	out := map[Key]*usual{}
+	perBucket := float64(step) / float64(time.Hour)
 	for k, byslot := range events {
-		var u usual
-		for hour := range 24 {
-			var vals []float64
-			for sl := range platformSlots[k.Platform] {
-				if sl.hour == hour {
-					vals = append(vals, byslot[sl])
+		u := &usual{}
+		for kind := range 2 {
+			for hour := range 24 {
+				var vals []float64
+				for sl := range platformSlots[k.Platform] {
+					if sl.kind == kind && sl.hour == hour {
+						vals = append(vals, byslot[sl])
+					}
+				}
+				med := median(vals)
+				u.perBucket[kind][hour], u.days[kind][hour], u.disp[kind][hour] = med*perBucket, len(vals), 1
+				if len(vals) > 1 && med > 0 {
+					var ss float64
+					for _, v := range vals {
+						ss += (v - med) * (v - med)
+					}
+					u.disp[kind][hour] = max(1, ss/float64(len(vals)-1)/med)
 				}
 			}
-			u[hour] = median(vals) * float64(step) / float64(time.Hour)
 		}
-		out[k] = &u
+		out[k] = u
 	}
 	return out
 }
@@ -249,7 +303,7 @@ func (r rule) detect(s *seriesData, u *usual, total []float64, grid []time.Time,
 			exp += s.expected[i-L+1]
 			ls = L
 		}
-		if r.silenceFails(s, u, total, closed, marks, i-ls+1, i, obs, exp) {
+		if r.silenceFails(s, u, total, grid, closed, marks, i-ls+1, i, obs, exp) {
 			r.mark(marks, i, ls, markSilence)
 			failEnd[i] = true
 		}
@@ -271,14 +325,36 @@ func (r rule) expectedAt(s *seriesData, u *usual, total []float64, grid []time.T
 	if closed[i] {
 		return 0
 	}
-	if u != nil {
-		return u[grid[i].In(paris.Location).Hour()]
+	if e, _, ok := u.at(grid[i]); ok {
+		return e * r.level(s, u, grid, closed, marks, i)
 	}
 	own, peers, _, ok := r.lookbackShare(s, total, closed, marks, i)
 	if !ok {
 		return 0
 	}
 	return own / peers * (total[i] - float64(s.samples[i].events))
+}
+
+// level is how busy the series was over the lookback before bucket i
+// compared with its usual traffic then (buckets found silent or closed left
+// out): the earlier days give the day's shape, today's own level scales it,
+// so a quieter day is not a silent one. 1 when the lookback usually holds
+// too little to say.
+func (r rule) level(s *seriesData, u *usual, grid []time.Time, closed []bool, marks []uint8, i int) float64 {
+	var obs, exp float64
+	for j := max(0, i-r.lookback); j < i; j++ {
+		if marks[j]&markSilence != 0 || closed[j] {
+			continue
+		}
+		if e, _, ok := u.at(grid[j]); ok {
+			obs += float64(s.samples[j].events)
+			exp += e
+		}
+	}
+	if exp < 2*r.cfg.Silence.MinExpected {
+		return 1
+	}
+	return obs / exp
 }
 
 // lookbackShare sums the series' events and its peers' over the lookback
@@ -317,6 +393,28 @@ func (r rule) lookbackShare(s *seriesData, total []float64, closed []bool, marks
 		}
 	}
 	return own, peers, max(1, chi/float64(max(1, used-1))), true
+}
+
+// ownDispersion is how much the series' minutes varied around what was
+// expected of them over the lookback before bucket i (Pearson's chi-square
+// per bucket, at least 1): events come in sessions, so a quiet service's
+// minutes vary more than a Poisson law says, whatever the days' curve.
+func (r rule) ownDispersion(s *seriesData, closed []bool, marks []uint8, i int) float64 {
+	var chi float64
+	used := 0
+	for j := max(0, i-r.lookback); j < i; j++ {
+		e := s.expected[j]
+		if marks[j]&markSilence != 0 || closed[j] || e <= 0 {
+			continue
+		}
+		d := float64(s.samples[j].events) - e
+		chi += d * d / e
+		used++
+	}
+	if used < 2 {
+		return 1
+	}
+	return max(1, chi/float64(used-1))
 }
 
 // binomialAtMost is P(X <= k) for X binomial with n trials of probability p.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vigie-fr/vigie/dashboards/incident"
 	"github.com/vigie-fr/vigie/internal/config"
 )
 
@@ -42,7 +43,8 @@ func TestDetectionDocSaysTheRuleTheCodeApplies(t *testing.T) {
 		"(**" + frNum(def.AvailabilityTarget*100) + " %** par défaut)",
 		"(**" + count(uint64(def.LatencyThresholdMS)) + " ms** par défaut)",
 		"au moins\n  **" + frNum(cfg.Silence.MinExpected) + " événements**",
-		"jusqu'à **" + strconv.Itoa(cfg.Silence.HistoryDays) + " jours**",
+		"des **" + strconv.Itoa(cfg.Silence.HistoryDays) + " jours** précédents",
+		"moins **" + strconv.Itoa(incident.MinHistoryDays) + "** d'entre eux",
 		"au plus **" + frNum(cfg.Silence.Fraction*100) + " %**",
 		"**" + cfg.Calendar.Nights + "**",
 		"d'au plus **" + strconv.Itoa(cfg.MergeGapMinutes) + " minutes**",

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vigie-fr/vigie/dashboards/incident"
 )
 
 // The report's text is written once, as a list of blocks in reading order,
@@ -413,9 +415,9 @@ func RuleText(o Objective) []string {
 			"than the service's threshold is, at %s confidence, above what its quantile allows (5 %% for p95): the quantile is above the threshold.",
 			o.MinEvents, pct(o.Confidence)),
 		fmt.Sprintf("It is **silent** (reason \"no data\") when the service usually carries at least %s events in it "+
-			"(the same hour on up to %d earlier open days, or else the other regions' curve times its usual share), "+
-			"at most %s of them came, and so few are improbable at %s confidence. A platform closed by the calendar is never silent.",
-			num(o.SilenceMinExpected), o.HistoryDays, pct(o.SilenceFraction), pct(o.Confidence)),
+			"(the same time on the previous %d days of the same kind, weekdays or weekends, closed hours left out, when at least %d of them had the platform's traffic then, scaled to its own level "+
+			"of the last 3 hours; or else the other regions' curve times its usual share), at most %s of them came, and so few are improbable at %s confidence. A platform closed by the calendar is never silent.",
+			num(o.SilenceMinExpected), o.HistoryDays, incident.MinHistoryDays, pct(o.SilenceFraction), pct(o.Confidence)),
 		fmt.Sprintf("The minutes of such windows are marked; marked stretches at most %d minutes apart are one. "+
 			"An incident starts at the first minute that misses the objective on its own and ends one minute after the last, and lasts at least %s.",
 			o.MergeGapMinutes, plural(o.MinMinutes, "minute")),

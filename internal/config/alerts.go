@@ -2,8 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -71,12 +72,7 @@ func (a AlertsConfig) validate(bad func(key string, val any, rule string)) {
 	if a.RetryBackoff <= 0 {
 		bad("alerts.retry_backoff", a.RetryBackoff, "must be above 0")
 	}
-	names := make([]string, 0, len(a.Webhooks))
-	for n := range a.Webhooks {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(a.Webhooks)) {
 		w := a.Webhooks[n]
 		key := "alerts.webhooks." + n
 		if !identRE(n) {

@@ -193,7 +193,7 @@ func Default() Config {
 		Tail:    DefaultTail(),
 		Sandbox: DefaultSandbox(),
 		Incidents: IncidentsConfig{AvailabilityTarget: 0.95, P95ThresholdMS: 3000, MinMinutes: 1, MinEvents: 20, MergeGapMinutes: 3,
-			LatencyQuantile: 0.95, Confidence: 0.999, MaxWindowMinutes: 15,
+			LatencyQuantile: 0.95, Confidence: 0.999, MaxWindowMinutes: 20,
 			Silence:  SilenceConfig{MinExpected: 30, Fraction: 0.05, HistoryDays: 7},
 			Calendar: CalendarConfig{Nights: "22:00-06:00"}},
 		Alerts: AlertsConfig{Enabled: true, Interval: 15 * time.Second, Lookback: 4 * time.Hour,

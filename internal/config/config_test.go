@@ -212,7 +212,7 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 			ClickHouseUsername: "vigie_sandbox", ClickHousePassword: "sandbox-password-of-the-test-file",
 		},
 		Incidents: IncidentsConfig{AvailabilityTarget: 0.99, P95ThresholdMS: 1500, MinMinutes: 10, MinEvents: 50, MergeGapMinutes: 5,
-			LatencyQuantile: 0.9, Confidence: 0.99, MaxWindowMinutes: 20,
+			LatencyQuantile: 0.9, Confidence: 0.99, MaxWindowMinutes: 25,
 			Objectives: map[string]ObjectiveConfig{"cned": {LatencyThresholdMS: 5000}, "ent/ent-11": {AvailabilityTarget: 0.98, LatencyQuantile: 0.99}},
 			Silence:    SilenceConfig{MinExpected: 40, Fraction: 0.1, HistoryDays: 14},
 			Calendar:   CalendarConfig{Nights: "23:00-05:00", Weekends: true, Holidays: []string{"2021-04-10..2021-04-25", "2021-05-13"}}},
@@ -767,10 +767,18 @@ func TestKubernetesManifestsRunTheClusterConfig(t *testing.T) {
 			var names []string
 			for _, e := range dig(c, "env").([]any) {
 				name := dig(e, "name").(string)
-				names = append(names, name)
 				if keys[name] == "" {
 					t.Errorf("env %s is no configuration key", name)
 				}
+				// The one setting that differs between Deployments of the
+				// same configuration: live detection runs in vigie-alerts only.
+				if part == "dashboards" && name == "VIGIE_ALERTS_ENABLED" {
+					if v := dig(e, "value"); v != "false" {
+						t.Errorf("env %s = %v, want \"false\" (vigie-alerts runs live detection)", name, v)
+					}
+					continue
+				}
+				names = append(names, name)
 				if ref := dig(e, "valueFrom", "secretKeyRef", "name"); ref != "vigie-secrets" {
 					t.Errorf("env %s comes from %v, want the Secret vigie-secrets", name, ref)
 				}
@@ -779,6 +787,10 @@ func TestKubernetesManifestsRunTheClusterConfig(t *testing.T) {
 				t.Errorf("env %v, want exactly the secrets %v", names, secrets)
 			}
 		})
+	}
+	if a := deployments["vigie-alerts"]; a == nil || dig(a, "spec", "replicas") != 1 || dig(a, "spec", "strategy", "type") != "Recreate" ||
+		!reflect.DeepEqual(dig(a, "spec", "template", "spec", "containers", 0, "args"), []any{"dashboards", "--config", "/etc/vigie/vigie.yaml"}) {
+		t.Errorf("vigie-alerts must run one vigie dashboards, replaced with Recreate (one live evaluator at a time)")
 	}
 	if n := dig(deployments["vigie-aggregate"], "spec", "replicas").(int); n > want.Kafka.Partitions {
 		t.Errorf("vigie-aggregate has %d replicas for %d partitions: %d would sit idle", n, want.Kafka.Partitions, n-want.Kafka.Partitions)

@@ -2,8 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -130,12 +131,7 @@ func (c IncidentsConfig) validateDetection(bad func(key string, val any, rule st
 	if c.MaxWindowMinutes < 1 || c.MaxWindowMinutes > 60 {
 		bad("incidents.max_window_minutes", c.MaxWindowMinutes, "must be 1 to 60")
 	}
-	names := make([]string, 0, len(c.Objectives))
-	for name := range c.Objectives {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(c.Objectives)) {
 		o := c.Objectives[name]
 		key := "incidents.objectives." + name
 		if platform, service, _ := strings.Cut(name, "/"); platform == "" || strings.Contains(service, "/") || strings.HasSuffix(name, "/") {

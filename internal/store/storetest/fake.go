@@ -54,17 +54,32 @@ func (f *Fake) Stats(_ context.Context, grain store.Grain, from, to time.Time) (
 	if err := f.call("Stats"); err != nil {
 		return nil, err
 	}
-	var out []store.Stats
-	for _, s := range f.Buckets[grain] {
-		if !s.Bucket.Before(from) && s.Bucket.Before(to) {
-			out = append(out, s)
+	return inRange(f.Buckets[grain], from, to, func(s store.Stats) series {
+		return series{s.Platform, s.Service, s.Region, s.Bucket}
+	}), nil
+}
+
+// series is where a row sorts in the store's answers.
+type series struct {
+	platform, service, region string
+	bucket                    time.Time
+}
+
+// inRange returns the rows whose bucket is in [from, to), sorted by
+// platform, service, region and bucket, as the store sorts them.
+func inRange[T any](rows []T, from, to time.Time, at func(T) series) []T {
+	var out []T
+	for _, r := range rows {
+		if b := at(r).bucket; !b.Before(from) && b.Before(to) {
+			out = append(out, r)
 		}
 	}
-	slices.SortFunc(out, func(a, b store.Stats) int {
-		return cmp.Or(cmp.Compare(a.Platform, b.Platform), cmp.Compare(a.Service, b.Service),
-			cmp.Compare(a.Region, b.Region), a.Bucket.Compare(b.Bucket))
+	slices.SortFunc(out, func(x, y T) int {
+		a, b := at(x), at(y)
+		return cmp.Or(cmp.Compare(a.platform, b.platform), cmp.Compare(a.service, b.service),
+			cmp.Compare(a.region, b.region), a.bucket.Compare(b.bucket))
 	})
-	return out, nil
+	return out
 }
 
 // UsersFailed counts the distinct users of Failed inside each set's spans.
@@ -133,15 +148,7 @@ func (f *Fake) SlowCounts(_ context.Context, grain store.Grain, from, to time.Ti
 	if err := f.call("SlowCounts"); err != nil {
 		return nil, err
 	}
-	var out []store.Slow
-	for _, s := range f.Slow[grain] {
-		if !s.Bucket.Before(from) && s.Bucket.Before(to) {
-			out = append(out, s)
-		}
-	}
-	slices.SortFunc(out, func(a, b store.Slow) int {
-		return cmp.Or(cmp.Compare(a.Platform, b.Platform), cmp.Compare(a.Service, b.Service),
-			cmp.Compare(a.Region, b.Region), a.Bucket.Compare(b.Bucket))
-	})
-	return out, nil
+	return inRange(f.Slow[grain], from, to, func(s store.Slow) series {
+		return series{s.Platform, s.Service, s.Region, s.Bucket}
+	}), nil
 }
