@@ -89,9 +89,19 @@ func TestEveryAggregatorInsertCarriesTheTokenOfItsRange(t *testing.T) {
 	events := map[store.Range]uint64{}   // rows of each range's events insert
 	windowed := map[store.Range]uint64{} // sum of n_total of its windows insert
 	covered := map[int]int64{}           // partition → next offset after its committed ranges
+	claimed := map[int]store.Range{}     // partition → range claimed last (fencing: claims precede markers)
 	var flushes, eventRows uint64
 	for i, in := range rec.inserts {
 		switch in.table {
+		case store.TableClaims:
+			row := in.rows[0]
+			c := store.Range{Topic: kcfg.Topic, Partition: int(in.integer(row, "partition")),
+				First: in.integer(row, "first_offset"), Last: in.integer(row, "last_offset")}
+			want := fmt.Sprintf("claim/%s/%s/%d/e0/%d", kcfg.Group, kcfg.Topic, c.Partition, c.First)
+			if token, _ := in.settings["insert_deduplication_token"].(string); token != want {
+				t.Errorf("insert %d: claim of %d-%d with token %q, want %q", i, c.First, c.Last, token, want)
+			}
+			claimed[c.Partition] = c
 		case store.TableOffsets:
 			if len(in.rows) != 1 {
 				t.Fatalf("insert %d: %d marker rows, want 1", i, len(in.rows))
@@ -106,6 +116,9 @@ func TestEveryAggregatorInsertCarriesTheTokenOfItsRange(t *testing.T) {
 				}
 				if r.First != covered[r.Partition] {
 					t.Errorf("insert %d: partition %d range starts at %d, the previous one ended before %d", i, r.Partition, r.First, covered[r.Partition])
+				}
+				if claimed[r.Partition] != r {
+					t.Errorf("insert %d: range %d-%d of partition %d begun without its claim (last claim %+v)", i, r.First, r.Last, r.Partition, claimed[r.Partition])
 				}
 				open[r.Partition] = r
 			case store.StateAfter:

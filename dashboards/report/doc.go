@@ -440,7 +440,7 @@ func (r *Report) objectiveBlocks() []block {
 	t := &table{head: []string{"Platform or service", "Availability target", "Response time"}, right: []bool{false, true, true}}
 	t.rows = append(t.rows, []string{"default", pct(o.AvailabilityTarget), quantileName(o.LatencyQuantile) + " ≤ " + ms(o.P95ThresholdMS)})
 	for _, s := range o.Services {
-		t.rows = append(t.rows, []string{s.Name, pct(s.AvailabilityTarget), quantileName(s.LatencyQuantile) + " ≤ " + ms(s.LatencyThresholdMS)})
+		t.rows = append(t.rows, []string{text(s.Name), pct(s.AvailabilityTarget), quantileName(s.LatencyQuantile) + " ≤ " + ms(s.LatencyThresholdMS)})
 	}
 	return []block{{heading: "Objectives"}, {para: "The objective each platform or service is held to (configuration incidents.objectives; the others take the default)."}, {table: t}}
 }
@@ -456,7 +456,7 @@ func (r *Report) detectionBlocks() []block {
 		right: []bool{true, false, false, false, false, true}}
 	var total, worst int
 	for i, in := range r.Incidents {
-		t.rows = append(t.rows, []string{fmt.Sprint(i + 1), in.Service, regionLabel(in.Region), in.Start.In(paris).Format("15:04"),
+		t.rows = append(t.rows, []string{fmt.Sprint(i + 1), text(in.Service), regionLabel(in.Region), in.Start.In(paris).Format("15:04"),
 			in.AlertAt.In(paris).Format("15:04"), duration(in.DetectionSeconds / 60)})
 		total += in.DetectionSeconds
 		worst = max(worst, in.DetectionSeconds)

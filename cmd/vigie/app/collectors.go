@@ -79,7 +79,13 @@ func RunCollector(ctx context.Context, c Collector, cfg config.Config, log *slog
 	default:
 		return fmt.Errorf("unknown collector %q", c)
 	}
-	srv, err := serveMetrics(cfg.HTTP.Listen, reg, log)
+	// Only /metrics and /healthz: http.ops_listen when set (the address
+	// Prometheus scrapes, no authentication), else http.listen.
+	listen := cfg.HTTP.Listen
+	if cfg.HTTP.OpsListen != "" {
+		listen = cfg.HTTP.OpsListen
+	}
+	srv, err := serveMetrics(listen, reg, log)
 	if err != nil {
 		return err
 	}
