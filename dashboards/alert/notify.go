@@ -26,26 +26,10 @@ type receiver struct {
 // Notification is the body the "json" format posts: one incident's state.
 type Notification struct {
 	// Status is "firing" while the incident is open, then "resolved".
-	Status   string            `json:"status"`
-	Incident NotifiedIncident  `json:"incident"`
-	SentAt   time.Time         `json:"sent_at"`
-	Labels   map[string]string `json:"labels"`
-}
-
-// NotifiedIncident is an incident as notifications describe it.
-type NotifiedIncident struct {
-	ID                string    `json:"id"`
-	Platform          string    `json:"platform"`
-	Service           string    `json:"service"`
-	Region            string    `json:"region"`
-	Reason            string    `json:"reason"`
-	Start             time.Time `json:"start"`
-	End               time.Time `json:"end"`
-	AlertAt           time.Time `json:"alert_at"`
-	WorstAvailability float64   `json:"worst_availability"`
-	WorstP95MS        float64   `json:"worst_p95_ms"`
-	Events            uint64    `json:"events"`
-	Failed            uint64    `json:"failed"`
+	Status   string              `json:"status"`
+	Incident store.IncidentState `json:"incident"`
+	SentAt   time.Time           `json:"sent_at"`
+	Labels   map[string]string   `json:"labels"`
 }
 
 func status(open bool) string {
@@ -172,10 +156,7 @@ func (r *receiver) send(ctx context.Context, st store.IncidentState, now time.Ti
 		}
 		body, err = json.Marshal([]any{a})
 	default:
-		body, err = json.Marshal(Notification{Status: status(st.Open), SentAt: now.UTC(), Labels: labelsOf(st),
-			Incident: NotifiedIncident{ID: st.ID, Platform: st.Platform, Service: st.Service, Region: st.Region, Reason: st.Reason,
-				Start: st.Start, End: st.End, AlertAt: st.AlertAt, WorstAvailability: st.WorstAvailability, WorstP95MS: st.WorstP95MS,
-				Events: st.Events, Failed: st.Failed}})
+		body, err = json.Marshal(Notification{Status: status(st.Open), SentAt: now.UTC(), Labels: labelsOf(st), Incident: st})
 	}
 	if err != nil {
 		return err

@@ -6,8 +6,8 @@
 // live alerting all call it. It is not where incidents are explained or
 // presented (package report) nor where they are notified (package alert).
 //
-// The rule (docs/detection.md says it in plain words, Rule below in the
-// report's words; a test keeps them in step with the parameters):
+// The rule (docs/detection.md says it in plain words, report.RuleText in
+// the report's; a test keeps both in step with the parameters):
 //
 //   - Each minute t of a series is judged on a trailing window [t-L+1, t]
 //     whose length L grows, up to MaxWindowMinutes, until it holds
@@ -21,10 +21,13 @@
 //     Wilson lower bound of the share above the latency threshold is above
 //     1 - quantile: the quantile is above the threshold beyond doubt.
 //   - It is silent ("no data") when the platform is open (calendar), the
-//     events expected in it (same time on earlier open days, or else the
-//     other regions' curve times the series' usual share) reach
-//     Silence.MinExpected, at most Silence.Fraction of them came, and so few
-//     are improbable by Poisson at Confidence.
+//     events expected in it (the same time on at least MinHistoryDays
+//     earlier days of the same kind, scaled to the series' level of the last
+//     hours; or else the other regions' curve times the series' usual share)
+//     reach Silence.MinExpected, at most Silence.Fraction of them came, and
+//     so few are improbable at Confidence (Poisson against earlier days, the
+//     two-rate binomial test against the peers, both with counts divided by
+//     their over-dispersion).
 //   - The minutes of breaking windows are marked; marked stretches separated
 //     by at most MergeGapMinutes merge. A stretch is trimmed to its first and
 //     last minute that itself breaks the objective (its own availability,

@@ -95,19 +95,24 @@ func thresholdExpr(ts []Threshold, def float64) string {
 }
 
 // IncidentState is one version of a live incident.
+// Its JSON form is what notifications carry.
 type IncidentState struct {
 	// ID names the incident for its whole life: its series and start.
-	ID                        string
-	Platform, Service, Region string
-	Reason                    string
+	ID       string `json:"id"`
+	Platform string `json:"platform"`
+	Service  string `json:"service"`
+	Region   string `json:"region"`
+	Reason   string `json:"reason"`
 	// Open is false once the incident is resolved.
-	Open              bool
-	Start, End        time.Time
-	AlertAt           time.Time
-	WorstAvailability float64
-	WorstP95MS        float64
-	Events, Failed    uint64
-	UpdatedAt         time.Time
+	Open              bool      `json:"open"`
+	Start             time.Time `json:"start"`
+	End               time.Time `json:"end"`
+	AlertAt           time.Time `json:"alert_at"`
+	WorstAvailability float64   `json:"worst_availability"`
+	WorstP95MS        float64   `json:"worst_p95_ms"`
+	Events            uint64    `json:"events"`
+	Failed            uint64    `json:"failed"`
+	UpdatedAt         time.Time `json:"updated_at"`
 }
 
 var incidentStateColumns = []string{"id", "platform", "service", "region", "reason", "state", "start", "end", "alert_at",
