@@ -55,7 +55,7 @@ func TestServeRefusesTheAttackTable(t *testing.T) {
 	if got := readFile(t, filepath.Join(dir, "hmac.key")); !bytes.Equal(got, key) {
 		t.Error("the data dir's HMAC key changed")
 	}
-	if !strings.Contains(s.log(), `msg="sql: query refused" status=403`) {
+	if !strings.Contains(s.log(), `msg="sql: query refused"`) || !strings.Contains(s.log(), `status=403`) {
 		t.Errorf("refusals are not logged:\n%s", tail(s.log()))
 	}
 	for _, q := range []string{"SELECT count() FROM vigie.events", "SHOW TABLES", "SELECT name FROM system.columns WHERE table = 'hour_stats' LIMIT 1"} {

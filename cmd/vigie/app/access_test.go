@@ -86,6 +86,8 @@ func TestEveryRouteForEveryRole(t *testing.T) {
 	}{
 		{"GET /healthz", "GET", "/healthz", "", all(200)},
 		{"GET /readyz", "GET", "/readyz", "", all(200)},
+		// Open: it proves the server owns its data dir and reveals nothing.
+		{"/api/v1/proof", "GET", "/api/v1/proof?challenge=" + strings.Repeat("ab", 32), "", all(200)},
 		{"GET /static/", "GET", "/static/app.js", "", all(200)},
 		{"GET /login", "GET", "/login", "", all(200)},
 		// Open, but a form posted without the login page's CSRF cookie is refused.

@@ -61,6 +61,9 @@ func RunCollector(ctx context.Context, c Collector, cfg config.Config, log *slog
 		return err
 	}
 	defer w.Close()
+	if err := checkKey(ctx, cfg.Kafka.Brokers, cfg.Kafka.Topic, pub.CheckKey); err != nil {
+		return err
+	}
 	var run func(context.Context) error
 	switch c {
 	case Probe:
@@ -117,9 +120,6 @@ func newPublisher(cfg config.Config, brokers []string, log *slog.Logger, source 
 	w := broker.NewWriter(brokers, cfg.Kafka.Topic, cfg.Kafka)
 	w.ErrorLogger = broker.ErrorLogger(log.With("topic", cfg.Kafka.Topic))
 	pub, err := publish.New(w, ps, source)
-	if err == nil {
-		err = checkKey(context.Background(), brokers, cfg.Kafka.Topic, pub.CheckKey)
-	}
 	if err != nil {
 		w.Close()
 		return nil, nil, err
