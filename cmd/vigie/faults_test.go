@@ -119,8 +119,21 @@ func TestServeKilledUnderLoadLosesNothingAndCountsNothingTwice(t *testing.T) {
 		t.Fatalf("only %d events acknowledged: the collector barely ran", want)
 	}
 
+	got := settledCounts(t, s, want)
+	if got != [3]int{want, want, want} {
+		t.Fatalf("after %d kills: raw rows, distinct ids, hourly total = %v, want %d acknowledged each\n%s", kills, got, want, tail(s.log()))
+	}
+	t.Logf("%d kills, %d acknowledged events, each once in the warehouse", kills, want)
+}
+
+// settledCounts waits until the fault events of 6 February 2023 in the
+// warehouse of s reach want raw rows, distinct ids and hourly total (90 s
+// at most), then counts again after the next flushes, where a doubling
+// would show: it returns that last count.
+func settledCounts(t *testing.T, s *server, want int) [3]int {
+	t.Helper()
 	count := func(sql string) int {
-		res := vigie(t, time.Minute, nil, "query", "--data-dir", dir, "--listen", s.listen, "--format", "csv", sql)
+		res := vigie(t, time.Minute, nil, "query", "--data-dir", s.dataDir, "--listen", s.listen, "--format", "csv", sql)
 		recs, err := csv.NewReader(strings.NewReader(res.stdout)).ReadAll()
 		if res.code != 0 || err != nil || len(recs) != 2 {
 			t.Fatalf("query %s: exit %d %v\n%s%s", sql, res.code, err, res.stdout, res.stderr)
@@ -128,22 +141,16 @@ func TestServeKilledUnderLoadLosesNothingAndCountsNothingTwice(t *testing.T) {
 		v, _ := strconv.Atoi(recs[1][0])
 		return v
 	}
-	const raw = "SELECT count() FROM vigie.events WHERE startsWith(id, 'fault-')"
-	const ids = "SELECT uniqExact(id) FROM vigie.events WHERE startsWith(id, 'fault-')"
-	const hours = "SELECT toUInt64(sum(events)) FROM vigie.hour_stats WHERE toDate(bucket) = '2023-02-06'"
-	var got [3]int
-	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(time.Second) {
-		got = [3]int{count(raw), count(ids), count(hours)}
-		if got == [3]int{want, want, want} || time.Now().After(deadline) {
-			break
-		}
+	counts := func() [3]int {
+		return [3]int{count("SELECT count() FROM vigie.events WHERE startsWith(id, 'fault-')"),
+			count("SELECT uniqExact(id) FROM vigie.events WHERE startsWith(id, 'fault-')"),
+			count("SELECT toUInt64(sum(events)) FROM vigie.hour_stats WHERE toDate(bucket) = '2023-02-06'")}
 	}
-	time.Sleep(3 * time.Second) // a doubling would show after the next flushes
-	got = [3]int{count(raw), count(ids), count(hours)}
-	if got != [3]int{want, want, want} {
-		t.Fatalf("after %d kills: raw rows, distinct ids, hourly total = %v, want %d acknowledged each\n%s", kills, got, want, tail(s.log()))
+	for deadline := time.Now().Add(90 * time.Second); counts() != [3]int{want, want, want} && time.Now().Before(deadline); {
+		time.Sleep(time.Second)
 	}
-	t.Logf("%d kills, %d acknowledged events, each once in the warehouse", kills, want)
+	time.Sleep(3 * time.Second)
+	return counts()
 }
 
 // faultBatch is batch n of the fault test: size events of 6 February 2023

@@ -2,12 +2,10 @@ package main
 
 import (
 	"bytes"
-	"encoding/csv"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -81,25 +79,7 @@ func TestCollectorsAsProcessesCountEveryAcknowledgedEventOnce(t *testing.T) {
 	}
 
 	want := len(acked)
-	count := func(sql string) int {
-		r := vigie(t, time.Minute, nil, "query", "--data-dir", s.dataDir, "--listen", s.listen, "--format", "csv", sql)
-		recs, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
-		if r.code != 0 || err != nil || len(recs) != 2 {
-			t.Fatalf("query: exit %d %v\n%s%s", r.code, err, r.stdout, r.stderr)
-		}
-		v, _ := strconv.Atoi(recs[1][0])
-		return v
-	}
-	var got [3]int
-	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(time.Second) {
-		got = [3]int{count("SELECT count() FROM vigie.events WHERE startsWith(id, 'fault-')"),
-			count("SELECT uniqExact(id) FROM vigie.events WHERE startsWith(id, 'fault-')"),
-			count("SELECT toUInt64(sum(events)) FROM vigie.hour_stats WHERE toDate(bucket) = '2023-02-06'")}
-		if got == [3]int{want, want, want} || time.Now().After(deadline) {
-			break
-		}
-	}
-	if got != [3]int{want, want, want} {
+	if got := settledCounts(t, s, want); got != [3]int{want, want, want} {
 		t.Fatalf("raw rows, distinct ids, hourly total = %v, want the %d acknowledged each", got, want)
 	}
 }
