@@ -73,10 +73,11 @@ func TestABrokerOutageMidStreamChangesNoTotal(t *testing.T) {
 	w.Close()
 
 	db := openWarehouse(t, ctx)
-	hold := &holdAfter{Warehouse: db, n: 16, held: make(chan struct{}), release: make(chan struct{})}
+	hold := &holdAfter{Warehouse: db, n: 40, held: make(chan struct{}), release: make(chan struct{})}
 	agg, stop := startAggregator(t, ctx, b.Addrs(), hold)
 
-	// Let it write a few flushes of the first half and stop inside the
+	// Let it write a few flushes of the first half (a flush is five
+	// inserts: claim, before, events, windows, after) and stop inside the
 	// next one; the broker goes down while the aggregator is mid-stream:
 	// it has read messages it has not committed, and more are waiting.
 	select {
