@@ -1,0 +1,51 @@
+package incident
+
+import (
+	"testing"
+	"time"
+)
+
+// The objective's edges, as the report words them: availability *below*
+// the target, p95 *above* the threshold, judged on minutes with *at least*
+// min_events attempts. A minute exactly on an edge keeps the objective or
+// counts, so that a service at exactly 95 % is not reported down.
+func TestTheObjectivesEdges(t *testing.T) {
+	// ok/(ok+failed) of 190/200 is the float 0.95 exactly (checked below).
+	edge := func(ok, failed uint64) Minute {
+		return Minute{Platform: "ent", Service: "ent-11", Region: "11", Events: ok + failed, OK: ok, Errors: failed, P95MS: 200}
+	}
+	tests := []struct {
+		name string
+		m    Minute
+		bad  bool
+	}{
+		{"availability exactly at the target keeps it", edge(190, 10), false},
+		{"availability just below the target breaks it", edge(189, 11), true},
+		{"p95 exactly at the threshold keeps it", Minute{Events: 100, OK: 100, P95MS: cfg.P95ThresholdMS}, false},
+		{"p95 just above the threshold breaks it", Minute{Events: 100, OK: 100, P95MS: cfg.P95ThresholdMS + 0.001}, true},
+		{"min_events attempts are judged", Minute{Events: uint64(cfg.MinEvents), OK: 0, Errors: uint64(cfg.MinEvents)}, true},
+		{"one attempt fewer is a quiet minute", Minute{Events: uint64(cfg.MinEvents) - 1, OK: 0, Errors: uint64(cfg.MinEvents) - 1}, false},
+	}
+	if a, _ := edge(190, 10).Availability(); a != cfg.AvailabilityTarget {
+		t.Fatalf("190 of 200 is availability %v, the test needs it equal to the target %v", a, cfg.AvailabilityTarget)
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Bad(tc.m, cfg); got != tc.bad {
+				t.Errorf("Bad(%+v) = %v, want %v", tc.m, got, tc.bad)
+			}
+			// And through detection: min_minutes such minutes in a row are
+			// an incident exactly when they are bad.
+			var minutes []Minute
+			for i := range cfg.MinMinutes {
+				m := tc.m
+				m.Platform, m.Service, m.Region = "ent", "ent-11", "11"
+				m.Bucket = t0.Add(time.Duration(i) * time.Minute)
+				minutes = append(minutes, m)
+			}
+			if got := len(Detect(minutes, cfg)); got != map[bool]int{true: 1}[tc.bad] {
+				t.Errorf("%d minutes like %+v give %d incidents", cfg.MinMinutes, tc.m, got)
+			}
+		})
+	}
+}
