@@ -49,3 +49,19 @@ func TestTheObjectivesEdges(t *testing.T) {
 		})
 	}
 }
+
+// A quiet minute inside an incident (too few attempts to judge) adds its
+// attempts to the incident's sums but is no evidence of how bad it got: the
+// worst availability is that of the judged minutes.
+func TestWorstAvailabilityIsThatOfJudgedMinutes(t *testing.T) {
+	incs := Detect(series("ent", "ent-11", "11", "aaaqaaa"), cfg)
+	if len(incs) != 1 {
+		t.Fatalf("%d incidents, want 1 across the quiet minute", len(incs))
+	}
+	in := incs[0]
+	// 'a' minutes: 50 of 100 ok; the 'q' minute: 0 of 5.
+	if in.WorstAvailability != 0.5 || in.Events != 6*100+5 || in.OK != 6*50 {
+		t.Errorf("worst availability %v over %d events, %d ok; want 0.5 (the quiet minute's 0 %% is not judged) over 605 events, 300 ok",
+			in.WorstAvailability, in.Events, in.OK)
+	}
+}
