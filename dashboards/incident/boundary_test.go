@@ -65,3 +65,25 @@ func TestWorstAvailabilityIsThatOfJudgedMinutes(t *testing.T) {
 			in.WorstAvailability, in.Events, in.OK)
 	}
 }
+
+// Incidents of one service that touch (one region's ends the minute the
+// other's starts) are one failure seen from two regions, as overlapping
+// ones are; a minute apart they are two.
+func TestIncidentsThatTouchAreOneGroup(t *testing.T) {
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	in := func(region string, from, to int) Incident {
+		return Incident{Platform: "cned", Service: "cned-classe-virtuelle", Region: region, Start: at(from), End: at(to)}
+	}
+	for _, tc := range []struct {
+		name   string
+		incs   []Incident
+		groups int
+	}{
+		{"touching", []Incident{in("11", 0, 10), in("32", 10, 20)}, 1},
+		{"a minute apart", []Incident{in("11", 0, 10), in("32", 11, 20)}, 2},
+	} {
+		if got := GroupOverlapping(tc.incs); len(got) != tc.groups {
+			t.Errorf("%s: %d groups %+v, want %d", tc.name, len(got), got, tc.groups)
+		}
+	}
+}
