@@ -33,9 +33,10 @@ test: chdb
 	@$(GO) test -count=1 -v -run Contract ./internal/warehouse/chserver/ | grep -E -e '--- (SKIP|PASS|FAIL)' -e 'VIGIE_TEST_CLICKHOUSE_DSN' || true
 	$(GO) test -count=1 -timeout 40m ./...
 
-## test-long: soak and fault runs, behind a flag
+## test-long: soak and fault runs, behind a flag; the kill test runs on its own and prints how many SIGKILLs landed
 test-long: chdb
-	VIGIE_LONG_TESTS=1 $(GO) test -count=1 -timeout 80m ./...
+	VIGIE_LONG_TESTS=1 $(GO) test -count=1 -timeout 80m -skip TestKilledAggregator ./...
+	VIGIE_LONG_TESTS=1 bash -o pipefail -c '$(GO) test -count=1 -timeout 20m -v -run TestKilledAggregator ./aggregate/ 2>&1 | grep -E "_test\.go:|^(--- |ok|FAIL|panic)"'
 
 ## bench: performance figures as a table (events/s, ratios)
 bench: chdb
