@@ -6,9 +6,10 @@ import (
 )
 
 // The objective's edges, as the report words them: availability *below*
-// the target, p95 *above* the threshold, judged on minutes with *at least*
-// min_events attempts. A minute exactly on an edge keeps the objective or
-// counts, so that a service at exactly 95 % is not reported down.
+// the target (beyond the noise of the attempts, at the rule's confidence),
+// p95 *above* the threshold, judged on windows with *at least* min_events
+// attempts. A minute exactly on an edge keeps the objective or counts, so
+// that a service at exactly 95 % is not reported down.
 func TestTheObjectivesEdges(t *testing.T) {
 	// ok/(ok+failed) of 190/200 is the float 0.95 exactly (checked below).
 	edge := func(ok, failed uint64) Minute {
@@ -20,7 +21,10 @@ func TestTheObjectivesEdges(t *testing.T) {
 		bad  bool
 	}{
 		{"availability exactly at the target keeps it", edge(190, 10), false},
-		{"availability just below the target breaks it", edge(189, 11), true},
+		// The rule asks for confidence (docs/detection.md): 94.5 % over 200
+		// attempts is within the noise of a 95 % service, 75 % is not.
+		{"availability just below the target, within noise, keeps it", edge(189, 11), false},
+		{"availability clearly below the target breaks it", edge(150, 50), true},
 		{"p95 exactly at the threshold keeps it", Minute{Events: 100, OK: 100, P95MS: cfg.P95ThresholdMS}, false},
 		{"p95 just above the threshold breaks it", Minute{Events: 100, OK: 100, P95MS: cfg.P95ThresholdMS + 0.001}, true},
 		{"min_events attempts are judged", Minute{Events: uint64(cfg.MinEvents), OK: 0, Errors: uint64(cfg.MinEvents)}, true},
