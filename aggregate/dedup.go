@@ -8,21 +8,22 @@ import (
 // Re-sent events are recognised over a horizon of arrival time
 // (aggregate.dedup_horizon, a day by default), not a count of offsets: a
 // collector re-sending its spool after an hour's outage must not count
-// twice. Memory stays bounded: per partition, one Bloom filter per hour of
-// arrival (about 1.4 MB per million ids in steady traffic, under 1 % false
-// positives) says "new"
-// for sure or "maybe seen"; a "maybe" is confirmed against the events table
-// at flush time (warehouse lookups by id, rare by construction); the ids of
-// the range being built sit in an exact set. On resume, the filters are
+// twice. Memory stays bounded: per partition, Bloom filters by slot of
+// arrival time, each half the horizon wide (about 1.4 MB per million ids in
+// steady traffic, under 1 % false positives), say "new" for sure or "maybe
+// seen", checking three or four filters an event whatever the horizon; a
+// "maybe" is confirmed against the events table at flush time (warehouse
+// lookups by collector and id, rare by construction); the ids of the range
+// being built sit in an exact set. On resume, the filters are
 // rebuilt from the events the warehouse received within the horizon, so the
 // decision does not depend on restarts or on which member owns the
 // partition.
 
-// An hour's filter grows as a scalable Bloom filter: when a stage holds
-// its capacity, a stage twice as large with half the false-positive rate
-// follows, so that the hour's rate stays under firstFP × 2 = 1 % whatever
-// the volume. An hour sized from the hour before holds about 1.4 MB per
-// million ids; a first hour that grows from nothing, up to 4 MB.
+// A slot's filter grows as a scalable Bloom filter: when a stage holds its
+// capacity, a stage twice as large with half the false-positive rate
+// follows, so that the slot's rate stays under firstFP × 2 = 1 % whatever
+// the volume. A slot sized from the slot before holds about 1.4 MB per
+// million ids; a first slot that grows from nothing, up to 4 MB.
 const (
 	firstCapacity = 1 << 16
 	firstFP       = 0.005
@@ -67,12 +68,14 @@ func (b *bloom) has(h uint64) bool {
 // seen is one partition's memory of ids within the horizon.
 type seen struct {
 	horizon time.Duration
-	hours   map[int64][]*bloom // by hour of arrival (Unix hours)
+	slot    int64              // seconds of arrival time a filter covers: half the horizon
+	slots   map[int64][]*bloom // by slot of arrival (Unix seconds / slot)
 	pending map[uint64]struct{}
 }
 
 func newSeen(horizon time.Duration) *seen {
-	return &seen{horizon: horizon, hours: map[int64][]*bloom{}, pending: map[uint64]struct{}{}}
+	slot := max(int64(horizon/time.Second)/2, 60)
+	return &seen{horizon: horizon, slot: slot, slots: map[int64][]*bloom{}, pending: map[uint64]struct{}{}}
 }
 
 // inRange reports whether h was added since the last flush: certain.
@@ -84,7 +87,7 @@ func (s *seen) inRange(h uint64) bool {
 // maybe reports whether h may have arrived within the horizon before the
 // range being built; false is certain.
 func (s *seen) maybe(h uint64) bool {
-	for _, fs := range s.hours {
+	for _, fs := range s.slots {
 		for _, f := range fs {
 			if f.has(h) {
 				return true
@@ -100,27 +103,27 @@ func (s *seen) add(h uint64, t time.Time) {
 	s.remember(h, t)
 }
 
-// remember records h in the filter of t's hour, growing it when full.
+// remember records h in the filter of t's slot, growing it when full.
 func (s *seen) remember(h uint64, t time.Time) {
-	hour := t.Unix() / 3600
-	fs := s.hours[hour]
+	slot := t.Unix() / s.slot
+	fs := s.slots[slot]
 	if len(fs) == 0 || fs[len(fs)-1].n >= fs[len(fs)-1].cap {
-		// A new hour starts the size of the busiest hour held: in steady
-		// traffic one stage holds the hour.
+		// A new slot starts the size of the busiest slot held: in steady
+		// traffic one stage holds the slot.
 		size, fp := max(firstCapacity, s.busiest()), firstFP
 		if len(fs) > 0 {
 			size, fp = fs[len(fs)-1].cap*2, fs[len(fs)-1].fp/2
 		}
 		fs = append(fs, newBloom(size, fp))
-		s.hours[hour] = fs
+		s.slots[slot] = fs
 	}
 	fs[len(fs)-1].add(h)
 }
 
-// busiest is the most ids any hour held holds.
+// busiest is the most ids any slot held holds.
 func (s *seen) busiest() int {
 	most := 0
-	for _, fs := range s.hours {
+	for _, fs := range s.slots {
 		n := 0
 		for _, f := range fs {
 			n += f.n
@@ -130,14 +133,15 @@ func (s *seen) busiest() int {
 	return most
 }
 
-// flushed ends the range: its ids are in the warehouse now. Hours past the
-// horizon are forgotten.
+// flushed ends the range: its ids are in the warehouse now. Slots past the
+// horizon are forgotten (an id is kept at least the horizon, at most one
+// slot more).
 func (s *seen) flushed(now time.Time) {
 	clear(s.pending)
-	oldest := now.Add(-s.horizon).Unix()/3600 - 1
-	for hour := range s.hours {
-		if hour < oldest {
-			delete(s.hours, hour)
+	oldest := now.Add(-s.horizon).Unix()/s.slot - 1
+	for slot := range s.slots {
+		if slot < oldest {
+			delete(s.slots, slot)
 		}
 	}
 }
@@ -148,7 +152,7 @@ func (s *seen) bytes() int {
 		return 0
 	}
 	n := 0
-	for _, fs := range s.hours {
+	for _, fs := range s.slots {
 		for _, f := range fs {
 			n += len(f.bits) * 8
 		}

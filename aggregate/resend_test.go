@@ -94,21 +94,23 @@ func TestAReSendPastTheHorizonCountsAgain(t *testing.T) {
 }
 
 // The Bloom filter has no false negatives and under 1 % false positives;
-// in steady traffic (an hour sized from the hour before) it costs about
-// 1.4 MB per million ids, and at most 4 MB for an hour grown from nothing.
+// in steady traffic (a slot sized from the slot before) it costs about 1.4
+// MB per million ids, and at most 4 MB for a slot grown from nothing. An
+// event is checked against a few filters whatever the horizon.
 func TestTheIdFilterIsExactForNewIdsAndSmall(t *testing.T) {
 	s := newSeen(24 * time.Hour)
-	at := time.Date(2021, 4, 6, 8, 0, 0, 0, time.UTC)
+	slot := time.Duration(s.slot) * time.Second
+	at := time.Date(2021, 4, 6, 0, 0, 0, 0, time.UTC)
 	const n = 1_000_000
-	for h := range 2 {
+	for k := range 2 {
 		for i := range n {
-			s.remember(xxhash.Sum64String(fmt.Sprintf("in-%d-%d", h, i)), at.Add(time.Duration(h)*time.Hour))
+			s.remember(xxhash.Sum64String(fmt.Sprintf("in-%d-%d", k, i)), at.Add(time.Duration(k)*slot))
 		}
 	}
-	for h := range 2 {
+	for k := range 2 {
 		for i := range n {
-			if !s.maybe(xxhash.Sum64String(fmt.Sprintf("in-%d-%d", h, i))) {
-				t.Fatalf("id in-%d-%d was remembered but the filter says new", h, i)
+			if !s.maybe(xxhash.Sum64String(fmt.Sprintf("in-%d-%d", k, i))) {
+				t.Fatalf("id in-%d-%d was remembered but the filter says new", k, i)
 			}
 		}
 	}
@@ -118,16 +120,16 @@ func TestTheIdFilterIsExactForNewIdsAndSmall(t *testing.T) {
 			fp++
 		}
 	}
-	// Two hours' filters are asked: each under 1 %.
+	// Two slots' filters are asked: each under 1 %.
 	if rate := float64(fp) / 100_000; rate > 0.02 {
-		t.Errorf("false positive rate %.4f over two hours, want at most 0.02", rate)
+		t.Errorf("false positive rate %.4f over two slots, want at most 0.02", rate)
 	} else {
-		t.Logf("false positive rate %.4f over two hours' filters", rate)
+		t.Logf("false positive rate %.4f over two slots' filters", rate)
 	}
 	first, second := 0, 0
-	for hour, fs := range s.hours {
+	for k, fs := range s.slots {
 		for _, f := range fs {
-			if hour == at.Unix()/3600 {
+			if k == at.Unix()/s.slot {
 				first += len(f.bits) * 8
 			} else {
 				second += len(f.bits) * 8
@@ -139,9 +141,18 @@ func TestTheIdFilterIsExactForNewIdsAndSmall(t *testing.T) {
 	} else if mbFirst := float64(first) / 1e6; mbFirst > 4.5 {
 		t.Errorf("%.2f MB for the first million ids, want at most 4.5", mbFirst)
 	} else {
-		t.Logf("per million ids: %.2f MB in steady traffic, %.2f MB for a first hour", mb, mbFirst)
+		t.Logf("per million ids: %.2f MB in steady traffic, %.2f MB for a first slot", mb, mbFirst)
 	}
-	s.flushed(at.Add(27 * time.Hour))
+	// A day of ids in steady arrival is held in a few filters, not one an hour.
+	d := newSeen(24 * time.Hour)
+	for m := range 48 * 60 {
+		d.remember(uint64(m)+1, at.Add(time.Duration(m)*time.Minute))
+		d.flushed(at.Add(time.Duration(m) * time.Minute))
+	}
+	if len(d.slots) > 4 {
+		t.Errorf("%d filters held for a 24 h horizon, want at most 4", len(d.slots))
+	}
+	s.flushed(at.Add(24*time.Hour + 3*slot))
 	if s.bytes() != 0 || s.maybe(xxhash.Sum64String("in-0-1")) {
 		t.Error("ids past the horizon are still remembered")
 	}
