@@ -3,6 +3,7 @@ package aggregate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -177,7 +178,11 @@ func TestMembersJoiningLeavingDyingAndFreezingChangeNoTotal(t *testing.T) {
 		runs = 20
 	}
 	for i := range runs {
-		rebalanceRun(t, i, os.Getenv("VIGIE_TEST_NO_FENCE") == "")
+		// A subtest each: its engine and broker close before the next opens
+		// (one chDB engine per process).
+		t.Run(fmt.Sprintf("run %d", i), func(t *testing.T) {
+			rebalanceRun(t, i, os.Getenv("VIGIE_TEST_NO_FENCE") == "")
+		})
 	}
 }
 
