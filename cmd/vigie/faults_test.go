@@ -61,8 +61,7 @@ func TestServeKilledUnderLoadLosesNothingAndCountsNothingTwice(t *testing.T) {
 	s := startServe(t, dir)
 	url.Store(s.url)
 
-	var mu sync.Mutex
-	acked := map[string]bool{}
+	var acked ackedEvents
 	stop := make(chan struct{})
 	clientDone := make(chan struct{})
 	go func() { // the collector: one batch at a time, re-sent until 200
@@ -75,21 +74,7 @@ func TestServeKilledUnderLoadLosesNothingAndCountsNothingTwice(t *testing.T) {
 			default:
 			}
 			body, ids := faultBatch(r, n, 200)
-			for {
-				resp, err := http.Post(url.Load().(string)+"/v1/events", "application/x-ndjson", bytes.NewReader(body))
-				if err == nil {
-					resp.Body.Close()
-					if resp.StatusCode == http.StatusOK {
-						break
-					}
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
-			mu.Lock()
-			for _, id := range ids {
-				acked[id] = true
-			}
-			mu.Unlock()
+			acked.send(func() string { return url.Load().(string) }, body, ids)
 		}
 	}()
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
@@ -112,9 +97,7 @@ func TestServeKilledUnderLoadLosesNothingAndCountsNothingTwice(t *testing.T) {
 	time.Sleep(time.Second)
 	close(stop)
 	<-clientDone
-	mu.Lock()
-	want := len(acked)
-	mu.Unlock()
+	want := acked.count()
 	if want < 1000 {
 		t.Fatalf("only %d events acknowledged: the collector barely ran", want)
 	}
@@ -124,6 +107,43 @@ func TestServeKilledUnderLoadLosesNothingAndCountsNothingTwice(t *testing.T) {
 		t.Fatalf("after %d kills: raw rows, distinct ids, hourly total = %v, want %d acknowledged each\n%s", kills, got, want, tail(s.log()))
 	}
 	t.Logf("%d kills, %d acknowledged events, each once in the warehouse", kills, want)
+}
+
+// ackedEvents is what a collector with retries knows: the ids of the events
+// a server acknowledged.
+type ackedEvents struct {
+	mu  sync.Mutex
+	ids map[string]bool
+}
+
+// send posts a batch of events to the URL url gives at each try, again and
+// again until it is answered 200 (as a collector re-sends what got no 200),
+// then records its ids as acknowledged.
+func (a *ackedEvents) send(url func() string, body []byte, ids []string) {
+	for {
+		resp, err := http.Post(url()+"/v1/events", "application/x-ndjson", bytes.NewReader(body))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ids == nil {
+		a.ids = map[string]bool{}
+	}
+	for _, id := range ids {
+		a.ids[id] = true
+	}
+}
+
+func (a *ackedEvents) count() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.ids)
 }
 
 // settledCounts waits until the fault events of 6 February 2023 in the

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -30,27 +28,14 @@ func TestCollectorsAsProcessesCountEveryAcknowledgedEventOnce(t *testing.T) {
 
 	var mu sync.Mutex
 	urls := []string{c1.url, c2.url}
-	acked := map[string]bool{}
+	var acked ackedEvents
 	post := func(n int) {
 		body, ids := faultBatch(rand.New(rand.NewPCG(uint64(n), 9)), n, 200)
-		for {
+		acked.send(func() string {
 			mu.Lock()
-			url := urls[n%2]
-			mu.Unlock()
-			resp, err := http.Post(url+"/v1/events", "application/x-ndjson", bytes.NewReader(body))
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					break
-				}
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		mu.Lock()
-		for _, id := range ids {
-			acked[id] = true
-		}
-		mu.Unlock()
+			defer mu.Unlock()
+			return urls[n%2]
+		}, body, ids)
 	}
 	done, third := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -78,7 +63,7 @@ func TestCollectorsAsProcessesCountEveryAcknowledgedEventOnce(t *testing.T) {
 		t.Errorf("a collector with another key exited %d, want a refusal naming ingest.hmac_key:\n%s", res.code, tail(res.stderr))
 	}
 
-	want := len(acked)
+	want := acked.count()
 	if got := settledCounts(t, s, want); got != [3]int{want, want, want} {
 		t.Fatalf("raw rows, distinct ids, hourly total = %v, want the %d acknowledged each", got, want)
 	}

@@ -26,7 +26,7 @@ import (
 	"github.com/vigie-fr/vigie/internal/warehouse"
 )
 
-// Path is where the lead mounts NewHandler.
+// Path is the route NewHandler serves (POST).
 const Path = "/api/v1/sql"
 
 // MaxSQLBytes bounds a request body: SQL text is small, a huge body is a mistake or abuse.

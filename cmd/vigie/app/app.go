@@ -257,7 +257,7 @@ func (a *App) Start(ctx context.Context) error {
 		}
 		mux.Handle(reach.ProofPath, reach.ProofHandler(nonce, a.URL()))
 		a.sql = sqlapi.NewHandler(a.wh, a.localToken, SQLLimits(a.cfg), a.log)
-		mux.Handle("/api/v1/sql", a.sql)
+		mux.Handle(sqlapi.Path, a.sql)
 		web.New(a.st, a.cfg.Incidents, a.log).Register(mux)
 		if a.cfg.Alerts.Enabled {
 			live, err := alert.New(a.st, alert.Options{Incidents: a.cfg.Incidents, Alerts: a.cfg.Alerts, Log: a.log, Registerer: a.registerer})
