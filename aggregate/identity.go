@@ -74,22 +74,7 @@ func (l Log) Bounds(ctx context.Context, p int) (first, end int64, err error) {
 
 // Record reads the record at offset off of partition p.
 func (l Log) Record(ctx context.Context, p int, off int64) (kafka.Message, error) {
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: l.Brokers, Topic: l.Topic, Partition: p,
-		MinBytes: 1, MaxBytes: 1 << 20, MaxWait: 100 * time.Millisecond, ReadLagInterval: -1,
-		ErrorLogger: broker.ErrorLogger(l.ErrorLog),
-	})
-	defer r.Close()
-	if err := r.SetOffset(off); err != nil {
-		return kafka.Message{}, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	m, err := r.FetchMessage(ctx)
-	if err != nil {
-		return m, fmt.Errorf("read %s/%d at offset %d: %w", l.Topic, p, off, err)
-	}
-	return m, nil
+	return broker.ReadAt(ctx, l.Brokers, l.Topic, p, off, l.ErrorLog)
 }
 
 // Check verifies that the log still holds, at the marker's last offset,

@@ -203,20 +203,32 @@ func NewestHeaders(ctx context.Context, brokers []string, topic string) ([][]kaf
 			out = append(out, nil)
 			continue
 		}
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: po.Partition,
-			MaxWait: 100 * time.Millisecond, ReadLagInterval: -1})
-		if err := r.SetOffset(po.LastOffset - 1); err != nil {
-			r.Close()
-			return nil, err
-		}
-		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		m, err := r.FetchMessage(rctx)
-		cancel()
-		r.Close()
+		m, err := ReadAt(ctx, brokers, topic, po.Partition, po.LastOffset-1, nil)
 		if err != nil {
-			return nil, fmt.Errorf("read the newest message of %s/%d: %w", topic, po.Partition, err)
+			return nil, err
 		}
 		out = append(out, m.Headers)
 	}
 	return out, nil
+}
+
+// ReadAt reads the record at offset off of topic's partition p (within 10
+// s); errLog receives kafka-go's own errors (nil discards them).
+func ReadAt(ctx context.Context, brokers []string, topic string, p int, off int64, errLog *slog.Logger) (kafka.Message, error) {
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers: brokers, Topic: topic, Partition: p,
+		MinBytes: 1, MaxBytes: 1 << 20, MaxWait: 100 * time.Millisecond, ReadLagInterval: -1,
+		ErrorLogger: ErrorLogger(errLog),
+	})
+	defer r.Close()
+	if err := r.SetOffset(off); err != nil {
+		return kafka.Message{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	m, err := r.FetchMessage(ctx)
+	if err != nil {
+		return m, fmt.Errorf("read %s/%d at offset %d: %w", topic, p, off, err)
+	}
+	return m, nil
 }
