@@ -210,7 +210,7 @@ func BenchmarkAggregator(b *testing.B) {
 			done := make(chan error, 1)
 			go func() { done <- agg.Run(runCtx) }()
 			waitCtx, cancel := context.WithTimeout(ctx, benchCaughtUpMax)
-			err = agg.WaitCaughtUp(waitCtx, benchPartitions, 100*time.Millisecond)
+			err = agg.WaitCaughtUp(waitCtx, 100*time.Millisecond)
 			cancel()
 			aggTime += time.Since(t0)
 

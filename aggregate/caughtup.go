@@ -7,11 +7,11 @@ import (
 )
 
 // Behind returns how many messages of the topic the warehouse does not hold
-// yet, summed over partitions: log end offset minus the next offset after
-// each partition's last complete range.
-func (a *Aggregator) Behind(ctx context.Context, partitions int) (int64, error) {
+// yet, summed over its kafka.partitions: log end offset minus the next
+// offset after each partition's last complete range.
+func (a *Aggregator) Behind(ctx context.Context) (int64, error) {
 	var total int64
-	for p := range partitions {
+	for p := range a.o.Kafka.Partitions {
 		mk, err := a.offsets.Last(ctx, p)
 		if err != nil {
 			return 0, err
@@ -29,9 +29,9 @@ func (a *Aggregator) Behind(ctx context.Context, partitions int) (int64, error) 
 }
 
 // WaitCaughtUp polls Behind until it is zero or ctx ends.
-func (a *Aggregator) WaitCaughtUp(ctx context.Context, partitions int, poll time.Duration) error {
+func (a *Aggregator) WaitCaughtUp(ctx context.Context, poll time.Duration) error {
 	for {
-		n, err := a.Behind(ctx, partitions)
+		n, err := a.Behind(ctx)
 		if err == nil && n == 0 {
 			return nil
 		}

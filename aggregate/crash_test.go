@@ -149,7 +149,7 @@ func runChild() int {
 	defer stop()
 	done := make(chan error, 1)
 	go func() { done <- agg.Run(runCtx) }()
-	if err := agg.WaitCaughtUp(ctx, 4, 100*time.Millisecond); err != nil {
+	if err := agg.WaitCaughtUp(ctx, 100*time.Millisecond); err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		return 2
 	}

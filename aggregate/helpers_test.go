@@ -84,7 +84,7 @@ func foldAll(t *testing.T, ctx context.Context, n int, wh warehouse.Warehouse) (
 // waitCaughtUp fails the test if the aggregator does not catch up.
 func waitCaughtUp(t *testing.T, ctx context.Context, agg *Aggregator) {
 	t.Helper()
-	if err := agg.WaitCaughtUp(ctx, 4, 100*time.Millisecond); err != nil {
+	if err := agg.WaitCaughtUp(ctx, 100*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 }

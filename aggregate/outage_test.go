@@ -85,7 +85,7 @@ func TestABrokerOutageMidStreamChangesNoTotal(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the aggregator never got past its first flushes")
 	}
-	behind, err := agg.Behind(ctx, 4)
+	behind, err := agg.Behind(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

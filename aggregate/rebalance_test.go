@@ -221,7 +221,7 @@ func rebalanceRun(t *testing.T, run int, fence bool) {
 	time.Sleep(2 * time.Second)
 	joiner.die() // dies without a last flush
 	<-streamed
-	if err := a.agg.WaitCaughtUp(ctx, 8, 100*time.Millisecond); err != nil {
+	if err := a.agg.WaitCaughtUp(ctx, 100*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	zombie.leave()

@@ -427,7 +427,7 @@ func (a *App) WaitCaughtUp(ctx context.Context) error {
 	if a.agg == nil {
 		return errors.New("this process runs no aggregator")
 	}
-	return a.agg.WaitCaughtUp(ctx, a.cfg.Kafka.Partitions, 200*time.Millisecond)
+	return a.agg.WaitCaughtUp(ctx, 200*time.Millisecond)
 }
 
 // Shutdown stops in reverse order: refuse new work, let in-flight requests
