@@ -20,8 +20,8 @@ import (
 	"sync"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
-	"golang.org/x/text/language"
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/text/language"
 )
 
 // Lang is a language Vigie speaks.
