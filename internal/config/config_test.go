@@ -16,6 +16,8 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vigie-fr/vigie/internal/tlsconf"
 )
 
 // exampleFile is the reference a user copies; it must say the defaults.
@@ -181,6 +183,9 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 			Brokers: []string{"kafka-1:9092", "kafka-2:9092"},
 			Topic:   "test.events", DLQTopic: "test.events.dlq", Partitions: 12, Group: "test-aggregate",
 			Retention: 72 * time.Hour, BatchTimeout: 10 * time.Millisecond, EmbeddedPort: 19092,
+			TLS: KafkaTLSConfig{Enabled: true, CAFile: "testdata/tls/ca.pem", CertFile: "testdata/tls/client.pem",
+				KeyFile: "testdata/tls/client-key.pem", ServerName: "kafka.test.example"},
+			SASL: KafkaSASLConfig{Mechanism: "SCRAM-SHA-512", Username: "vigie", Password: "kafka-password-of-the-test-file"},
 		},
 		Warehouse: WarehouseConfig{
 			Driver: "clickhouse", Database: "vigie_test", MigrateOnStart: false,
@@ -235,19 +240,41 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 	}
 
 	// The file must keep up with Config: a new key gets a non-default line,
-	// or this test would prove nothing about it.
-	if keys, all := fileKeys(t, "testdata/config.yaml"), leafKeys(reflect.TypeOf(Config{}), ""); !slices.Equal(keys, all) {
-		t.Errorf("testdata/config.yaml sets keys\n%v\nwant every key\n%v", keys, all)
+	// or this test would prove nothing about it. Keys that exclude one
+	// another (a password or its file, a CA or no verification) are set in
+	// exclusiveFile, which must also load.
+	exclusive, err := Load(exclusiveFile, nil, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	gotVals, defVals := map[string]any{}, map[string]any{}
+	exclusiveKeys := fileKeys(t, exclusiveFile)
+	keys := slices.Compact(slices.Sorted(slices.Values(append(fileKeys(t, "testdata/config.yaml"), exclusiveKeys...))))
+	if all := leafKeys(reflect.TypeOf(Config{}), ""); !slices.Equal(keys, all) {
+		t.Errorf("testdata/config.yaml and %s set keys\n%v\nwant every key\n%v", exclusiveFile, keys, all)
+	}
+	gotVals, exclusiveVals, defVals := map[string]any{}, map[string]any{}, map[string]any{}
 	leafValues(reflect.ValueOf(got), "", gotVals)
+	leafValues(reflect.ValueOf(exclusive), "", exclusiveVals)
 	leafValues(reflect.ValueOf(Default()), "", defVals)
 	for key, v := range gotVals {
+		if slices.Contains(exclusiveKeys, key) {
+			v = exclusiveVals[key]
+		}
 		if reflect.DeepEqual(v, defVals[key]) {
-			t.Errorf("testdata/config.yaml sets %s to its default %v: use another value", key, v)
+			t.Errorf("testdata/config.yaml or %s sets %s to its default %v: use another value", exclusiveFile, key, v)
 		}
 	}
+	ex := exclusive.Kafka
+	if ex.TLS.InsecureSkipVerify != true || ex.SASL.PasswordFile != "testdata/tls/kafka-password" ||
+		exclusive.Warehouse.ClickHouse.TLSFiles() != (tlsconf.Files{CAFile: "testdata/tls/ca.pem", CertFile: "testdata/tls/client.pem",
+			KeyFile: "testdata/tls/client-key.pem", ServerName: "clickhouse.test.example"}) {
+		t.Errorf("%s loads to kafka %+v, clickhouse %+v", exclusiveFile, ex, exclusive.Warehouse.ClickHouse)
+	}
 }
+
+// exclusiveFile sets the keys testdata/config.yaml cannot set beside the
+// ones they exclude.
+const exclusiveFile = "testdata/config-exclusive.yaml"
 
 func TestExampleFileSaysTheDefaults(t *testing.T) {
 	cleanEnv(t)
