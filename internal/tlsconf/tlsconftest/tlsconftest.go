@@ -25,9 +25,9 @@ type PKI struct {
 	// CAFile is the CA's certificate; ServerCert/ServerKey are for
 	// "localhost" and 127.0.0.1; ClientCert/ClientKey name "vigie-client".
 	CAFile, ServerCert, ServerKey, ClientCert, ClientKey string
-	ca    *x509.Certificate
-	caKey *ecdsa.PrivateKey
-	pool  *x509.CertPool
+	ca                                                   *x509.Certificate
+	caKey                                                *ecdsa.PrivateKey
+	pool                                                 *x509.CertPool
 }
 
 // New makes a CA named name and its certificates under t.TempDir().
