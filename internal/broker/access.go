@@ -3,10 +3,9 @@ package broker
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
+	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -15,6 +14,7 @@ import (
 	"github.com/segmentio/kafka-go/sasl/scram"
 
 	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/tlsconf"
 )
 
 // Access is how Vigie reaches Kafka: the brokers' addresses and, on a
@@ -150,13 +150,6 @@ func (a Access) Check(ctx context.Context) error {
 // explain turns a TLS or SASL failure into an error naming the key to fix,
 // nil for anything else (an unreachable broker).
 func (a Access) explain(err error) error {
-	var (
-		unknownCA x509.UnknownAuthorityError
-		hostname  x509.HostnameError
-		invalid   x509.CertificateInvalidError
-		op        *net.OpError
-		notTLS    tls.RecordHeaderError
-	)
 	switch {
 	case errors.Is(err, kafka.SASLAuthenticationFailed):
 		return fmt.Errorf("kafka.sasl.password: the brokers refused %s: wrong password or user (check kafka.sasl.username too): %w", a.saslDesc, err)
@@ -164,18 +157,12 @@ func (a Access) explain(err error) error {
 		return fmt.Errorf("kafka.sasl.mechanism: the brokers do not offer %s: %w", a.saslDesc, err)
 	case errors.Is(err, kafka.IllegalSASLState) && a.sasl == nil:
 		return fmt.Errorf("kafka.sasl.mechanism: the brokers require SASL authentication: %w", err)
-	case errors.As(err, &hostname):
-		return fmt.Errorf("kafka.tls.server_name: the broker's certificate is not for the name Vigie expects (set kafka.tls.server_name to a name it carries): %w", err)
-	case errors.As(err, &unknownCA):
-		return fmt.Errorf("kafka.tls.ca_file: the broker's certificate is not signed by a CA Vigie trusts (kafka.tls.ca_file, or the system's roots when empty): %w", err)
-	case errors.As(err, &invalid):
-		return fmt.Errorf("kafka.tls.ca_file: the broker's certificate is not valid: %w", err)
-	case errors.As(err, &notTLS):
-		return fmt.Errorf("kafka.tls.enabled: the broker does not answer TLS on this port (a plaintext listener?): %w", err)
-	case errors.As(err, &op) && op.Op == "remote error" && a.tls != nil: // a TLS alert from the broker
-		// The broker refused the handshake: most often Vigie's client
-		// certificate (missing, or signed by a CA the brokers do not trust).
-		return fmt.Errorf("kafka.tls.cert_file: the broker refused the TLS handshake (client certificate missing or not trusted by the brokers?): %w", err)
+	}
+	if a.tls == nil {
+		return nil
+	}
+	if field, why, ok := tlsconf.Diagnose(err); ok {
+		return fmt.Errorf("kafka.tls.%s: %s: %w", field, strings.Replace(why, "server", "broker", 1), err)
 	}
 	return nil
 }

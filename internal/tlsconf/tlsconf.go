@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 )
 
@@ -103,4 +104,35 @@ func hasCertificate(b []byte) bool {
 			return true
 		}
 	}
+}
+
+// Diagnose names the field of Files a failed TLS connection points to and
+// says why, from the error of a dial or handshake: "ca_file" (the server's
+// certificate is not signed by a trusted CA, or not valid), "server_name"
+// (it is for another name), "cert_file" (the server refused the handshake:
+// a client certificate missing or not trusted), "enabled" (no TLS on that
+// port). ok is false for an error that is not about TLS.
+func Diagnose(err error) (field, why string, ok bool) {
+	var (
+		unknownCA x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		op        *net.OpError
+		notTLS    tls.RecordHeaderError
+	)
+	switch {
+	case errors.As(err, &hostname):
+		return "server_name", "the server's certificate is not for the name Vigie expects (set server_name to a name it carries)", true
+	case errors.As(err, &unknownCA):
+		return "ca_file", "the server's certificate is not signed by a CA Vigie trusts (ca_file, or the system's roots when empty)", true
+	case errors.As(err, &invalid):
+		return "ca_file", "the server's certificate is not valid", true
+	case errors.As(err, &notTLS):
+		return "enabled", "the server does not answer TLS on this port (a plaintext listener?)", true
+	case errors.As(err, &op) && op.Op == "remote error":
+		// A TLS alert from the server: most often Vigie's client
+		// certificate, missing or signed by a CA the server does not trust.
+		return "cert_file", "the server refused the TLS handshake (client certificate missing or not trusted by the server?)", true
+	}
+	return "", "", false
 }
