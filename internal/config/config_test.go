@@ -724,6 +724,31 @@ var secretEnv = map[string][]string{
 	"dashboards": {"VIGIE_WAREHOUSE_CLICKHOUSE_PASSWORD", "VIGIE_HTTP_SQL_TOKEN"},
 }
 
+// kubernetesSecretEnv is secretEnv plus the live-detection replica.
+var kubernetesSecretEnv = map[string][]string{
+	"collect":    secretEnv["collect"],
+	"aggregate":  secretEnv["aggregate"],
+	"dashboards": secretEnv["dashboards"],
+	"alerts":     {"VIGIE_WAREHOUSE_CLICKHOUSE_PASSWORD", "VIGIE_HTTP_SQL_TOKEN"},
+}
+
+// partSettings are the non-secret settings a Deployment gives over the
+// shared configuration: its least-privileged ClickHouse account
+// (deploy/clickhouse/users.sql) and who runs live detection.
+var partSettings = map[string]map[string]string{
+	"vigie-dashboards": {"VIGIE_ALERTS_ENABLED": "false", "VIGIE_WAREHOUSE_CLICKHOUSE_USERNAME": "vigie_reader", "VIGIE_WAREHOUSE_MIGRATE_ON_START": "false"},
+	"vigie-alerts":     {"VIGIE_WAREHOUSE_CLICKHOUSE_USERNAME": "vigie_alerts", "VIGIE_WAREHOUSE_MIGRATE_ON_START": "false"},
+}
+
+func usersSQL(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../../deploy/clickhouse/users.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func TestKubernetesManifestsRunTheClusterConfig(t *testing.T) {
 	cleanEnv(t)
 	const dir = "../../deploy/kubernetes/"
@@ -765,7 +790,7 @@ func TestKubernetesManifestsRunTheClusterConfig(t *testing.T) {
 	_, port, _ := strings.Cut(want.HTTP.Listen, ":")
 	_, opsPort, _ := strings.Cut(want.HTTP.OpsListen, ":")
 	keys := envKeys()
-	for part, secrets := range secretEnv {
+	for part, secrets := range kubernetesSecretEnv {
 		t.Run("vigie "+part, func(t *testing.T) {
 			d := deployments["vigie-"+part]
 			if d == nil {
@@ -773,8 +798,12 @@ func TestKubernetesManifestsRunTheClusterConfig(t *testing.T) {
 			}
 			pod := dig(d, "spec", "template")
 			c := dig(pod, "spec", "containers", 0)
+			command := part
+			if part == "alerts" {
+				command = "dashboards" // with alerts.enabled, its default
+			}
 			checks := []struct{ what, got, want any }{
-				{"args", dig(c, "args"), []any{part, "--config", "/etc/vigie/vigie.yaml"}},
+				{"args", dig(c, "args"), []any{command, "--config", "/etc/vigie/vigie.yaml"}},
 				{"config mount", dig(c, "volumeMounts", 0, "mountPath"), "/etc/vigie"},
 				{"config volume", dig(pod, "spec", "volumes", 0, "configMap", "name"), "vigie-config"},
 				{"data mount (data_dir)", dig(c, "volumeMounts", 1, "mountPath"), want.DataDir},
@@ -792,26 +821,42 @@ func TestKubernetesManifestsRunTheClusterConfig(t *testing.T) {
 				}
 			}
 			var names []string
+			settings := partSettings["vigie-"+part]
 			for _, e := range dig(c, "env").([]any) {
 				name := dig(e, "name").(string)
 				if keys[name] == "" {
 					t.Errorf("env %s is no configuration key", name)
 				}
-				// The one setting that differs between Deployments of the
-				// same configuration: live detection runs in vigie-alerts only.
-				if part == "dashboards" && name == "VIGIE_ALERTS_ENABLED" {
-					if v := dig(e, "value"); v != "false" {
-						t.Errorf("env %s = %v, want \"false\" (vigie-alerts runs live detection)", name, v)
+				// Settings that differ between Deployments of the same
+				// configuration: each part's ClickHouse account, and live
+				// detection in vigie-alerts only.
+				if v, ok := settings[name]; ok {
+					if got := dig(e, "value"); got != v {
+						t.Errorf("env %s = %v, want %q", name, got, v)
 					}
+					t.Setenv(name, v)
 					continue
 				}
 				names = append(names, name)
 				if ref := dig(e, "valueFrom", "secretKeyRef", "name"); ref != "vigie-secrets" {
 					t.Errorf("env %s comes from %v, want the Secret vigie-secrets", name, ref)
 				}
+				t.Setenv(name, strings.Repeat("s", 32))
 			}
 			if !slices.Equal(names, secrets) {
 				t.Errorf("env %v, want exactly the secrets %v", names, secrets)
+			}
+			// What this part runs: the configuration with its environment,
+			// and its ClickHouse account exists in deploy/clickhouse/users.sql.
+			got, err := Load(clusterFile, nil, nil)
+			if err != nil {
+				t.Fatalf("vigie-%s's configuration: %v", part, err)
+			}
+			if part != "collect" && !strings.Contains(usersSQL(t), "CREATE USER OR REPLACE "+got.Warehouse.ClickHouse.Username+"\n") {
+				t.Errorf("vigie-%s logs in to ClickHouse as %q, which deploy/clickhouse/users.sql does not create", part, got.Warehouse.ClickHouse.Username)
+			}
+			if part != "aggregate" && part != "collect" && got.Warehouse.MigrateOnStart {
+				t.Errorf("vigie-%s migrates on start: only vigie aggregate's account may change the schema", part)
 			}
 		})
 	}
