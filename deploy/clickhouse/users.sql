@@ -40,10 +40,11 @@ GRANT SELECT ON system.columns TO vigie_writer;
 
 CREATE USER OR REPLACE vigie_reader
     IDENTIFIED WITH sha256_hash BY '${VIGIE_READER_PASSWORD_SHA256}'
-    DEFAULT DATABASE vigie
-    SETTINGS readonly = 2;
+    DEFAULT DATABASE vigie;
 
--- readonly = 2: SELECT only, per-query settings (max_execution_time…) allowed.
+-- SELECT is its only grant: no write, no DDL. (No readonly profile: Vigie
+-- sends readonly=1 and limits with engineers' queries itself, which a
+-- readonly user could not.)
 GRANT SELECT ON vigie.* TO vigie_reader;
 
 CREATE USER OR REPLACE vigie_alerts
