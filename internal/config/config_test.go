@@ -16,6 +16,8 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vigie-fr/vigie/internal/tlsconf"
 )
 
 // exampleFile is the reference a user copies; it must say the defaults.
@@ -181,6 +183,9 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 			Brokers: []string{"kafka-1:9092", "kafka-2:9092"},
 			Topic:   "test.events", DLQTopic: "test.events.dlq", Partitions: 12, Group: "test-aggregate",
 			Retention: 72 * time.Hour, BatchTimeout: 10 * time.Millisecond, EmbeddedPort: 19092,
+			TLS: KafkaTLSConfig{Enabled: true, CAFile: "testdata/tls/ca.pem", CertFile: "testdata/tls/client.pem",
+				KeyFile: "testdata/tls/client-key.pem", ServerName: "kafka.test.example"},
+			SASL: KafkaSASLConfig{Mechanism: "SCRAM-SHA-512", Username: "vigie", Password: "kafka-password-of-the-test-file"},
 		},
 		Warehouse: WarehouseConfig{
 			Driver: "clickhouse", Database: "vigie_test", MigrateOnStart: false,
@@ -235,19 +240,41 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 	}
 
 	// The file must keep up with Config: a new key gets a non-default line,
-	// or this test would prove nothing about it.
-	if keys, all := fileKeys(t, "testdata/config.yaml"), leafKeys(reflect.TypeOf(Config{}), ""); !slices.Equal(keys, all) {
-		t.Errorf("testdata/config.yaml sets keys\n%v\nwant every key\n%v", keys, all)
+	// or this test would prove nothing about it. Keys that exclude one
+	// another (a password or its file, a CA or no verification) are set in
+	// exclusiveFile, which must also load.
+	exclusive, err := Load(exclusiveFile, nil, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	gotVals, defVals := map[string]any{}, map[string]any{}
+	exclusiveKeys := fileKeys(t, exclusiveFile)
+	keys := slices.Compact(slices.Sorted(slices.Values(append(fileKeys(t, "testdata/config.yaml"), exclusiveKeys...))))
+	if all := leafKeys(reflect.TypeOf(Config{}), ""); !slices.Equal(keys, all) {
+		t.Errorf("testdata/config.yaml and %s set keys\n%v\nwant every key\n%v", exclusiveFile, keys, all)
+	}
+	gotVals, exclusiveVals, defVals := map[string]any{}, map[string]any{}, map[string]any{}
 	leafValues(reflect.ValueOf(got), "", gotVals)
+	leafValues(reflect.ValueOf(exclusive), "", exclusiveVals)
 	leafValues(reflect.ValueOf(Default()), "", defVals)
 	for key, v := range gotVals {
+		if slices.Contains(exclusiveKeys, key) {
+			v = exclusiveVals[key]
+		}
 		if reflect.DeepEqual(v, defVals[key]) {
-			t.Errorf("testdata/config.yaml sets %s to its default %v: use another value", key, v)
+			t.Errorf("testdata/config.yaml or %s sets %s to its default %v: use another value", exclusiveFile, key, v)
 		}
 	}
+	ex := exclusive.Kafka
+	if ex.TLS.InsecureSkipVerify != true || ex.SASL.PasswordFile != "testdata/tls/kafka-password" ||
+		exclusive.Warehouse.ClickHouse.TLSFiles() != (tlsconf.Files{CAFile: "testdata/tls/ca.pem", CertFile: "testdata/tls/client.pem",
+			KeyFile: "testdata/tls/client-key.pem", ServerName: "clickhouse.test.example"}) {
+		t.Errorf("%s loads to kafka %+v, clickhouse %+v", exclusiveFile, ex, exclusive.Warehouse.ClickHouse)
+	}
 }
+
+// exclusiveFile sets the keys testdata/config.yaml cannot set beside the
+// ones they exclude.
+const exclusiveFile = "testdata/config-exclusive.yaml"
 
 func TestExampleFileSaysTheDefaults(t *testing.T) {
 	cleanEnv(t)
@@ -697,6 +724,31 @@ var secretEnv = map[string][]string{
 	"dashboards": {"VIGIE_WAREHOUSE_CLICKHOUSE_PASSWORD", "VIGIE_HTTP_SQL_TOKEN"},
 }
 
+// kubernetesSecretEnv is secretEnv plus the live-detection replica.
+var kubernetesSecretEnv = map[string][]string{
+	"collect":    secretEnv["collect"],
+	"aggregate":  secretEnv["aggregate"],
+	"dashboards": secretEnv["dashboards"],
+	"alerts":     {"VIGIE_WAREHOUSE_CLICKHOUSE_PASSWORD", "VIGIE_HTTP_SQL_TOKEN"},
+}
+
+// partSettings are the non-secret settings a Deployment gives over the
+// shared configuration: its least-privileged ClickHouse account
+// (deploy/clickhouse/users.sql) and who runs live detection.
+var partSettings = map[string]map[string]string{
+	"vigie-dashboards": {"VIGIE_ALERTS_ENABLED": "false", "VIGIE_WAREHOUSE_CLICKHOUSE_USERNAME": "vigie_reader", "VIGIE_WAREHOUSE_MIGRATE_ON_START": "false"},
+	"vigie-alerts":     {"VIGIE_WAREHOUSE_CLICKHOUSE_USERNAME": "vigie_alerts", "VIGIE_WAREHOUSE_MIGRATE_ON_START": "false"},
+}
+
+func usersSQL(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../../deploy/clickhouse/users.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func TestKubernetesManifestsRunTheClusterConfig(t *testing.T) {
 	cleanEnv(t)
 	const dir = "../../deploy/kubernetes/"
@@ -738,7 +790,7 @@ func TestKubernetesManifestsRunTheClusterConfig(t *testing.T) {
 	_, port, _ := strings.Cut(want.HTTP.Listen, ":")
 	_, opsPort, _ := strings.Cut(want.HTTP.OpsListen, ":")
 	keys := envKeys()
-	for part, secrets := range secretEnv {
+	for part, secrets := range kubernetesSecretEnv {
 		t.Run("vigie "+part, func(t *testing.T) {
 			d := deployments["vigie-"+part]
 			if d == nil {
@@ -746,8 +798,12 @@ func TestKubernetesManifestsRunTheClusterConfig(t *testing.T) {
 			}
 			pod := dig(d, "spec", "template")
 			c := dig(pod, "spec", "containers", 0)
+			command := part
+			if part == "alerts" {
+				command = "dashboards" // with alerts.enabled, its default
+			}
 			checks := []struct{ what, got, want any }{
-				{"args", dig(c, "args"), []any{part, "--config", "/etc/vigie/vigie.yaml"}},
+				{"args", dig(c, "args"), []any{command, "--config", "/etc/vigie/vigie.yaml"}},
 				{"config mount", dig(c, "volumeMounts", 0, "mountPath"), "/etc/vigie"},
 				{"config volume", dig(pod, "spec", "volumes", 0, "configMap", "name"), "vigie-config"},
 				{"data mount (data_dir)", dig(c, "volumeMounts", 1, "mountPath"), want.DataDir},
@@ -765,26 +821,42 @@ func TestKubernetesManifestsRunTheClusterConfig(t *testing.T) {
 				}
 			}
 			var names []string
+			settings := partSettings["vigie-"+part]
 			for _, e := range dig(c, "env").([]any) {
 				name := dig(e, "name").(string)
 				if keys[name] == "" {
 					t.Errorf("env %s is no configuration key", name)
 				}
-				// The one setting that differs between Deployments of the
-				// same configuration: live detection runs in vigie-alerts only.
-				if part == "dashboards" && name == "VIGIE_ALERTS_ENABLED" {
-					if v := dig(e, "value"); v != "false" {
-						t.Errorf("env %s = %v, want \"false\" (vigie-alerts runs live detection)", name, v)
+				// Settings that differ between Deployments of the same
+				// configuration: each part's ClickHouse account, and live
+				// detection in vigie-alerts only.
+				if v, ok := settings[name]; ok {
+					if got := dig(e, "value"); got != v {
+						t.Errorf("env %s = %v, want %q", name, got, v)
 					}
+					t.Setenv(name, v)
 					continue
 				}
 				names = append(names, name)
 				if ref := dig(e, "valueFrom", "secretKeyRef", "name"); ref != "vigie-secrets" {
 					t.Errorf("env %s comes from %v, want the Secret vigie-secrets", name, ref)
 				}
+				t.Setenv(name, strings.Repeat("s", 32))
 			}
 			if !slices.Equal(names, secrets) {
 				t.Errorf("env %v, want exactly the secrets %v", names, secrets)
+			}
+			// What this part runs: the configuration with its environment,
+			// and its ClickHouse account exists in deploy/clickhouse/users.sql.
+			got, err := Load(clusterFile, nil, nil)
+			if err != nil {
+				t.Fatalf("vigie-%s's configuration: %v", part, err)
+			}
+			if part != "collect" && !strings.Contains(usersSQL(t), "CREATE USER OR REPLACE "+got.Warehouse.ClickHouse.Username+"\n") {
+				t.Errorf("vigie-%s logs in to ClickHouse as %q, which deploy/clickhouse/users.sql does not create", part, got.Warehouse.ClickHouse.Username)
+			}
+			if part != "aggregate" && part != "collect" && got.Warehouse.MigrateOnStart {
+				t.Errorf("vigie-%s migrates on start: only vigie aggregate's account may change the schema", part)
 			}
 		})
 	}

@@ -58,7 +58,7 @@ type App struct {
 	registerer prometheus.Registerer
 
 	embedded *broker.Embedded
-	brokers  []string
+	kafka    broker.Access // the brokers, with kafka.tls and kafka.sasl
 	wh       warehouse.Warehouse
 	st       *store.Store
 	sql      *sqlapi.Handler // the ad-hoc SQL endpoint, cancelled first at Shutdown
@@ -190,17 +190,20 @@ func (a *App) Start(ctx context.Context) error {
 		return err
 	}
 	a.srv, a.ln = srv, ln
-	a.brokers = a.cfg.Kafka.Brokers
 	needKafka := a.parts.Ingest || a.parts.Aggregate
 	if needKafka && a.cfg.Kafka.Embedded() {
 		b, err := broker.StartEmbedded(ctx, a.cfg.DataDir, a.cfg.Kafka.EmbeddedPort, a.log)
 		if err != nil {
 			return err
 		}
-		a.embedded, a.brokers = b, b.Addrs()
+		a.embedded, a.kafka = b, b.Access()
+	} else if needKafka {
+		if a.kafka, err = broker.Connect(ctx, a.cfg.Kafka.Brokers, a.cfg.Kafka); err != nil {
+			return err
+		}
 	}
 	if needKafka {
-		if err := broker.EnsureTopics(ctx, a.brokers, a.cfg.Kafka, a.log); err != nil {
+		if err := broker.EnsureTopics(ctx, a.kafka, a.cfg.Kafka, a.log); err != nil {
 			return err
 		}
 	}
@@ -232,13 +235,13 @@ func (a *App) Start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		a.producer = broker.NewWriter(a.brokers, a.cfg.Kafka.Topic, a.cfg.Kafka)
+		a.producer = broker.NewWriter(a.kafka, a.cfg.Kafka.Topic, a.cfg.Kafka)
 		a.producer.ErrorLogger = broker.ErrorLogger(a.log.With("topic", a.cfg.Kafka.Topic))
 		h, err := httpapi.New(a.cfg.Ingest, a.cfg.HTTP.MaxBodyBytes, a.producer, ps, a.log, a.registerer)
 		if err != nil {
 			return err
 		}
-		if err := checkKey(ctx, a.brokers, a.cfg.Kafka.Topic, h.CheckKey); err != nil {
+		if err := checkKey(ctx, a.kafka, a.cfg.Kafka.Topic, h.CheckKey); err != nil {
 			return err
 		}
 		a.gate.open(h)
@@ -271,10 +274,10 @@ func (a *App) Start(ctx context.Context) error {
 		}
 	}
 	if a.parts.Aggregate {
-		a.dlq = broker.NewWriter(a.brokers, a.cfg.Kafka.DLQTopic, a.cfg.Kafka)
+		a.dlq = broker.NewWriter(a.kafka, a.cfg.Kafka.DLQTopic, a.cfg.Kafka)
 		a.dlq.ErrorLogger = broker.ErrorLogger(a.log.With("topic", a.cfg.Kafka.DLQTopic))
 		agg, err := aggregate.New(aggregate.Options{
-			Brokers: a.brokers, Kafka: a.cfg.Kafka, Config: a.cfg.Aggregate,
+			Access: a.kafka, Kafka: a.cfg.Kafka, Config: a.cfg.Aggregate,
 			Database: a.cfg.Warehouse.Database, Warehouse: a.wh, DLQ: a.dlq,
 			Log: a.log, Registerer: a.registerer,
 		})
@@ -288,7 +291,7 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	a.watchHealth()
 	a.health.setPhase("running")
-	a.log.Info("vigie started", "url", a.URL(), "brokers", a.brokers, "warehouse", a.cfg.Warehouse.Driver)
+	a.log.Info("vigie started", "url", a.URL(), "brokers", a.kafka.Brokers(), "kafka_tls", a.cfg.Kafka.TLS.Enabled, "kafka_sasl", a.cfg.Kafka.SASL.Mechanism, "warehouse", a.cfg.Warehouse.Driver)
 	return nil
 }
 
@@ -307,7 +310,7 @@ func (a *App) localDisk() func(context.Context) string {
 func (a *App) watchHealth() {
 	cs := checks{}
 	if a.parts.Ingest || a.parts.Aggregate {
-		cs[partBroker] = brokerCheck(a.brokers, a.cfg.Kafka.Topic)
+		cs[partBroker] = brokerCheck(a.kafka, a.cfg.Kafka.Topic)
 	}
 	if a.st != nil {
 		cs[partWarehouse] = func(ctx context.Context) string {
@@ -476,6 +479,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 		if a.dlq != nil {
 			errs = append(errs, a.dlq.Close())
 		}
+		a.kafka.Close() // the secured transport's idle connections, once its writers closed
 		if a.wh != nil {
 			errs = append(errs, a.wh.Close())
 		}
