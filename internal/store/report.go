@@ -93,18 +93,32 @@ type Annotation struct {
 	// At is when what it tells happened, UTC to the minute.
 	At time.Time `json:"at"`
 	// Platform and Region narrow it; "" is every platform or region.
-	Platform  string    `json:"platform,omitempty"`
-	Region    string    `json:"region,omitempty"`
+	Platform string `json:"platform,omitempty"`
+	Region   string `json:"region,omitempty"`
+	// Kind is AnnotationEvent (the timeline) or a lesson: AnnotationWell,
+	// AnnotationBadly, AnnotationLucky.
+	Kind      string    `json:"kind"`
 	Text      string    `json:"text"`
 	Author    string    `json:"author"`
 	WrittenAt time.Time `json:"written_at"`
 	Deleted   bool      `json:"deleted,omitempty"`
 }
 
-var annotationColumns = []string{"id", "at", "platform", "region", "text", "author", "written_at", "deleted"}
+// Kinds of annotation.
+const (
+	AnnotationEvent = "event"
+	AnnotationWell  = "well"
+	AnnotationBadly = "badly"
+	AnnotationLucky = "lucky"
+)
+
+// AnnotationKinds are the kinds of annotation, in the report's order.
+var AnnotationKinds = []string{AnnotationEvent, AnnotationWell, AnnotationBadly, AnnotationLucky}
+
+var annotationColumns = []string{"id", "at", "platform", "region", "kind", "text", "author", "written_at", "deleted"}
 
 func (a *Annotation) values() []any {
-	return []any{a.ID, a.At.UTC(), a.Platform, a.Region, a.Text, a.Author, a.WrittenAt.UTC(), boolByte(a.Deleted)}
+	return []any{a.ID, a.At.UTC(), a.Platform, a.Region, a.Kind, a.Text, a.Author, a.WrittenAt.UTC(), boolByte(a.Deleted)}
 }
 
 // Action is a post-mortem's action item.
@@ -171,7 +185,7 @@ func (s *Store) SetReportStatus(ctx context.Context, st ReportStatus) error {
 // Annotations reads the newest version of the annotations of [from, to)
 // that are not deleted, by time then id.
 func (s *Store) Annotations(ctx context.Context, from, to time.Time) ([]Annotation, error) {
-	q := fmt.Sprintf(`SELECT id, at, platform, region, text, author, written_at
+	q := fmt.Sprintf(`SELECT id, at, platform, region, kind, text, author, written_at
 FROM %s FINAL
 WHERE deleted = 0 AND %s
 ORDER BY at, id`, s.table(TableAnnotations), span("at", from, to))
@@ -181,11 +195,12 @@ ORDER BY at, id`, s.table(TableAnnotations), span("at", from, to))
 	}
 	out := make([]Annotation, 0, len(res.Rows))
 	for i, r := range res.Rows {
-		if len(r) != 7 {
-			return nil, fmt.Errorf("annotations: row %d has %d columns, want 7", i, len(r))
+		if len(r) != 8 {
+			return nil, fmt.Errorf("annotations: row %d has %d columns, want 8", i, len(r))
 		}
 		out = append(out, Annotation{ID: warehouse.AsString(r[0]), At: asTime(r[1]), Platform: warehouse.AsString(r[2]),
-			Region: warehouse.AsString(r[3]), Text: warehouse.AsString(r[4]), Author: warehouse.AsString(r[5]), WrittenAt: asTime(r[6])})
+			Region: warehouse.AsString(r[3]), Kind: warehouse.AsString(r[4]), Text: warehouse.AsString(r[5]), Author: warehouse.AsString(r[6]),
+			WrittenAt: asTime(r[7])})
 	}
 	return out, nil
 }

@@ -8,7 +8,8 @@
 --    bounds need the counts actually observed.
 -- 2. report_annotations: what people add to an incident's timeline (first
 --    complaints, ministry statements, a waiting room rolled out), with their
---    author and when they wrote it. One row per version; deleted hides it.
+--    author and when they wrote it; kind is "event" for the timeline, or a
+--    lesson: "well", "badly", "lucky". One row per version; deleted hides it.
 -- 3. report_actions: the post-mortem's action items (owner, priority, due
 --    date, state), versioned the same way.
 -- 4. report_status: a report range's state, draft or final, with who set
@@ -23,6 +24,7 @@ CREATE TABLE IF NOT EXISTS {db}.report_annotations {on_cluster}
     at         DateTime('UTC'),
     platform   LowCardinality(String),
     region     LowCardinality(String),
+    kind       LowCardinality(String),
     text       String,
     author     String,
     written_at DateTime64(3, 'UTC'),

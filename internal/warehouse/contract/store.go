@@ -345,8 +345,8 @@ func testNotes(t *testing.T, st *store.Store) {
 	at := func(h, m int) time.Time { return time.Date(2021, 4, 6, h, m, 0, 0, time.UTC) }
 	written := func(s int) time.Time { return time.Date(2021, 4, 7, 10, 0, s, 0, time.UTC) }
 	for _, a := range []store.Annotation{
-		{ID: "a1", At: at(7, 5), Region: "11", Text: "first", Author: "ana", WrittenAt: written(1)},
-		{ID: "a1", At: at(7, 5), Region: "11", Text: "first, corrected", Author: "ana", WrittenAt: written(2)},
+		{ID: "a1", At: at(7, 5), Region: "11", Kind: "event", Text: "first", Author: "ana", WrittenAt: written(1)},
+		{ID: "a1", At: at(7, 5), Region: "11", Kind: "well", Text: "first, corrected", Author: "ana", WrittenAt: written(2)},
 		{ID: "a2", At: at(6, 0), Text: "gone", Author: "ana", WrittenAt: written(1)},
 		{ID: "a2", At: at(6, 0), Text: "gone", Author: "ana", WrittenAt: written(3), Deleted: true},
 		{ID: "a3", At: at(12, 0), Text: "outside", Author: "ana", WrittenAt: written(1)},
@@ -356,7 +356,7 @@ func testNotes(t *testing.T, st *store.Store) {
 		}
 	}
 	anns, err := st.Annotations(ctx, at(5, 0), at(11, 0))
-	want := []store.Annotation{{ID: "a1", At: at(7, 5), Region: "11", Text: "first, corrected", Author: "ana", WrittenAt: written(2)}}
+	want := []store.Annotation{{ID: "a1", At: at(7, 5), Region: "11", Kind: "well", Text: "first, corrected", Author: "ana", WrittenAt: written(2)}}
 	if err != nil || !reflect.DeepEqual(anns, want) {
 		t.Fatalf("annotations = %+v (err %v), want %+v", anns, err, want)
 	}
