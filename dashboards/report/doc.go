@@ -44,7 +44,15 @@ type doc struct {
 	p *i18n.Printer
 }
 
-func (r *Report) doc() *doc { return &doc{r: r, p: i18n.For(r.Lang)} }
+func (r *Report) doc() *doc {
+	// i18n.For keeps "" as it is (its messages fall back to French, its
+	// numbers do not): parse it to the default first.
+	l, err := i18n.Parse(string(r.Lang))
+	if err != nil {
+		l = i18n.Default
+	}
+	return &doc{r: r, p: i18n.For(l)}
+}
 
 func (r *Report) blocks() []block { return r.doc().blocks() }
 
@@ -53,8 +61,8 @@ func (d *doc) blocks() []block {
 	add := func(b ...block) { out = append(out, b...) }
 	r, p, o := d.r, d.p, d.r.Objective
 	add(block{para: d.status()})
-	add(block{para: p.T("report.intro", "From", d.dateTime(r.From), "To", d.dateTime(r.To), "Target", d.pct(o.AvailabilityTarget),
-		"Quantile", d.pct(o.LatencyQuantile), "Threshold", d.ms(o.P95ThresholdMS))})
+	add(block{para: p.T("report.intro", "From", d.dateTime(r.From), "To", d.dateTime(r.To), "Target", d.share(o.AvailabilityTarget),
+		"Quantile", d.share(o.LatencyQuantile), "Threshold", d.ms(o.P95ThresholdMS))})
 	add(d.summaryBlocks()...)
 	add(d.impactBlocks()...)
 	add(d.triggerBlocks()...)
@@ -73,7 +81,7 @@ func (d *doc) blocks() []block {
 	add(block{heading: p.T("report.definitions.title")}, block{items: []string{
 		p.T("report.definitions.availability"),
 		p.T("report.definitions.people"),
-		p.T("report.definitions.response", "Quantile", d.pct(o.LatencyQuantile)),
+		p.T("report.definitions.response", "Quantile", d.share(o.LatencyQuantile)),
 		p.T("report.definitions.regions"),
 		p.T("report.definitions.recovery"),
 	}})
@@ -105,6 +113,13 @@ func (d *doc) status() string {
 // pct shows a ratio rounded down to 0.1 %, so 99.96 % is never shown as
 // 100 % (which would hide a failure).
 func (d *doc) pct(a float64) string { return d.p.Percent(math.Floor(a*1000+1e-9)/1000, 1) }
+
+// share shows a configured share (a target, a quantile, a confidence) as
+// exactly as it was set: "95 %", "99,9 %".
+func (d *doc) share(a float64) string {
+	v := math.Round(a*100*1000) / 1000
+	return d.p.Percent(v/100, decimals(v))
+}
 
 // num1 is pct's number without the sign (heatmap cells).
 func (d *doc) num1(a float64) string { return d.p.Float(math.Floor(a*1000+1e-9)/10, 1) }
@@ -396,7 +411,7 @@ func (d *doc) triggerBlocks() []block {
 		return nil
 	}
 	out := []block{{heading: p.T("report.trigger.title")}}
-	items := []string{p.T("report.trigger.first", "Service", d.service(tr.Service), "Platform", d.platform(tr.Platform),
+	items := []string{p.T("report.trigger.first", "Service", d.service(tr.Service),
 		"Region", regionLabel(tr.Region), "At", d.regionClock(tr.Start, tr.Region), "Reason", d.reason(tr.Reason))}
 	switch {
 	case tr.Before > 0:
@@ -596,8 +611,8 @@ func (d *doc) signalBlocks() []block {
 		out = append(out, block{items: items})
 	}
 	out = append(out, d.providerBlocks()...)
-	return append(out, block{para: p.T("report.signals.thresholds", "Saturation", d.pct(SaturationShare), "Attack", p.Float(AttackRatio, 0),
-		"Anonymous", d.pct(AnonymousShare), "AnonymousRatio", p.Float(AnonymousRatio, 0), "Shared", SharedProviderServices)})
+	return append(out, block{para: p.T("report.signals.thresholds", "Saturation", d.share(SaturationShare), "Attack", p.Float(AttackRatio, 0),
+		"Anonymous", d.share(AnonymousShare), "AnonymousRatio", p.Float(AnonymousRatio, 0), "Shared", SharedProviderServices)})
 }
 
 // providerBlocks compare the failing services with the catalogue's hosts.
@@ -656,7 +671,7 @@ func (d *doc) comparisonBlocks() []block {
 		return append(out, block{para: p.T("report.compare.none", "Days", p.N("report.n.days", int64(c.DaysWithData)), "Since", since)})
 	}
 	out = append(out, block{para: p.T("report.compare.intro", "Since", since, "Days", p.N("report.n.days", int64(c.DaysWithData)),
-		"Candidates", p.N("report.n.days", int64(c.CandidateDays)), "Examined", c.ExaminedDays)})
+		"Candidates", p.N("report.n.days", int64(c.CandidateDays)), "Examined", p.N("report.n.examined", int64(c.ExaminedDays)))})
 	t := &table{head: []string{p.T("report.col.date"), p.T("report.col.days_before"), p.T("report.col.incidents"), p.T("report.col.services"),
 		p.T("report.col.regions"), p.T("report.col.wall_time"), p.T("report.col.worst_availability"), p.T("report.col.worst_response"),
 		p.T("report.col.users_observed"), p.T("report.col.failed_again")},
@@ -914,10 +929,10 @@ func RuleText(p *i18n.Printer, o Objective) []string {
 	d := &doc{p: p}
 	out := []string{
 		p.T("report.rule.window", "Max", o.MaxWindowMinutes, "Min", o.MinEvents),
-		p.T("report.rule.availability", "Confidence", d.pct(o.Confidence)),
-		p.T("report.rule.latency", "Min", o.MinEvents, "Confidence", d.pct(o.Confidence), "Allowed", d.pct(1-o.LatencyQuantile)),
+		p.T("report.rule.availability", "Confidence", d.share(o.Confidence)),
+		p.T("report.rule.latency", "Min", o.MinEvents, "Confidence", d.share(o.Confidence), "Allowed", d.share(1-o.LatencyQuantile)),
 		p.T("report.rule.silence", "Expected", p.Float(o.SilenceMinExpected, decimals(o.SilenceMinExpected)), "Days", o.HistoryDays,
-			"MinDays", incident.MinHistoryDays, "Fraction", d.pct(o.SilenceFraction), "Confidence", d.pct(o.Confidence)),
+			"MinDays", incident.MinHistoryDays, "Fraction", d.share(o.SilenceFraction), "Confidence", d.share(o.Confidence)),
 		p.T("report.rule.merge", "Gap", o.MergeGapMinutes, "Min", p.N("report.n.minutes", int64(o.MinMinutes))),
 		p.T("report.rule.detected"),
 	}
@@ -962,13 +977,13 @@ func quantileName(q float64) string {
 func (d *doc) objectiveBlocks() []block {
 	o, p := d.r.Objective, d.p
 	resp := func(q, ms float64) string {
-		return p.T("report.objectives.response", "Quantile", d.pct(q), "Threshold", d.ms(ms))
+		return p.T("report.objectives.response", "Quantile", d.share(q), "Threshold", d.ms(ms))
 	}
 	t := &table{head: []string{p.T("report.col.objective_of"), p.T("report.col.availability_target"), p.T("report.col.response_time")},
 		right: []bool{false, true, true}}
-	t.rows = append(t.rows, []string{p.T("report.objectives.default"), d.pct(o.AvailabilityTarget), resp(o.LatencyQuantile, o.P95ThresholdMS)})
+	t.rows = append(t.rows, []string{p.T("report.objectives.default"), d.share(o.AvailabilityTarget), resp(o.LatencyQuantile, o.P95ThresholdMS)})
 	for _, s := range o.Services {
-		t.rows = append(t.rows, []string{text(s.Name), d.pct(s.AvailabilityTarget), resp(s.LatencyQuantile, s.LatencyThresholdMS)})
+		t.rows = append(t.rows, []string{text(s.Name), d.share(s.AvailabilityTarget), resp(s.LatencyQuantile, s.LatencyThresholdMS)})
 	}
 	return []block{{heading: p.T("report.objectives.title")}, {para: p.T("report.objectives.intro")}, {table: t}}
 }
@@ -977,7 +992,7 @@ func (d *doc) objectiveBlocks() []block {
 func (d *doc) glossaryBlocks() []block {
 	p, o := d.p, d.r.Objective
 	return []block{{heading: p.T("report.glossary.title")}, {items: []string{
-		p.T("report.glossary.quantile", "Name", quantileName(o.LatencyQuantile), "Quantile", d.pct(o.LatencyQuantile)),
+		p.T("report.glossary.quantile", "Name", quantileName(o.LatencyQuantile), "Quantile", d.share(o.LatencyQuantile)),
 		p.T("report.glossary.hll"),
 		p.T("report.glossary.wilson"),
 		p.T("report.glossary.sample"),

@@ -260,7 +260,7 @@ func (d *doc) writeHeatmap(p printf, g *Grid) {
 		unit = d.p.T("report.grid.per_day")
 	}
 	target := r.Objective.AvailabilityTarget
-	p("<p>%s <span class=\"screen\">%s</span></p>\n", inline(d.p.T("report.grid.legend.html", "Unit", unit, "Target", d.pct(target))),
+	p("<p>%s <span class=\"screen\">%s</span></p>\n", inline(d.p.T("report.grid.legend.html", "Unit", unit, "Target", d.share(target))),
 		inline(d.p.T("report.grid.hover")))
 	cellW := math.Min(56, math.Max(6, float64(chartWidth-labelWidth-8)/float64(len(c.cols))))
 	width := labelWidth + int(math.Ceil(cellW*float64(len(c.cols)))) + 8

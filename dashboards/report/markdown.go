@@ -151,7 +151,7 @@ func (d *doc) writeGrid(p printf, g *Grid) {
 	if c.daily {
 		unit = d.p.T("report.grid.per_day")
 	}
-	p("%s\n\n", d.p.T("report.grid.legend.md", "Unit", unit, "Target", d.pct(r.Objective.AvailabilityTarget)))
+	p("%s\n\n", d.p.T("report.grid.legend.md", "Unit", unit, "Target", d.share(r.Objective.AvailabilityTarget)))
 	p("| %s |", d.p.T("report.col.region"))
 	for _, col := range c.cols {
 		p(" %s |", c.label(col))

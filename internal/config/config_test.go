@@ -225,7 +225,7 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 		Auth: AuthConfig{
 			Users: []UserConfig{{Name: "alice", Roles: []string{"analyst", "union"},
 				PasswordHash: "$2b$10$abcdefghijklmnopqrstuuJ3cWQ1VjV3mE4yDiDnP6gS6Xl6aNq0e",
-				TokenHashes:  []string{"sha256:" + strings.Repeat("2", 64)}}},
+				TokenHashes:  []string{"sha256:" + strings.Repeat("2", 64)}, Lang: "en"}},
 			SessionTTL: time.Hour, TrustForwardedProto: true,
 			OIDC: OIDCConfig{Issuer: "https://sso.example.fr/realms/education", ClientID: "vigie", ClientSecretFile: "/run/secrets/oidc",
 				RedirectURL: "https://vigie.example.fr/auth/oidc/callback", Scopes: []string{"openid", "email"},
@@ -344,6 +344,7 @@ func TestEachValidationRuleNamesItsKey(t *testing.T) {
 		{"zero events per judged minute are refused", "incidents-min-events", "incidents.min_events", "0 is not allowed"},
 		{"a negative merge gap is refused", "incidents-merge-gap-minutes", "incidents.merge_gap_minutes", "-1 must not be negative"},
 		{"zero sandbox sessions are refused", "sandbox-sessions", "sandbox.sessions", "0 is not allowed"},
+		{"a user language Vigie does not speak is refused", "auth-user-lang", "auth.users[0].lang", `"english" is not a language Vigie speaks`},
 		{"a network that is not an AS number is refused", "catalogue-network", "catalogue.services[0].network", `"16276" is not an autonomous system number`},
 		{"a service listed twice is refused", "catalogue-duplicate", "catalogue.services[1].id", `"ent-11" is already catalogue.services[0]`},
 		{"a service of an unknown platform is refused", "catalogue-platform", "catalogue.services[0].platform", `"moodle" is not one of ent, cned`},

@@ -258,7 +258,7 @@ func (a *App) Start(ctx context.Context) error {
 		mux.Handle(reach.ProofPath, reach.ProofHandler(nonce, a.URL()))
 		a.sql = sqlapi.NewHandler(a.wh, a.localToken, SQLLimits(a.cfg), a.log)
 		mux.Handle(sqlapi.Path, a.sql)
-		web.New(a.st, a.cfg.Incidents, a.log).Register(mux)
+		web.New(a.st, a.cfg.Incidents, a.log).WithCatalogue(a.cfg.Catalogue).Register(mux)
 		if a.cfg.Alerts.Enabled {
 			live, err := alert.New(a.st, alert.Options{Incidents: a.cfg.Incidents, Alerts: a.cfg.Alerts, Log: a.log, Registerer: a.registerer})
 			if err != nil {
