@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigie-fr/vigie/dashboards/incident"
+	"github.com/vigie-fr/vigie/internal/config"
 	"github.com/vigie-fr/vigie/internal/i18n"
 	"github.com/vigie-fr/vigie/internal/store"
 )
@@ -183,7 +184,7 @@ func (d *doc) platform(p string) string { return text(strings.ToUpper(p)) }
 
 // service names a service: its catalogue name and operator, or its id.
 func (d *doc) service(id string) string {
-	e, ok := d.r.cat.Service(id)
+	e, ok := d.entry(id)
 	if !ok {
 		return text(id)
 	}
@@ -1031,8 +1032,18 @@ func localZone(region string) *time.Location {
 // plainService is service as plain text, for places that escape for
 // themselves (the charts' SVG labels).
 func (d *doc) plainService(id string) string {
-	if e, ok := d.r.cat.Service(id); ok {
+	if e, ok := d.entry(id); ok {
 		return e.Name
 	}
 	return id
+}
+
+// entry is the report's catalogue entry of a service.
+func (d *doc) entry(id string) (config.ServiceEntry, bool) {
+	for _, e := range d.r.Catalogue {
+		if e.ID == id {
+			return e, true
+		}
+	}
+	return config.ServiceEntry{}, false
 }

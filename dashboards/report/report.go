@@ -77,12 +77,12 @@ type Report struct {
 	Trigger *Trigger `json:"trigger"`
 	// Providers compare the failing services' hosting providers.
 	Providers []ProviderShare `json:"providers"`
-	// Catalogue holds the catalogue's entries of the services in incident
-	// and of those sharing their providers.
+	// Catalogue holds the catalogue's entries of the services the report
+	// names: in incident now or on an earlier day, and those sharing a
+	// failing service's provider.
 	Catalogue []config.ServiceEntry `json:"catalogue"`
 	// Notes are the status, annotations and action items people entered.
 	Notes Notes `json:"notes"`
-	cat   config.CatalogueConfig
 }
 
 // Objective is the incident definition the report applied
@@ -213,28 +213,40 @@ func BuildWith(ctx context.Context, src Source, from, to time.Time, opt Options)
 	r.Estimate = estimate(people)
 	r.Recovery = Recoveries(f.Incidents, f.Groups, minutes, cfg.AvailabilityTarget)
 	r.Trigger = trigger(f.Incidents, minutes, r.Signals)
-	r.cat = opt.Catalogue
 	if len(f.Incidents) > 0 {
 		r.Providers = providerShares(opt.Catalogue, r.Summary.Services)
 	}
-	r.Catalogue = catalogueOf(opt.Catalogue, r.Providers)
+	r.Catalogue = r.catalogueOf(opt.Catalogue)
 	if r.Notes, err = loadNotes(ctx, src, from, to); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	return r, nil
 }
 
-// catalogueOf returns the entries of the services the providers list.
-func catalogueOf(cat config.CatalogueConfig, shares []ProviderShare) []config.ServiceEntry {
-	out := []config.ServiceEntry{}
-	for _, ps := range shares {
-		for _, id := range append(append([]string{}, ps.Failed...), ps.Held...) {
-			if e, ok := cat.Service(id); ok {
-				out = append(out, e)
+// catalogueOf returns the entries of the services the report names.
+func (r *Report) catalogueOf(cat config.CatalogueConfig) []config.ServiceEntry {
+	ids := map[string]bool{}
+	for _, s := range r.Summary.Services {
+		ids[s] = true
+	}
+	for _, ps := range r.Providers {
+		for _, s := range ps.Held {
+			ids[s] = true
+		}
+	}
+	if r.Comparison != nil {
+		for _, d := range r.Comparison.Days {
+			for _, s := range d.Services {
+				ids[s] = true
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	out := []config.ServiceEntry{}
+	for _, id := range keys(ids) {
+		if e, ok := cat.Service(id); ok {
+			out = append(out, e)
+		}
+	}
 	return out
 }
 

@@ -64,7 +64,7 @@ func TestAReportOfHostileNamesKeepsItsStructure(t *testing.T) {
 			{At: in.Start, Kind: store.AnnotationLucky, Text: evil, Author: evil}},
 			Actions: []store.Action{{At: in.Start, Title: evil, Owner: evil, Priority: evil, State: evil, Author: evil}}},
 		Providers: []ProviderShare{{Provider: evil, Network: evil, Failed: []string{svc}, Held: []string{"ent-32"}}},
-		cat: config.CatalogueConfig{Services: []config.ServiceEntry{{ID: "ent-32", Name: evil, Operator: evil, Provider: evil}}}}
+		Catalogue: []config.ServiceEntry{{ID: "ent-32", Name: evil, Operator: evil, Provider: evil}}}
 	r.Recovery = Recoveries(r.Incidents, r.Groups, nil, 0.95)
 	var md, page bytes.Buffer
 	if err := r.WriteMarkdown(&md); err != nil {
