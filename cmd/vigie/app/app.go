@@ -27,6 +27,7 @@ import (
 	"github.com/vigie-fr/vigie/dashboards/alert"
 	"github.com/vigie-fr/vigie/dashboards/reach"
 	"github.com/vigie-fr/vigie/dashboards/sqlapi"
+	"github.com/vigie-fr/vigie/dashboards/notes"
 	"github.com/vigie-fr/vigie/dashboards/web"
 	"github.com/vigie-fr/vigie/ingest/httpapi"
 	"github.com/vigie-fr/vigie/ingest/pseudonym"
@@ -259,6 +260,7 @@ func (a *App) Start(ctx context.Context) error {
 		a.sql = sqlapi.NewHandler(a.wh, a.localToken, SQLLimits(a.cfg), a.log)
 		mux.Handle(sqlapi.Path, a.sql)
 		web.New(a.st, a.cfg.Incidents, a.log).WithCatalogue(a.cfg.Catalogue).Register(mux)
+		notes.New(a.st, a.log).Register(mux)
 		if a.cfg.Alerts.Enabled {
 			live, err := alert.New(a.st, alert.Options{Incidents: a.cfg.Incidents, Alerts: a.cfg.Alerts, Log: a.log, Registerer: a.registerer})
 			if err != nil {
