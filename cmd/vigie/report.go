@@ -11,7 +11,6 @@ import (
 	"github.com/vigie-fr/vigie/dashboards/reach"
 	"github.com/vigie-fr/vigie/dashboards/report"
 	"github.com/vigie-fr/vigie/dashboards/report/export"
-	"github.com/vigie-fr/vigie/dashboards/sqlapi"
 	"github.com/vigie-fr/vigie/internal/i18n"
 	"github.com/vigie-fr/vigie/internal/paris"
 	"github.com/vigie-fr/vigie/internal/warehouse"
@@ -51,10 +50,7 @@ thresholds come from the incidents.* configuration keys. Times are RFC 3339
 			// dir (a report from another program could be forged), with the
 			// data dir's token (none when no server wrote one: an open server
 			// needs none), else opens the warehouse here.
-			token := cfg.HTTP.SQLToken
-			if token == "" {
-				token, _ = sqlapi.ReadToken(cfg.DataDir)
-			}
+			token := localToken(cfg)
 			paths, err := export.Run(cmd.Context(),
 				export.Request{From: f, To: t, Format: format, Out: out, DataDir: cfg.DataDir, Stdout: cmd.OutOrStdout(), Token: token, Lang: lang},
 				reach.Options{ServerURL: reach.LocalURL(cfg.HTTP.Listen), DataDir: cfg.DataDir, OpenLocal: func(context.Context) (warehouse.Warehouse, error) {
@@ -73,5 +69,6 @@ thresholds come from the incidents.* configuration keys. Times are RFC 3339
 	cmd.Flags().StringVar(&langFlag, "lang", "fr", "language of the report: fr (French) or en (English)")
 	cmd.Flags().StringVarP(&out, "out", "o", "", `output file ("-" for stdout); default <data_dir>/reports/lessons-<from>.<ext>`)
 	_ = cmd.MarkFlagRequired("from")
+	cmd.AddCommand(reportStatusCmd(g))
 	return cmd
 }
