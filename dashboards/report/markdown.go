@@ -112,7 +112,9 @@ func (d *doc) columns(g *Grid) gridColumns {
 	colOf := func(t time.Time) time.Time { return t }
 	c := gridColumns{label: func(t time.Time) string { return d.p.T("report.grid.hour", "H", t.In(paris).Format("15")) }}
 	if r.From.In(paris).YearDay() != r.To.Add(-time.Nanosecond).In(paris).YearDay() {
-		c.label = func(t time.Time) string { return t.In(paris).Format("02/01 ") + d.p.T("report.grid.hour", "H", t.In(paris).Format("15")) }
+		c.label = func(t time.Time) string {
+			return t.In(paris).Format("02/01 ") + d.p.T("report.grid.hour", "H", t.In(paris).Format("15"))
+		}
 	}
 	c.cols = distinctBuckets(g.Cells, colOf)
 	if len(c.cols) > maxHourColumns {

@@ -25,9 +25,9 @@ import (
 
 	"github.com/vigie-fr/vigie/aggregate"
 	"github.com/vigie-fr/vigie/dashboards/alert"
+	"github.com/vigie-fr/vigie/dashboards/notes"
 	"github.com/vigie-fr/vigie/dashboards/reach"
 	"github.com/vigie-fr/vigie/dashboards/sqlapi"
-	"github.com/vigie-fr/vigie/dashboards/notes"
 	"github.com/vigie-fr/vigie/dashboards/web"
 	"github.com/vigie-fr/vigie/ingest/httpapi"
 	"github.com/vigie-fr/vigie/ingest/pseudonym"
