@@ -55,8 +55,6 @@ func (r *Report) doc() *doc {
 	return &doc{r: r, p: i18n.For(l)}
 }
 
-func (r *Report) blocks() []block { return r.doc().blocks() }
-
 func (d *doc) blocks() []block {
 	var out []block
 	add := func(b ...block) { out = append(out, b...) }
