@@ -867,7 +867,9 @@ func (d *doc) computedLessons() (well, badly, lucky []string) {
 	for _, g := range r.Groups {
 		var q uint64
 		for _, i := range g.Incidents {
-			q += r.Incidents[i].Queued
+			if i >= 0 && i < len(r.Incidents) { // a report read back from JSON may be edited
+				q += r.Incidents[i].Queued
+			}
 		}
 		if q > 0 {
 			queued += q
