@@ -603,7 +603,11 @@ func (d *doc) signalBlocks() []block {
 				"Regions", d.regionList(s.Platform, s.Regions), "When", when, "Share", d.pct(s.Value), "Baseline", d.pct(s.Baseline),
 				"Sources", p.N("report.n.networks", int64(s.Sources))))
 		case SignalSharedProvider:
-			items = append(items, p.T("report.signals.shared", "Label", label, "N", int(s.Value), "When", when, "List", d.services(s.Services)))
+			line := p.T("report.signals.shared", "Label", label, "N", int(s.Value), "When", when, "List", d.services(s.Services))
+			if len(s.Providers) > 0 {
+				line += " " + d.providerVerdict(s.Providers)
+			}
+			items = append(items, line)
 		}
 	}
 	if len(items) > 0 {
@@ -622,13 +626,11 @@ func (d *doc) providerBlocks() []block {
 	}
 	out := []block{{sub: p.T("report.providers.title")}}
 	var items []string
-	hosts := 0
 	for _, ps := range r.Providers {
 		if ps.Provider == "" {
 			items = append(items, p.T("report.providers.unknown", "List", d.services(ps.Failed)))
 			continue
 		}
-		hosts++
 		name := text(ps.Provider)
 		if ps.Network != "" {
 			name = p.T("report.providers.network", "Provider", name, "Network", text(ps.Network))
@@ -641,18 +643,27 @@ func (d *doc) providerBlocks() []block {
 			"List", d.services(ps.Failed), "Held", held))
 	}
 	out = append(out, block{items: items})
-	var verdict string
-	switch {
-	case hosts == 0:
-		verdict = p.T("report.providers.verdict.none")
-	case hosts == 1 && len(r.Providers[0].Held) == 0:
-		verdict = p.T("report.providers.verdict.one", "Provider", text(r.Providers[0].Provider))
-	case hosts == 1:
-		verdict = p.T("report.providers.verdict.oneheld", "Provider", text(r.Providers[0].Provider))
-	default:
-		verdict = p.T("report.providers.verdict.many", "N", hosts)
+	return append(out, block{para: d.providerVerdict(r.Providers)})
+}
+
+// providerVerdict says what the hosts of failing services point to.
+func (d *doc) providerVerdict(shares []ProviderShare) string {
+	p := d.p
+	var hosts []ProviderShare
+	for _, ps := range shares {
+		if ps.Provider != "" {
+			hosts = append(hosts, ps)
+		}
 	}
-	return append(out, block{para: verdict})
+	switch {
+	case len(hosts) == 0:
+		return p.T("report.providers.verdict.none")
+	case len(hosts) == 1 && len(hosts[0].Held) == 0:
+		return p.T("report.providers.verdict.one", "Provider", text(hosts[0].Provider))
+	case len(hosts) == 1:
+		return p.T("report.providers.verdict.oneheld", "Provider", text(hosts[0].Provider))
+	}
+	return p.T("report.providers.verdict.many", "N", len(hosts))
 }
 
 func (d *doc) comparisonBlocks() []block {

@@ -141,6 +141,13 @@ func TestResponseAndProvidersAreComputed(t *testing.T) {
 	if !reflect.DeepEqual(r.Providers, want) {
 		t.Errorf("providers =\n%+v\nwant\n%+v", r.Providers, want)
 	}
+	// The four services failing together at 08:40 are the same four: the
+	// shared-provider signal compares them with their hosts.
+	for _, s := range r.Signals {
+		if s.Kind == report.SignalSharedProvider && !reflect.DeepEqual(s.Providers, want) {
+			t.Errorf("shared-provider signal's providers =\n%+v\nwant\n%+v", s.Providers, want)
+		}
+	}
 }
 
 // The report in each language: complete (no missing message), with the

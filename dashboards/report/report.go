@@ -216,6 +216,11 @@ func BuildWith(ctx context.Context, src Source, from, to time.Time, opt Options)
 	if len(f.Incidents) > 0 {
 		r.Providers = providerShares(opt.Catalogue, r.Summary.Services)
 	}
+	for i := range r.Signals {
+		if r.Signals[i].Kind == SignalSharedProvider {
+			r.Signals[i].Providers = providerShares(opt.Catalogue, r.Signals[i].Services)
+		}
+	}
 	r.Catalogue = r.catalogueOf(opt.Catalogue)
 	if r.Notes, err = loadNotes(ctx, src, from, to); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
