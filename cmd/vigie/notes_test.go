@@ -35,7 +35,7 @@ func TestTheNotesCommandsReachTheReport(t *testing.T) {
 	md := run("report", "--from", "2021-04-06", "-o", "-")
 	for _, want := range []string{
 		"Statut : **définitif**, arrêté par camille (local) le ",
-		"| 6 avril 2021 à 08\u00a0h\u00a050 | Note de camille (local) | Île-de-France (11) Premières plaintes d'enseignants |",
+		"| 6 avril 2021 à 08\u00a0h\u00a050 | Saisi par camille (local) | Île-de-France (11) Premières plaintes d'enseignants |",
 		"| Relever le quota | Région Occitanie | P1 | 19 avril 2021 | à faire | dominique (local), le ",
 	} {
 		if !strings.Contains(md, want) {

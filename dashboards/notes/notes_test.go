@@ -98,7 +98,7 @@ func TestNotesEnteredThroughTheAPIAppearInTheReport(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Statut : **définitif**, arrêté par analyst le ",
-		"| 6 avril 2021 à 08\u00a0h\u00a050 | Note de analyst | ENT Île-de-France (11) Premières plaintes \\</td\\>\\<script\\>alert(1)\\</script\\> ## Incident forgé \\| x \\| |",
+		"| 6 avril 2021 à 08\u00a0h\u00a050 | Saisi par analyst | ENT Île-de-France (11) Premières plaintes \\</td\\>\\<script\\>alert(1)\\</script\\> ## Incident forgé \\| x \\| |",
 		"| Relever le quota de sessions de l'ENT Occitanie | Région Occitanie | P1 | 19 avril 2021 | à faire | engineer, le ",
 		"- Les vacances commençaient quatre jours plus tard (engineer)",
 	} {
@@ -107,7 +107,7 @@ func TestNotesEnteredThroughTheAPIAppearInTheReport(t *testing.T) {
 		}
 	}
 	code, en := call(t, "GET", base+"/api/v1/report?format=md&lang=en&"+rng, tok["union"], "")
-	if code != http.StatusOK || !strings.Contains(en, "| 6 April 2021 at 08:50 | Note by analyst |") || !strings.Contains(en, "| 19 April 2021 | open | engineer, ") {
+	if code != http.StatusOK || !strings.Contains(en, "| 6 April 2021 at 08:50 | Entered by analyst |") || !strings.Contains(en, "| 19 April 2021 | open | engineer, ") {
 		t.Errorf("the English report lacks the note or the action item: %d\n%s", code, en)
 	}
 	code, page := call(t, "GET", base+"/api/v1/report?format=html&"+rng, tok["analyst"], "")

@@ -483,10 +483,16 @@ func (d *doc) timelineBlocks() []block {
 		who := d.service(rc.Service) + " (" + d.regionList(rc.Platform, rc.Regions) + ")"
 		events = append(events,
 			timelineEntry{rc.Start, 0, data, p.T("report.timeline.start", "Service", who)},
-			timelineEntry{rc.AlertAt, 1, data, p.T("report.timeline.alert", "Service", who)},
-			timelineEntry{rc.WorstAt, 2, data, p.T("report.timeline.worst", "Service", who)},
-			timelineEntry{rc.MitigatedAt, 3, data, p.T("report.timeline.mitigated", "Service", who)},
-			timelineEntry{rc.End, 4, data, p.T("report.timeline.end", "Service", who)})
+			timelineEntry{rc.AlertAt, 1, data, p.T("report.timeline.alert", "Service", who)})
+		// The worst minute and the mitigation are told when they are moments
+		// of their own, not the start or the end again.
+		if rc.WorstAt.After(rc.Start) {
+			events = append(events, timelineEntry{rc.WorstAt, 2, data, p.T("report.timeline.worst", "Service", who)})
+		}
+		if rc.MitigatedAt.Before(rc.End) {
+			events = append(events, timelineEntry{rc.MitigatedAt, 3, data, p.T("report.timeline.mitigated", "Service", who)})
+		}
+		events = append(events, timelineEntry{rc.End, 4, data, p.T("report.timeline.end", "Service", who)})
 	}
 	for _, s := range r.Signals {
 		what := d.services(s.Services)
@@ -899,7 +905,7 @@ func (d *doc) computedLessons() (well, badly, lucky []string) {
 		case failing[g.Platform] == nil:
 			lucky = append(lucky, p.T("report.lessons.platform_held", "Platform", d.platform(g.Platform)))
 		case len(held) > 0:
-			well = append(well, p.T("report.lessons.regions_held", "Platform", d.platform(g.Platform), "N", len(held),
+			well = append(well, p.N("report.lessons.regions_held", int64(len(held)), "Platform", d.platform(g.Platform),
 				"Total", len(g.Regions), "List", strings.Join(held, ", ")))
 		}
 	}

@@ -70,8 +70,8 @@ func writeMarkdownTable(p printf, t *table) {
 		p(" %s |", h)
 	}
 	p("\n|")
-	for _, right := range t.right {
-		if right {
+	for i := range t.head {
+		if i < len(t.right) && t.right[i] {
 			p("---:|")
 		} else {
 			p("---|")

@@ -94,7 +94,7 @@ func TestAReportOfHostileNamesKeepsItsStructure(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Statut : **définitif**, arrêté par \\</td\\>\\<script\\>alert(1)\\</script\\> ## Incident forgé \\| x \\|",
-		"Note de \\</td\\>", "ce qui relève de la chance",
+		"Saisi par \\</td\\>", "ce qui relève de la chance",
 	} {
 		if !strings.Contains(strings.ToLower(md.String()), strings.ToLower(want)) {
 			t.Errorf("the Markdown lacks %q:\n%s", want, md.String())
