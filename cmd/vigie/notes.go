@@ -44,15 +44,22 @@ func parseAt(flag, s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("--%s: %q is neither RFC 3339 (2021-04-06T08:50:00+02:00) nor a Paris time (\"2021-04-06 08:50\")", flag, s)
 }
 
-// writeNote sends a note to the running server (POST path, with the data
-// dir's token), or, when none runs, validates and stores it here with put.
-// It prints what was stored.
-func writeNote(cmd *cobra.Command, cfg config.Config, path string, body any, put func(context.Context, *store.Store) (any, error)) error {
+// writeNote checks n, then sends it to the running server (POST path,
+// with the data dir's token), or, when none runs, stores it here with put
+// in the name of localAuthor. It prints what was stored.
+func writeNote[N notes.Note[R], R any](g *globals, cmd *cobra.Command, path string, n N, put func(*store.Store, context.Context, R) error) error {
+	cfg, _, err := g.load(cmd)
+	if err != nil {
+		return err
+	}
+	if err := n.Validate(time.Now()); err != nil {
+		return fmt.Errorf("--%w", err)
+	}
 	via := reach.Options{ServerURL: reach.LocalURL(cfg.HTTP.Listen), DataDir: cfg.DataDir,
 		OpenLocal: func(context.Context) (warehouse.Warehouse, error) { return app.OpenWarehouse(cfg) }}
 	out := cmd.OutOrStdout()
 	return reach.Warehouse(cmd.Context(), via, func(ctx context.Context, base string) error {
-		b, err := json.Marshal(body)
+		b, err := json.Marshal(n)
 		if err != nil {
 			return err
 		}
@@ -86,12 +93,11 @@ func writeNote(cmd *cobra.Command, cfg config.Config, path string, body any, put
 		if err != nil {
 			return err
 		}
-		rec, err := put(ctx, st)
-		if err != nil {
+		rec := n.Record(localAuthor(n.Asked()), time.Now())
+		if err := put(st, ctx, rec); err != nil {
 			return err
 		}
-		enc := json.NewEncoder(out)
-		return enc.Encode(rec)
+		return json.NewEncoder(out).Encode(rec)
 	})
 }
 
@@ -129,20 +135,11 @@ Examples:
   vigie annotate --at "2021-04-06 12:00" --kind badly --text "Aucune communication aux familles avant 10 h"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := g.load(cmd)
-			if err != nil {
-				return err
-			}
+			var err error
 			if a.At, err = parseAt("at", at); err != nil {
 				return err
 			}
-			if err := a.Validate(time.Now()); err != nil {
-				return fmt.Errorf("--%s", err)
-			}
-			return writeNote(cmd, cfg, notes.AnnotationsPath, a, func(ctx context.Context, st *store.Store) (any, error) {
-				rec := a.Record(localAuthor(a.Author), time.Now())
-				return rec, st.PutAnnotation(ctx, rec)
-			})
+			return writeNote(g, cmd, notes.AnnotationsPath, a, (*store.Store).PutAnnotation)
 		},
 	}
 	f := cmd.Flags()
@@ -177,20 +174,11 @@ Example:
     --owner "Région Occitanie" --priority P1 --due 2021-04-19`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := g.load(cmd)
-			if err != nil {
-				return err
-			}
+			var err error
 			if a.At, err = parseAt("at", at); err != nil {
 				return err
 			}
-			if err := a.Validate(time.Now()); err != nil {
-				return fmt.Errorf("--%s", err)
-			}
-			return writeNote(cmd, cfg, notes.ActionsPath, a, func(ctx context.Context, st *store.Store) (any, error) {
-				rec := a.Record(localAuthor(a.Author), time.Now())
-				return rec, st.PutAction(ctx, rec)
-			})
+			return writeNote(g, cmd, notes.ActionsPath, a, (*store.Store).PutAction)
 		},
 	}
 	f := cmd.Flags()
@@ -218,21 +206,12 @@ action items are complete, "draft" to reopen it. The report shows the status, wh
 when. Times as for vigie report.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, _, err := g.load(cmd)
-			if err != nil {
-				return err
-			}
+			var err error
 			if s.From, s.To, err = paris.ParseRange(from, to); err != nil {
 				return err
 			}
 			s.Status = args[0]
-			if err := s.Validate(); err != nil {
-				return err
-			}
-			return writeNote(cmd, cfg, notes.StatusPath, s, func(ctx context.Context, st *store.Store) (any, error) {
-				rec := store.ReportStatus{From: s.From.UTC(), To: s.To.UTC(), Status: s.Status, Author: localAuthor(s.Author), WrittenAt: time.Now().UTC()}
-				return rec, st.SetReportStatus(ctx, rec)
-			})
+			return writeNote(g, cmd, notes.StatusPath, s, (*store.Store).SetReportStatus)
 		},
 	}
 	cmd.Flags().StringVar(&from, "from", "", "start of the report's range (required)")

@@ -219,8 +219,9 @@ func (a Action) Validate(now time.Time) error {
 	return text("author", a.Author, false, false, MaxName)
 }
 
-// Validate checks a status.
-func (s Status) Validate() error {
+// Validate checks a status (now is unused: a status has no time of its
+// own).
+func (s Status) Validate(time.Time) error {
 	if s.From.IsZero() || s.To.IsZero() || !s.To.After(s.From) {
 		return bad("to", "the range %s..%s is empty: give from and to, to after from", s.From.Format(time.RFC3339), s.To.Format(time.RFC3339))
 	}
@@ -318,99 +319,97 @@ func author(r *http.Request, asked string) string {
 	return id.Name
 }
 
-func (h *Handler) listAnnotations(w http.ResponseWriter, r *http.Request) {
-	from, to, err := rangeOf(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
-	defer cancel()
-	out, err := h.st.Annotations(ctx, from, to)
-	h.reply(w, r, http.StatusOK, out, err)
+// Note is what people send (Annotation, Action, Status), stored as R.
+type Note[R any] interface {
+	Validate(now time.Time) error
+	Record(author string, now time.Time) R
+	// Asked is the author the request names (only the local token may).
+	Asked() string
 }
 
-func (h *Handler) listActions(w http.ResponseWriter, r *http.Request) {
-	from, to, err := rangeOf(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
-	defer cancel()
-	out, err := h.st.Actions(ctx, from, to)
-	h.reply(w, r, http.StatusOK, out, err)
+// Asked is the author an annotation names.
+func (a Annotation) Asked() string { return a.Author }
+
+// Asked is the author an action item names.
+func (a Action) Asked() string { return a.Author }
+
+// Asked is the author a status names.
+func (s Status) Asked() string { return s.Author }
+
+// Record is a status stored.
+func (s Status) Record(author string, now time.Time) store.ReportStatus {
+	return store.ReportStatus{From: s.From.UTC(), To: s.To.UTC(), Status: s.Status, Author: author, WrittenAt: now.UTC()}
 }
+
+func (h *Handler) listAnnotations(w http.ResponseWriter, r *http.Request) {
+	list(h, w, r, h.st.Annotations)
+}
+
+func (h *Handler) listActions(w http.ResponseWriter, r *http.Request) { list(h, w, r, h.st.Actions) }
 
 func (h *Handler) getStatus(w http.ResponseWriter, r *http.Request) {
-	from, to, err := rangeOf(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
-	defer cancel()
-	st, ok, err := h.st.ReportStatusOf(ctx, from, to)
-	if err == nil && !ok {
-		st = store.ReportStatus{From: from, To: to, Status: report.StatusDraft}
-	}
-	h.reply(w, r, http.StatusOK, st, err)
+	list(h, w, r, func(ctx context.Context, from, to time.Time) (store.ReportStatus, error) {
+		st, ok, err := h.st.ReportStatusOf(ctx, from, to)
+		if err == nil && !ok {
+			st = store.ReportStatus{From: from, To: to, Status: report.StatusDraft}
+		}
+		return st, err
+	})
 }
 
 func (h *Handler) postAnnotation(w http.ResponseWriter, r *http.Request) {
-	var a Annotation
-	if err := decode(r, &a); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	now := h.now()
-	if err := a.Validate(now); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	rec := a.Record(author(r, a.Author), now)
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
-	defer cancel()
-	err := h.st.PutAnnotation(ctx, rec)
-	h.log.Info("annotation written", "id", rec.ID, "author", rec.Author, "kind", rec.Kind, "deleted", rec.Deleted)
-	h.reply(w, r, http.StatusCreated, rec, err)
+	post[Annotation](h, w, r, h.st.PutAnnotation, func(rec store.Annotation) []any {
+		return []any{"id", rec.ID, "author", rec.Author, "kind", rec.Kind, "deleted", rec.Deleted}
+	})
 }
 
 func (h *Handler) postAction(w http.ResponseWriter, r *http.Request) {
-	var a Action
-	if err := decode(r, &a); err != nil {
+	post[Action](h, w, r, h.st.PutAction, func(rec store.Action) []any {
+		return []any{"id", rec.ID, "author", rec.Author, "state", rec.State, "deleted", rec.Deleted}
+	})
+}
+
+func (h *Handler) postStatus(w http.ResponseWriter, r *http.Request) {
+	post[Status](h, w, r, h.st.SetReportStatus, func(rec store.ReportStatus) []any {
+		return []any{"from", rec.From, "to", rec.To, "status", rec.Status, "author", rec.Author}
+	})
+}
+
+// list answers a GET of ?from&to with what read returns.
+func list[T any](h *Handler, w http.ResponseWriter, r *http.Request, read func(ctx context.Context, from, to time.Time) (T, error)) {
+	from, to, err := rangeOf(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	out, err := read(ctx, from, to)
+	h.reply(w, r, http.StatusOK, out, err)
+}
+
+// post reads a note of type N, checks it, stores it with put in the name
+// of the request's identity, logs it (attrs) and answers what was stored.
+func post[N Note[R], R any](h *Handler, w http.ResponseWriter, r *http.Request, put func(context.Context, R) error, attrs func(R) []any) {
+	var n N
+	if err := decode(r, &n); err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	now := h.now()
-	if err := a.Validate(now); err != nil {
+	if err := n.Validate(now); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	rec := a.Record(author(r, a.Author), now)
+	rec := n.Record(author(r, n.Asked()), now)
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
-	err := h.st.PutAction(ctx, rec)
-	h.log.Info("action item written", "id", rec.ID, "author", rec.Author, "state", rec.State, "deleted", rec.Deleted)
-	h.reply(w, r, http.StatusCreated, rec, err)
-}
-
-func (h *Handler) postStatus(w http.ResponseWriter, r *http.Request) {
-	var s Status
-	if err := decode(r, &s); err != nil {
+	if err := put(ctx, rec); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	if err := s.Validate(); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	rec := store.ReportStatus{From: s.From.UTC(), To: s.To.UTC(), Status: s.Status, Author: author(r, s.Author), WrittenAt: h.now().UTC()}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
-	defer cancel()
-	err := h.st.SetReportStatus(ctx, rec)
-	h.log.Info("report status written", "from", rec.From, "to", rec.To, "status", rec.Status, "author", rec.Author)
-	h.reply(w, r, http.StatusCreated, rec, err)
+	h.log.Info("post-mortem note written", append([]any{"path", r.URL.Path}, attrs(rec)...)...)
+	h.reply(w, r, http.StatusCreated, rec, nil)
 }
 
 // rangeOf reads ?from&to as the dashboard does (RFC 3339 or a Paris day).
