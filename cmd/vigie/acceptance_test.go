@@ -81,6 +81,9 @@ func TestDemoReportFindsTheScriptedIncidents(t *testing.T) {
 	for _, problem := range checkHeadline(&r, string(md), now) {
 		t.Error(problem)
 	}
+	if en := markdown(t, &r); !strings.HasPrefix(en, "# Post-mortem: 6 April 2021") || strings.Contains(en, "⟦") {
+		t.Errorf("the demo's report in English is not complete: %.80q", en)
+	}
 	if problems := checkDemoReport(&r, markdown(t, &r), now, then); len(problems) > 0 {
 		for _, problem := range problems {
 			t.Error(problem)
