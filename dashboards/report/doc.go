@@ -129,13 +129,17 @@ func (d *doc) count(n uint64) string { return d.p.Int(int64(n)) }
 
 // est shows an estimate, rounded to a readable precision: three
 // significant digits above a thousand ("≈" is the caller's).
-func (d *doc) est(v float64) string {
+func (d *doc) est(v float64) string { return d.p.Int(roundEst(v)) }
+
+// roundEst rounds an estimate to three significant digits above a
+// thousand: its precision is no better.
+func roundEst(v float64) int64 {
 	n := int64(math.Round(v))
 	if n >= 1000 {
 		mag := math.Pow(10, math.Floor(math.Log10(float64(n)))-2)
 		n = int64(math.Round(float64(n)/mag) * mag)
 	}
-	return d.p.Int(n)
+	return n
 }
 
 func (d *doc) dur(minutes int) string { return d.p.Duration(time.Duration(minutes) * time.Minute) }
@@ -323,7 +327,7 @@ func (d *doc) peopleHeadline() string {
 	var roles []string
 	for _, rp := range e.ByRole {
 		if rp.Failed > 0 {
-			roles = append(roles, d.role(rp.Role, int64(math.Round(rp.EstFailed))))
+			roles = append(roles, d.role(rp.Role, roundEst(rp.EstFailed)))
 		}
 	}
 	t := e.Total
@@ -924,8 +928,16 @@ func (d *doc) computedLessons() (well, badly, lucky []string) {
 		well = append(well, p.T("report.lessons.waiting_room", "N", d.count(queued), "List", strings.Join(queuedServices, ", ")))
 	}
 	badly = append(badly, d.peopleHeadline())
+	attacked := map[string]bool{}
+	for _, sg := range r.Signals {
+		if sg.Kind == SignalAttack || sg.Kind == SignalAnonymous {
+			attacked[sg.Service] = true
+		}
+	}
 	for _, c := range r.Capacity {
-		if c.Factor >= 1.5 {
+		// Under attack-like traffic the demand includes the attack: it
+		// says nothing of the capacity the service lacked.
+		if c.Factor >= 1.5 && !attacked[c.Service] {
 			badly = append(badly, p.T("report.lessons.capacity", "Service", d.service(c.Service), "Factor", p.Float(c.Factor, 1)))
 		}
 	}

@@ -248,9 +248,11 @@ func trigger(incs []incident.Incident, minutes []incident.Minute, signals []Sign
 	if len(incs) == 0 {
 		return nil
 	}
+	// The earliest; of incidents starting together, the busiest (a
+	// national service is told where most of its users are).
 	first := incs[0]
 	for _, in := range incs[1:] {
-		if in.Start.Before(first.Start) {
+		if in.Start.Before(first.Start) || in.Start.Equal(first.Start) && in.Events > first.Events {
 			first = in
 		}
 	}
