@@ -176,27 +176,12 @@ func Recoveries(incs []incident.Incident, groups []incident.Group, minutes []inc
 	out := []Recovery{}
 	for _, g := range groups {
 		rc := Recovery{Platform: g.Platform, Service: g.Service, Regions: g.Regions, Start: g.Start, End: g.End}
-		members := map[incident.Key]bool{}
 		for _, i := range g.Incidents {
-			members[incs[i].Key()] = true
 			if rc.AlertAt.IsZero() || incs[i].AlertAt.Before(rc.AlertAt) {
 				rc.AlertAt = incs[i].AlertAt
 			}
 		}
-		type sums struct{ ok, failed uint64 }
-		by := map[time.Time]*sums{}
-		for _, m := range minutes {
-			if !members[incident.Key{Platform: m.Platform, Service: m.Service, Region: m.Region}] || m.Bucket.Before(g.Start) || !m.Bucket.Before(g.End) {
-				continue
-			}
-			s := by[m.Bucket]
-			if s == nil {
-				s = &sums{}
-				by[m.Bucket] = s
-			}
-			s.ok += m.OK
-			s.failed += m.Failed()
-		}
+		by := groupMinutes(incs, g, minutes)
 		buckets := make([]time.Time, 0, len(by))
 		for b, s := range by {
 			if s.ok+s.failed > 0 {
