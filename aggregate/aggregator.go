@@ -489,7 +489,7 @@ func rawEvent(ev *schemas.Event, user uint64, collector string, partition int, o
 	return store.Event{ID: ev.ID, Collector: collector, TS: ev.TS, Platform: ev.Platform, Service: ev.Service, Region: ev.Region,
 		Academy: ev.Academy, Kind: ev.Kind, Outcome: ev.Outcome, Status: uint16(ev.Status),
 		LatencyMS: f32(ev.LatencyMS), QueueMS: f32(ev.QueueMS), User: user, Role: ev.Role, Source: ev.Source,
-		Attrs: ev.Attrs, Partition: uint32(partition), Offset: offset, Epoch: epoch}
+		SampleRate: ev.SampleRate, Attrs: ev.Attrs, Partition: uint32(partition), Offset: offset, Epoch: epoch}
 }
 
 func f32(p *float64) *float32 {

@@ -42,7 +42,8 @@ type Config struct {
 	Tail      TailConfig      `mapstructure:"tail"`
 	Sandbox   SandboxConfig   `mapstructure:"sandbox"` // sandbox.go
 	Alerts    AlertsConfig    `mapstructure:"alerts"`
-	Auth      AuthConfig      `mapstructure:"auth"` // auth.go
+	Auth      AuthConfig      `mapstructure:"auth"`      // auth.go
+	Catalogue CatalogueConfig `mapstructure:"catalogue"` // catalogue.go
 }
 
 // LogConfig sets slog's output.
@@ -317,6 +318,7 @@ func (c *Config) Validate() error {
 		bad("warehouse.query.max_rows", w.Query.MaxRows, "is not allowed, use 1 or more")
 	}
 	c.Sandbox.validate(bad, w.Driver)
+	c.Catalogue.validate(bad)
 	if c.Ingest.HMACKey != "" && len(c.Ingest.HMACKey) < 32 {
 		bad("ingest.hmac_key", "(hidden)", fmt.Sprintf("is %d characters, use at least 32 (or leave it empty to generate one)", len(c.Ingest.HMACKey)))
 	}

@@ -138,6 +138,9 @@ func normalized(c Config) Config {
 	if len(c.Auth.Users) == 0 {
 		c.Auth.Users = nil
 	}
+	if len(c.Catalogue.Services) == 0 {
+		c.Catalogue.Services = nil
+	}
 	if len(c.Ingest.Collectors) == 0 {
 		c.Ingest.Collectors = nil
 	}
@@ -227,13 +230,16 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 		Auth: AuthConfig{
 			Users: []UserConfig{{Name: "alice", Roles: []string{"analyst", "union"},
 				PasswordHash: "$2b$10$abcdefghijklmnopqrstuuJ3cWQ1VjV3mE4yDiDnP6gS6Xl6aNq0e",
-				TokenHashes:  []string{"sha256:" + strings.Repeat("2", 64)}}},
+				TokenHashes:  []string{"sha256:" + strings.Repeat("2", 64)}, Lang: "en"}},
 			SessionTTL: time.Hour, TrustForwardedProto: true,
 			OIDC: OIDCConfig{Issuer: "https://sso.example.fr/realms/education", ClientID: "vigie", ClientSecretFile: "/run/secrets/oidc",
 				RedirectURL: "https://vigie.example.fr/auth/oidc/callback", Scopes: []string{"openid", "email"},
 				NameClaim: "preferred_username", RolesClaim: "roles",
 				Roles: []OIDCRoleConfig{{Group: "vigie-analystes", Roles: []string{"analyst"}}}},
 		},
+		Catalogue: CatalogueConfig{Services: []ServiceEntry{{ID: "ent-11", Name: "monlycee.net", Platform: "ent", Operator: "Région Île-de-France",
+			Provider: "Hébergeur Nord", Network: "AS64501", Regions: []string{"11"}, Academies: []string{"paris", "creteil", "versailles"},
+			Contact: "astreinte@example.fr"}}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("testdata/config.yaml loads to\n%+v\nwant\n%+v", got, want)
@@ -365,6 +371,12 @@ func TestEachValidationRuleNamesItsKey(t *testing.T) {
 		{"zero events per judged minute are refused", "incidents-min-events", "incidents.min_events", "0 is not allowed"},
 		{"a negative merge gap is refused", "incidents-merge-gap-minutes", "incidents.merge_gap_minutes", "-1 must not be negative"},
 		{"zero sandbox sessions are refused", "sandbox-sessions", "sandbox.sessions", "0 is not allowed"},
+		{"a user language Vigie does not speak is refused", "auth-user-lang", "auth.users[0].lang", `"english" is not a language Vigie speaks`},
+		{"a network that is not an AS number is refused", "catalogue-network", "catalogue.services[0].network", `"16276" is not an autonomous system number`},
+		{"a service listed twice is refused", "catalogue-duplicate", "catalogue.services[1].id", `"ent-11" is already catalogue.services[0]`},
+		{"a service of an unknown platform is refused", "catalogue-platform", "catalogue.services[0].platform", `"moodle" is not one of ent, cned`},
+		{"a service in an unknown region is refused", "catalogue-region", "catalogue.services[0].regions[0]", `"99" is not an INSEE region code`},
+		{"a service without a name is refused", "catalogue-name", "catalogue.services[0].name", `"" is empty`},
 		{"a sandbox memory limit of 1 MB is refused", "sandbox-max-memory-bytes", "sandbox.max_memory_bytes", "1000000 is too small"},
 		{"a sandbox result limit of 1 kB is refused", "sandbox-max-result-bytes", "sandbox.max_result_bytes", "1024 is too small"},
 		{"zero sandbox threads are refused", "sandbox-max-threads", "sandbox.max_threads", "0 is not allowed"},

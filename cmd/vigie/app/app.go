@@ -25,6 +25,7 @@ import (
 
 	"github.com/vigie-fr/vigie/aggregate"
 	"github.com/vigie-fr/vigie/dashboards/alert"
+	"github.com/vigie-fr/vigie/dashboards/notes"
 	"github.com/vigie-fr/vigie/dashboards/reach"
 	"github.com/vigie-fr/vigie/dashboards/sqlapi"
 	"github.com/vigie-fr/vigie/dashboards/web"
@@ -261,7 +262,8 @@ func (a *App) Start(ctx context.Context) error {
 		mux.Handle(reach.ProofPath, reach.ProofHandler(nonce, a.URL()))
 		a.sql = sqlapi.NewHandler(a.wh, a.localToken, SQLLimits(a.cfg), a.log)
 		mux.Handle(sqlapi.Path, a.sql)
-		web.New(a.st, a.cfg.Incidents, a.log).Register(mux)
+		web.New(a.st, a.cfg.Incidents, a.log).WithCatalogue(a.cfg.Catalogue).Register(mux)
+		notes.New(a.st, a.log).Register(mux)
 		if a.cfg.Alerts.Enabled {
 			live, err := alert.New(a.st, alert.Options{Incidents: a.cfg.Incidents, Alerts: a.cfg.Alerts, Log: a.log, Registerer: a.registerer})
 			if err != nil {
