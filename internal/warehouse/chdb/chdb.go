@@ -63,6 +63,8 @@ type DB struct {
 	roMu     sync.Mutex
 	roClosed bool
 	ro       map[warehouse.Limits]*roPool
+
+	types columnTypes // inserted tables' column types (rowbinary.go)
 }
 
 // roPool is the read-only sessions of one Limits: free holds those not
@@ -122,7 +124,7 @@ func (db *DB) runRW(ctx context.Context, q, format string) ([]byte, error) {
 	select {
 	case c := <-db.rw:
 		defer func() { db.rw <- c }()
-		return db.run(ctx, c, q, format)
+		return db.run(ctx, c, func() ([]byte, error) { return c.query(q, format) })
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -168,9 +170,10 @@ func (db *DB) Exec(ctx context.Context, query string, s warehouse.Settings) erro
 	return err
 }
 
-// Insert writes b as one INSERT … FORMAT JSONCompactEachRow, so one retry
-// of the same batch with the same settings is the same block (what insert
-// de-duplication needs).
+// Insert writes b as one INSERT in RowBinaryWithNamesAndTypes (see
+// rowbinary.go), or in JSONCompactEachRow when a column's type has no
+// binary encoder. A retry of the same batch with the same settings is the
+// same block (what insert de-duplication needs).
 func (db *DB) Insert(ctx context.Context, b *warehouse.Batch, s warehouse.Settings) error {
 	prefix, err := b.InsertPrefix()
 	if err != nil {
@@ -183,6 +186,28 @@ func (db *DB) Insert(ctx context.Context, b *warehouse.Batch, s warehouse.Settin
 	if err != nil {
 		return fmt.Errorf("insert into %s: %w", b.Table, err)
 	}
+	types, known, err := db.types.lookup(ctx, db, b)
+	if err != nil {
+		return fmt.Errorf("insert into %s: %w", b.Table, err)
+	}
+	if known {
+		data, ok, err := encodeRowBinary(nil, b, types)
+		if err == nil && ok {
+			if err = db.insertRW(ctx, prefix+" SETTINGS "+set, "RowBinaryWithNamesAndTypes", data); err != nil {
+				err = fmt.Errorf("insert %d rows into %s: %w", len(b.Rows), b.Table, err)
+			}
+		} else if err != nil {
+			err = fmt.Errorf("insert into %s: %w", b.Table, err)
+		}
+		if err != nil {
+			// The types may have changed under this process: read them
+			// again on the next attempt.
+			db.types.forget(b.Table)
+		}
+		if ok {
+			return err
+		}
+	}
 	var buf bytes.Buffer
 	buf.WriteString(prefix + " SETTINGS " + set + " FORMAT JSONCompactEachRow\n")
 	for i, row := range b.Rows {
@@ -194,6 +219,18 @@ func (db *DB) Insert(ctx context.Context, b *warehouse.Batch, s warehouse.Settin
 		return fmt.Errorf("insert %d rows into %s: %w", len(b.Rows), b.Table, err)
 	}
 	return nil
+}
+
+// insertRW runs a streaming insert on a pooled read-write connection.
+func (db *DB) insertRW(ctx context.Context, q, format string, data []byte) error {
+	select {
+	case c := <-db.rw:
+		defer func() { db.rw <- c }()
+		_, err := db.run(ctx, c, func() ([]byte, error) { return nil, c.insert(q, format, data) })
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Query runs a statement on the read-write connection and decodes its rows.
@@ -242,7 +279,7 @@ func (db *DB) QueryReadOnly(ctx context.Context, query string, lim warehouse.Lim
 	done := make(chan answer, 1)
 	go func() {
 		defer release()
-		out, err := runOn(c, q, "JSONCompactEachRowWithNamesAndTypes")
+		out, err := runOn(c, func() ([]byte, error) { return c.query(q, "JSONCompactEachRowWithNamesAndTypes") })
 		done <- answer{out, err}
 	}()
 	select {
@@ -384,9 +421,9 @@ var errClosed = errors.New("chdb: warehouse is closed")
 
 var codeRE = regexp.MustCompile(`Code: (\d+)\.`)
 
-// run executes q on c unless ctx is done or db is closed, and turns engine
-// errors into Go errors wrapping the warehouse sentinels.
-func (db *DB) run(ctx context.Context, c *conn, q, format string) ([]byte, error) {
+// run executes a statement on c unless ctx is done or db is closed, and
+// turns engine errors into Go errors wrapping the warehouse sentinels.
+func (db *DB) run(ctx context.Context, c *conn, statement func() ([]byte, error)) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -395,15 +432,15 @@ func (db *DB) run(ctx context.Context, c *conn, q, format string) ([]byte, error
 	if db.closed {
 		return nil, errClosed
 	}
-	return runOn(c, q, format)
+	return runOn(c, statement)
 }
 
-// runOn executes q on c and wraps the engine's error with its code.
-func runOn(c *conn, q, format string) ([]byte, error) {
+// runOn executes a statement on c and wraps the engine's error with its code.
+func runOn(c *conn, statement func() ([]byte, error)) ([]byte, error) {
 	if c.c == nil {
 		return nil, errClosed
 	}
-	out, err := c.query(q, format)
+	out, err := statement()
 	if err != nil {
 		code := 0
 		if m := codeRE.FindStringSubmatch(err.Error()); m != nil {
