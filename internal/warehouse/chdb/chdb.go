@@ -36,6 +36,24 @@ const sessionSettings = "SET date_time_output_format='iso', output_format_json_q
 // queue (chDB has none, a server does: docs/design.md, "Exactly once").
 var insertSettings = warehouse.Settings{"date_time_input_format": "best_effort", "async_insert": 0}
 
+// engineArgs bound the engine's memory (docs/memory.md): past
+// maxServerMemory a statement fails with MEMORY_LIMIT_EXCEEDED instead of
+// the process growing (the aggregator retries a failed flush), and the
+// caches, whose defaults are 5 GiB each, are sized for one machine's share.
+// Server settings, so they are command-line arguments of the engine, the
+// same for every session of it.
+var engineArgs = []string{
+	"--max_server_memory_usage=" + strconv.Itoa(maxServerMemory),
+	"--mark_cache_size=" + strconv.Itoa(128<<20),
+	"--index_mark_cache_size=" + strconv.Itoa(32<<20),
+	"--primary_index_cache_size=" + strconv.Itoa(64<<20),
+	"--uncompressed_cache_size=0",
+}
+
+// maxServerMemory is the engine's share of the 1.5 GiB one `vigie serve`
+// is budgeted (docs/memory.md).
+const maxServerMemory = 1 << 30
+
 // maxReadOnlyPools bounds how many pools of read-only sessions (one per
 // distinct Limits) are kept open. Configuration gives one Limits, so one is
 // the norm.
@@ -88,7 +106,7 @@ func Open(path string) (*DB, error) {
 	}
 	db := &DB{path: path, rw: make(chan *conn, rwConns), ro: map[warehouse.Limits]*roPool{}}
 	for range rwConns {
-		c, err := connect("--path=" + path)
+		c, err := connect(append([]string{"--path=" + path}, engineArgs...)...)
 		if err == nil {
 			if _, err = c.query(sessionSettings, "TSV"); err != nil {
 				c.close()
@@ -368,7 +386,7 @@ func (p *roPool) closeIdle() {
 }
 
 func openReadOnly(path string, lim warehouse.Limits) (*conn, error) {
-	c, err := connect("--path=" + path)
+	c, err := connect(append([]string{"--path=" + path}, engineArgs...)...)
 	if err != nil {
 		return nil, err
 	}

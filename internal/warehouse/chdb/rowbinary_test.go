@@ -160,3 +160,18 @@ func TestInsertFallsBackToJSONForOtherTypes(t *testing.T) {
 		t.Fatalf("table holds %v, want %v", res.Rows, want)
 	}
 }
+
+// The engine runs with the memory limits of docs/memory.md.
+func TestEngineMemoryLimits(t *testing.T) {
+	db := openTest(t)
+	res, err := db.Query(context.Background(), "SELECT name, value FROM system.server_settings WHERE name IN "+
+		"('max_server_memory_usage', 'mark_cache_size', 'index_mark_cache_size', 'primary_index_cache_size', 'uncompressed_cache_size') ORDER BY name", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]any{{"index_mark_cache_size", "33554432"}, {"mark_cache_size", "134217728"},
+		{"max_server_memory_usage", "1073741824"}, {"primary_index_cache_size", "67108864"}, {"uncompressed_cache_size", "0"}}
+	if !reflect.DeepEqual(res.Rows, want) {
+		t.Fatalf("engine settings %v, want %v", res.Rows, want)
+	}
+}
