@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	rtmetrics "runtime/metrics"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"github.com/vigie-fr/vigie/internal/broker/brokertest"
 	"github.com/vigie-fr/vigie/internal/config"
 	"github.com/vigie-fr/vigie/internal/store"
+	"github.com/vigie-fr/vigie/internal/warehouse"
 	"github.com/vigie-fr/vigie/internal/warehouse/chdb"
 	"github.com/vigie-fr/vigie/schemas"
 )
@@ -58,7 +60,11 @@ const (
 //     drain of a second or two means the aggregator kept up with the rate;
 //     longer, the rate was above its capacity and events/s is that capacity;
 //   - peak_rss_MiB: the process's peak resident set (VmHWM, reset at the
-//     start), broker, engine, aggregator and producer together.
+//     start), broker, engine, aggregator and producer together, and its two
+//     halves sampled every half second: peak_engine_MiB, the engine's own
+//     account (MemoryTracking), and peak_go_MiB, the Go runtime's memory
+//     (broker, aggregator, producer; runtime/metrics, released pages
+//     excepted).
 //
 // The day's size and rate come from VIGIE_BENCH_DAY_EVENTS and
 // VIGIE_BENCH_DAY_RATE (defaults 600,000 and 31,000 events/s). The warehouse
@@ -87,7 +93,7 @@ func BenchmarkDay(b *testing.B) {
 	b.Run(name, func(b *testing.B) {
 		var fresh []time.Duration
 		var elapsed, drain time.Duration
-		var peak int64
+		var peak, peakEngine, peakGo int64
 		for b.Loop() {
 			runs++
 			resetPeakRSS(b)
@@ -112,6 +118,9 @@ func BenchmarkDay(b *testing.B) {
 			done := make(chan error, 1)
 			go func() { done <- agg.Run(runCtx) }()
 
+			sampled := make(chan [2]int64, 1)
+			sampleCtx, stopSampling := context.WithCancel(ctx)
+			go func() { sampled <- daySampleMemory(sampleCtx, db) }()
 			t0 := time.Now()
 			f, sent := dayRun(b, db, database, brokers, k, total, rate)
 			t1 := time.Now()
@@ -120,6 +129,9 @@ func BenchmarkDay(b *testing.B) {
 			cancel()
 			elapsed += time.Since(t0)
 			drain += time.Since(t1)
+			stopSampling()
+			mem := <-sampled
+			peakEngine, peakGo = max(peakEngine, mem[0]), max(peakGo, mem[1])
 			stop()
 			if runErr := <-done; err != nil || runErr != nil {
 				b.Fatalf("aggregator: caught up: %v; run: %v", err, runErr)
@@ -137,6 +149,8 @@ func BenchmarkDay(b *testing.B) {
 		b.ReportMetric(fresh[len(fresh)/2].Seconds(), "fresh_p50_s")
 		b.ReportMetric(fresh[len(fresh)*99/100].Seconds(), "fresh_p99_s")
 		b.ReportMetric(float64(peak)/(1<<20), "peak_rss_MiB")
+		b.ReportMetric(float64(peakEngine)/(1<<20), "peak_engine_MiB")
+		b.ReportMetric(float64(peakGo)/(1<<20), "peak_go_MiB")
 	})
 }
 
@@ -304,6 +318,25 @@ func dayCheck(b *testing.B, db *chdb.DB, database string, want int) {
 	windows, _ := res.Rows[0][1].(uint64)
 	if raw != uint64(want) || windows != uint64(want) {
 		b.Fatalf("warehouse holds %d raw events and %d in windows, want %d of each", raw, windows, want)
+	}
+}
+
+// daySampleMemory samples, until ctx ends, the engine's tracked memory and
+// the Go runtime's, and returns the peak of each.
+func daySampleMemory(ctx context.Context, db *chdb.DB) [2]int64 {
+	samples := []rtmetrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	var peak [2]int64
+	for {
+		if res, err := db.Query(ctx, "SELECT value FROM system.metrics WHERE metric = 'MemoryTracking'", nil); err == nil && len(res.Rows) == 1 {
+			peak[0] = max(peak[0], warehouse.AsInt64(res.Rows[0][0]))
+		}
+		rtmetrics.Read(samples)
+		peak[1] = max(peak[1], int64(samples[0].Value.Uint64()-samples[1].Value.Uint64()))
+		select {
+		case <-ctx.Done():
+			return peak
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
 }
 
