@@ -142,12 +142,7 @@ func benchRawRead(ctx context.Context, brokers []string, topic string, ends map[
 // with -test.run=^$ and no -test.bench. So this engine, opened once here
 // for the whole benchmark, is the only one open while it runs.
 func BenchmarkAggregator(b *testing.B) {
-	if _, err := os.Stat(chdb.LibraryPath()); err != nil {
-		b.Skip("libchdb.so is not installed: run scripts/install-chdb.sh")
-	}
-	kcfg := brokertest.Config(benchPartitions)
-	br := brokertest.Start(b, kcfg)
-	brokers := br.Addrs()
+	kcfg, brokers, db, dlq := benchParts(b, benchPartitions)
 	ctx := context.Background()
 
 	msgs := benchMessages(benchEventsN)
@@ -162,17 +157,6 @@ func BenchmarkAggregator(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-
-	db, err := chdb.Open(b.TempDir())
-	if errors.Is(err, chdb.ErrLibraryMissing) {
-		b.Skipf("%v", err)
-	}
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	dlq := broker.NewWriter(brokers, kcfg.DLQTopic, kcfg)
-	b.Cleanup(func() { dlq.Close() })
 
 	kcat := brokertest.KcatPath() != ""
 	if !kcat {
@@ -233,7 +217,7 @@ func BenchmarkAggregator(b *testing.B) {
 			if runErr := <-done; err != nil || runErr != nil {
 				b.Fatalf("aggregator: caught up: %v; run: %v", err, runErr)
 			}
-			benchCheckTotals(b, db, database)
+			benchCheckTotals(b, db, database, benchEventsN)
 			flushSum += benchFlushSeconds(b, reg)
 			rawRead()
 			b.StartTimer()
@@ -256,6 +240,28 @@ func BenchmarkAggregator(b *testing.B) {
 	})
 }
 
+// benchParts starts what the aggregator benchmarks run on: the embedded
+// broker with a topic of the given partitions, chDB on a temporary
+// directory (closed at the end) and the dead-letter writer.
+func benchParts(b *testing.B, partitions int) (config.KafkaConfig, []string, *chdb.DB, *kafka.Writer) {
+	if _, err := os.Stat(chdb.LibraryPath()); err != nil {
+		b.Skip("libchdb.so is not installed: run scripts/install-chdb.sh")
+	}
+	kcfg := brokertest.Config(partitions)
+	br := brokertest.Start(b, kcfg)
+	db, err := chdb.Open(b.TempDir())
+	if errors.Is(err, chdb.ErrLibraryMissing) {
+		b.Skipf("%v", err)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	dlq := broker.NewWriter(br.Addrs(), kcfg.DLQTopic, kcfg)
+	b.Cleanup(func() { dlq.Close() })
+	return kcfg, br.Addrs(), db, dlq
+}
+
 // benchFlushSeconds is the time the run spent in flushes, from the
 // aggregator's own histogram.
 func benchFlushSeconds(b *testing.B, reg *prometheus.Registry) float64 {
@@ -275,7 +281,7 @@ func benchFlushSeconds(b *testing.B, reg *prometheus.Registry) float64 {
 
 // benchCheckTotals fails the benchmark unless the warehouse holds every
 // event once, raw and in the minute windows: a fast wrong answer is no figure.
-func benchCheckTotals(b *testing.B, db *chdb.DB, database string) {
+func benchCheckTotals(b *testing.B, db *chdb.DB, database string, want int) {
 	b.Helper()
 	res, err := db.Query(context.Background(), fmt.Sprintf(
 		"SELECT (SELECT count() FROM %[1]s.events), (SELECT sum(n_total) FROM %[1]s.agg_minute)", database), nil)
@@ -284,7 +290,7 @@ func benchCheckTotals(b *testing.B, db *chdb.DB, database string) {
 	}
 	raw, _ := res.Rows[0][0].(uint64)
 	windows, _ := res.Rows[0][1].(uint64)
-	if raw != benchEventsN || windows != benchEventsN {
-		b.Fatalf("warehouse holds %d raw events and %d in windows, want %d of each", raw, windows, benchEventsN)
+	if raw != uint64(want) || windows != uint64(want) {
+		b.Fatalf("warehouse holds %d raw events and %d in windows, want %d of each", raw, windows, want)
 	}
 }

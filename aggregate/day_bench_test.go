@@ -2,7 +2,6 @@ package aggregate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,7 +19,6 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/vigie-fr/vigie/internal/broker"
-	"github.com/vigie-fr/vigie/internal/broker/brokertest"
 	"github.com/vigie-fr/vigie/internal/config"
 	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/internal/warehouse"
@@ -70,23 +68,8 @@ const (
 // VIGIE_BENCH_DAY_RATE (defaults 600,000 and 31,000 events/s). The warehouse
 // must hold every event once at the end.
 func BenchmarkDay(b *testing.B) {
-	if _, err := os.Stat(chdb.LibraryPath()); err != nil {
-		b.Skip("libchdb.so is not installed: run scripts/install-chdb.sh")
-	}
 	total, rate := envInt(b, dayEventsEnv, dayEventsDefault), envInt(b, dayRateEnv, dayRateDefault)
-	kcfg := brokertest.Config(dayPartitions)
-	br := brokertest.Start(b, kcfg)
-	brokers := br.Addrs()
-	db, err := chdb.Open(b.TempDir())
-	if errors.Is(err, chdb.ErrLibraryMissing) {
-		b.Skipf("%v", err)
-	}
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	dlq := broker.NewWriter(brokers, kcfg.DLQTopic, kcfg)
-	b.Cleanup(func() { dlq.Close() })
+	kcfg, brokers, db, dlq := benchParts(b, dayPartitions)
 	ctx := context.Background()
 	name := fmt.Sprintf("%dk_events_at_%dk_per_s", total/1000, rate/1000)
 	runs := 0
@@ -137,7 +120,7 @@ func BenchmarkDay(b *testing.B) {
 				b.Fatalf("aggregator: caught up: %v; run: %v", err, runErr)
 			}
 			fresh = append(fresh, f...)
-			dayCheck(b, db, database, sent)
+			benchCheckTotals(b, db, database, sent)
 			peak = max(peak, peakRSS(b))
 		}
 		slices.Sort(fresh)
@@ -303,22 +286,6 @@ func dayEvent(r *rand.Rand, i, total int) schemas.Event {
 		ev.LatencyMS = &l
 	}
 	return ev
-}
-
-// dayCheck fails the benchmark unless the warehouse holds every event
-// once, raw and in its minute windows.
-func dayCheck(b *testing.B, db *chdb.DB, database string, want int) {
-	b.Helper()
-	res, err := db.Query(context.Background(), fmt.Sprintf(
-		"SELECT (SELECT count() FROM %[1]s.events), (SELECT sum(n_total) FROM %[1]s.agg_minute)", database), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	raw, _ := res.Rows[0][0].(uint64)
-	windows, _ := res.Rows[0][1].(uint64)
-	if raw != uint64(want) || windows != uint64(want) {
-		b.Fatalf("warehouse holds %d raw events and %d in windows, want %d of each", raw, windows, want)
-	}
 }
 
 // daySampleMemory samples, until ctx ends, the engine's tracked memory and

@@ -428,32 +428,13 @@ func encDateTime64(precision int) colEncoder {
 
 func encArray(elem colEncoder) colEncoder {
 	return func(buf []byte, v any) ([]byte, error) {
-		var err error
 		switch x := deref(v).(type) {
 		case []uint64:
-			buf = binary.AppendUvarint(buf, uint64(len(x)))
-			for _, e := range x {
-				if buf, err = elem(buf, e); err != nil {
-					return buf, err
-				}
-			}
-			return buf, nil
+			return appendArray(buf, elem, x)
 		case []float64:
-			buf = binary.AppendUvarint(buf, uint64(len(x)))
-			for _, e := range x {
-				if buf, err = elem(buf, e); err != nil {
-					return buf, err
-				}
-			}
-			return buf, nil
+			return appendArray(buf, elem, x)
 		case []any:
-			buf = binary.AppendUvarint(buf, uint64(len(x)))
-			for _, e := range x {
-				if buf, err = elem(buf, e); err != nil {
-					return buf, err
-				}
-			}
-			return buf, nil
+			return appendArray(buf, elem, x)
 		case nil:
 			return buf, fmt.Errorf("NULL is not an array")
 		}
@@ -461,44 +442,34 @@ func encArray(elem colEncoder) colEncoder {
 		if rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
 			return buf, notNull(v)
 		}
-		buf = binary.AppendUvarint(buf, uint64(rv.Len()))
-		for i := range rv.Len() {
-			if buf, err = elem(buf, rv.Index(i).Interface()); err != nil {
-				return buf, err
-			}
+		elems := make([]any, rv.Len())
+		for i := range elems {
+			elems[i] = rv.Index(i).Interface()
 		}
-		return buf, nil
+		return appendArray(buf, elem, elems)
 	}
+}
+
+func appendArray[T any](buf []byte, elem colEncoder, xs []T) ([]byte, error) {
+	buf = binary.AppendUvarint(buf, uint64(len(xs)))
+	var err error
+	for _, e := range xs {
+		if buf, err = elem(buf, e); err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 // encMap writes a map's pairs in key order, so that the same map always
 // gives the same block.
 func encMap(key, val colEncoder) colEncoder {
 	return func(buf []byte, v any) ([]byte, error) {
-		var err error
 		switch x := deref(v).(type) {
 		case map[string]string:
-			buf = binary.AppendUvarint(buf, uint64(len(x)))
-			for _, k := range slices.Sorted(maps.Keys(x)) {
-				if buf, err = key(buf, k); err != nil {
-					return buf, err
-				}
-				if buf, err = val(buf, x[k]); err != nil {
-					return buf, err
-				}
-			}
-			return buf, nil
+			return appendMap(buf, key, val, x)
 		case map[uint16]uint64:
-			buf = binary.AppendUvarint(buf, uint64(len(x)))
-			for _, k := range slices.Sorted(maps.Keys(x)) {
-				if buf, err = key(buf, k); err != nil {
-					return buf, err
-				}
-				if buf, err = val(buf, x[k]); err != nil {
-					return buf, err
-				}
-			}
-			return buf, nil
+			return appendMap(buf, key, val, x)
 		case nil:
 			return buf, fmt.Errorf("NULL is not a map")
 		}
@@ -506,17 +477,34 @@ func encMap(key, val colEncoder) colEncoder {
 		if rv.Kind() != reflect.Map {
 			return buf, notNull(v)
 		}
-		keys := rv.MapKeys()
-		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
-		buf = binary.AppendUvarint(buf, uint64(len(keys)))
-		for _, k := range keys {
-			if buf, err = key(buf, k.Interface()); err != nil {
+		m := make(map[string][2]any, rv.Len()) // ordered by the key's text
+		for _, k := range rv.MapKeys() {
+			m[fmt.Sprint(k.Interface())] = [2]any{k.Interface(), rv.MapIndex(k).Interface()}
+		}
+		buf = binary.AppendUvarint(buf, uint64(len(m)))
+		var err error
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if buf, err = key(buf, m[k][0]); err != nil {
 				return buf, err
 			}
-			if buf, err = val(buf, rv.MapIndex(k).Interface()); err != nil {
+			if buf, err = val(buf, m[k][1]); err != nil {
 				return buf, err
 			}
 		}
 		return buf, nil
 	}
+}
+
+func appendMap[K cmp.Ordered, V any](buf []byte, key, val colEncoder, m map[K]V) ([]byte, error) {
+	buf = binary.AppendUvarint(buf, uint64(len(m)))
+	var err error
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if buf, err = key(buf, k); err != nil {
+			return buf, err
+		}
+		if buf, err = val(buf, m[k]); err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
