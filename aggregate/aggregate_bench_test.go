@@ -164,7 +164,7 @@ func BenchmarkAggregator(b *testing.B) {
 	}
 	runs := 0
 	b.Run(fmt.Sprintf("end_to_end_%dk_events", benchEventsN/1000), func(b *testing.B) {
-		var aggTime, rawTime, kcatTime time.Duration
+		var aggTime, rawTime, kcatTime, aggCPU, kcatCPU time.Duration
 		var flushSum float64
 		// The raw readers run just before and just after the aggregator, so
 		// that their figure brackets the same moment of a shared machine.
@@ -176,10 +176,11 @@ func BenchmarkAggregator(b *testing.B) {
 				b.Fatalf("raw readers read %d messages (%v), want %d", n, err, benchEventsN)
 			}
 			if kcat {
-				d, n, err := brokertest.KcatConsume(ctx, brokers, kcfg.Topic)
-				kcatTime += d
-				if err != nil || n != benchEventsN {
-					b.Fatalf("kcat -C read %d messages (%v), want %d", n, err, benchEventsN)
+				run, err := brokertest.KcatConsume(ctx, brokers, kcfg.Topic)
+				kcatTime += run.Wall
+				kcatCPU += run.CPU + run.BrokerCPU
+				if err != nil || run.Messages != benchEventsN {
+					b.Fatalf("kcat -C read %d messages (%v), want %d", run.Messages, err, benchEventsN)
 				}
 			}
 		}
@@ -203,7 +204,7 @@ func BenchmarkAggregator(b *testing.B) {
 			}
 			b.StartTimer()
 
-			t0 := time.Now()
+			t0, cpu0 := time.Now(), brokertest.ProcessCPU()
 			runCtx, stop := context.WithCancel(ctx)
 			done := make(chan error, 1)
 			go func() { done <- agg.Run(runCtx) }()
@@ -211,6 +212,7 @@ func BenchmarkAggregator(b *testing.B) {
 			err = agg.WaitCaughtUp(waitCtx, 100*time.Millisecond)
 			cancel()
 			aggTime += time.Since(t0)
+			aggCPU += brokertest.ProcessCPU() - cpu0
 
 			b.StopTimer()
 			stop()
@@ -231,6 +233,11 @@ func BenchmarkAggregator(b *testing.B) {
 			k := float64(2*benchEventsN*b.N) / kcatTime.Seconds()
 			b.ReportMetric(k, "kcat_events/s")
 			b.ReportMetric(agg/k, "kcat_ratio")
+			// CPU per event, which other work on the machine changes less
+			// than wall time: the whole process (aggregator, engine, the
+			// broker serving it) against kcat plus the broker serving kcat.
+			b.ReportMetric(float64(aggCPU.Nanoseconds())/1000/float64(benchEventsN*b.N), "cpu_us/event")
+			b.ReportMetric(float64(kcatCPU.Nanoseconds())/1000/float64(2*benchEventsN*b.N), "kcat_cpu_us/event")
 		}
 		b.ReportMetric(float64(benchEventsN)/produce.Seconds(), "produce_events/s")
 		// How many of the four partition workers were, on average, inside a

@@ -19,6 +19,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/vigie-fr/vigie/internal/broker"
+	"github.com/vigie-fr/vigie/internal/broker/brokertest"
 	"github.com/vigie-fr/vigie/internal/config"
 	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/internal/warehouse"
@@ -57,6 +58,9 @@ const (
 //     WaitCaughtUp, and drain_s, the part of it after the last produce: a
 //     drain of a second or two means the aggregator kept up with the rate;
 //     longer, the rate was above its capacity and events/s is that capacity;
+//   - cpu_us/event: the CPU time of the whole process (user and system, all
+//     threads: producer, broker, aggregator, engine) per event, which a
+//     machine shared with other work changes far less than wall time;
 //   - peak_rss_MiB: the process's peak resident set (VmHWM, reset at the
 //     start), broker, engine, aggregator and producer together, and its two
 //     halves sampled every half second: peak_engine_MiB, the engine's own
@@ -75,7 +79,7 @@ func BenchmarkDay(b *testing.B) {
 	runs := 0
 	b.Run(name, func(b *testing.B) {
 		var fresh []time.Duration
-		var elapsed, drain time.Duration
+		var elapsed, drain, cpu time.Duration
 		var peak, peakEngine, peakGo int64
 		for b.Loop() {
 			runs++
@@ -104,6 +108,7 @@ func BenchmarkDay(b *testing.B) {
 			sampled := make(chan [2]int64, 1)
 			sampleCtx, stopSampling := context.WithCancel(ctx)
 			go func() { sampled <- daySampleMemory(sampleCtx, db) }()
+			cpu0 := brokertest.ProcessCPU()
 			t0 := time.Now()
 			f, sent := dayRun(b, db, database, brokers, k, total, rate)
 			t1 := time.Now()
@@ -112,6 +117,7 @@ func BenchmarkDay(b *testing.B) {
 			cancel()
 			elapsed += time.Since(t0)
 			drain += time.Since(t1)
+			cpu += brokertest.ProcessCPU() - cpu0
 			stopSampling()
 			mem := <-sampled
 			peakEngine, peakGo = max(peakEngine, mem[0]), max(peakGo, mem[1])
@@ -129,6 +135,7 @@ func BenchmarkDay(b *testing.B) {
 		}
 		b.ReportMetric(float64(total*b.N)/elapsed.Seconds(), "events/s")
 		b.ReportMetric(drain.Seconds()/float64(b.N), "drain_s")
+		b.ReportMetric(float64(cpu.Microseconds())/float64(total*b.N), "cpu_us/event")
 		b.ReportMetric(fresh[len(fresh)/2].Seconds(), "fresh_p50_s")
 		b.ReportMetric(fresh[len(fresh)*99/100].Seconds(), "fresh_p99_s")
 		b.ReportMetric(float64(peak)/(1<<20), "peak_rss_MiB")

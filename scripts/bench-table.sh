@@ -43,7 +43,7 @@ function record(name, i,    j, v, u, thr, extra, hasev) {
   n++
   pkgs[n] = pkg; names[n] = short(name)
   ns[n] = ""; allocs[n] = ""; thr = ""; extra = ""; hasev = 0
-  evs[n] = ""; kev[n] = ""; krat[n] = ""; p50[n] = ""; p99[n] = ""; rss[n] = ""; rp99[n] = ""
+  evs[n] = ""; kev[n] = ""; krat[n] = ""; p50[n] = ""; p99[n] = ""; rss[n] = ""; rp99[n] = ""; vcpu[n] = ""; kcpu[n] = ""
   for (j = i; j < NF; j += 2) if ($(j + 1) == "events/s") hasev = 1
   for (j = i; j < NF; j += 2) {
     v = $j; u = $(j + 1)
@@ -58,6 +58,8 @@ function record(name, i,    j, v, u, thr, extra, hasev) {
     else if (u == "fresh_p99_s") p99[n] = v
     else if (u == "peak_rss_MiB") rss[n] = v
     else if (u == "p99_ms") rp99[n] = v
+    else if (u == "cpu_us/event") vcpu[n] = v
+    else if (u == "kcat_cpu_us/event") kcpu[n] = v
   }
   thrs[n] = thr
   extras[n] = substr(extra, 3)
@@ -88,17 +90,18 @@ END {
   }
   if (nk > 0) {
     print ""
-    print "| path | Vigie events/s | kcat events/s, same run | ratio | other |"
-    print "|---|--:|--:|--:|---|"
+    print "| path | Vigie events/s | kcat events/s, same run | ratio | CPU µs/event, Vigie / kcat | other |"
+    print "|---|--:|--:|--:|--:|---|"
     for (i = 1; i <= n; i++) if (kev[i] != "")
-      printf "| %s %s | %s | %s | %s | %s |\n", pkgs[i], names[i], num(evs[i]), num(kev[i]), num(krat[i]), (rp99[i] == "" ? "" : "request p99 " num(rp99[i]) " ms")
+      printf "| %s %s | %s | %s | %s | %s | %s |\n", pkgs[i], names[i], num(evs[i]), num(kev[i]), num(krat[i]),
+        (vcpu[i] == "" ? "" : num(vcpu[i]) " / " num(kcpu[i])), (rp99[i] == "" ? "" : "request p99 " num(rp99[i]) " ms")
   }
   if (nd > 0) {
     print ""
-    print "| school day | events/s | freshness p50 | freshness p99 | peak RSS |"
-    print "|---|--:|--:|--:|--:|"
+    print "| school day | events/s | CPU µs/event | freshness p50 | freshness p99 | peak RSS |"
+    print "|---|--:|--:|--:|--:|--:|"
     for (i = 1; i <= n; i++) if (p50[i] != "")
-      printf "| %s | %s | %s s | %s s | %s MiB |\n", names[i], num(evs[i]), num(p50[i]), num(p99[i]), num(rss[i])
+      printf "| %s | %s | %s | %s s | %s s | %s MiB |\n", names[i], num(evs[i]), num(vcpu[i]), num(p50[i]), num(p99[i]), num(rss[i])
   }
   if (nskip > 0) { print ""; print "Skipped:"; for (i = 1; i <= nskip; i++) printf "- %s: %s\n", skipped[i], skipwhy[i] }
   if (nfail > 0) { print ""; print "FAILED:"; for (i = 1; i <= nfail; i++) printf "- %s\n", fails[i] }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -24,39 +25,65 @@ func KcatPath() string {
 	return p
 }
 
+// KcatRun is one kcat run: its wall time from start to exit, the CPU time
+// it used (user and system), and the CPU time this process used meanwhile
+// (the embedded broker serving kcat, when the broker is in this process).
+// CPU times change far less than wall times when other work shares the
+// machine.
+type KcatRun struct {
+	Wall, CPU, BrokerCPU time.Duration
+	Messages             int // messages kcat -C printed
+}
+
+// ProcessCPU is the user and system time this process has used so far.
+func ProcessCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func finish(cmd *exec.Cmd, start time.Time, cpu0 time.Duration) KcatRun {
+	r := KcatRun{Wall: time.Since(start), BrokerCPU: ProcessCPU() - cpu0}
+	if cmd.ProcessState != nil {
+		r.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
+	return r
+}
+
 // KcatProduce produces lines, each "key\tvalue", to topic with kcat -P
-// (acks=all, librdkafka's defaults otherwise) and returns how long kcat
-// took, from its start to its exit once every message was acknowledged.
-func KcatProduce(ctx context.Context, brokers []string, topic string, lines []byte) (time.Duration, error) {
+// (acks=all, librdkafka's defaults otherwise) until every message was
+// acknowledged.
+func KcatProduce(ctx context.Context, brokers []string, topic string, lines []byte) (KcatRun, error) {
 	cmd := exec.CommandContext(ctx, "kcat", "-P", "-b", strings.Join(brokers, ","), "-t", topic,
 		"-K", "\t", "-X", "acks=all", "-X", "queue.buffering.max.messages=1000000")
 	cmd.Stdin = bytes.NewReader(lines)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	start := time.Now()
+	start, cpu0 := time.Now(), ProcessCPU()
 	err := cmd.Run()
-	d := time.Since(start)
+	r := finish(cmd, start, cpu0)
 	if err != nil {
-		return d, fmt.Errorf("kcat -P: %w: %s", err, stderr.String())
+		return r, fmt.Errorf("kcat -P: %w: %s", err, stderr.String())
 	}
-	return d, nil
+	return r, nil
 }
 
 // KcatConsume reads topic from its beginning to its end with kcat -C
-// (every partition, librdkafka's defaults) and returns how long it took
-// and how many messages it printed.
-func KcatConsume(ctx context.Context, brokers []string, topic string) (time.Duration, int, error) {
+// (every partition, librdkafka's defaults).
+func KcatConsume(ctx context.Context, brokers []string, topic string) (KcatRun, error) {
 	cmd := exec.CommandContext(ctx, "kcat", "-C", "-b", strings.Join(brokers, ","), "-t", topic,
 		"-o", "beginning", "-e", "-q", "-f", "%o\n")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return 0, 0, err
+		return KcatRun{}, err
 	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	start := time.Now()
+	start, cpu0 := time.Now(), ProcessCPU()
 	if err := cmd.Start(); err != nil {
-		return 0, 0, fmt.Errorf("kcat -C: %w", err)
+		return KcatRun{}, fmt.Errorf("kcat -C: %w", err)
 	}
 	n := 0
 	sc := bufio.NewScanner(out)
@@ -64,9 +91,10 @@ func KcatConsume(ctx context.Context, brokers []string, topic string) (time.Dura
 		n++
 	}
 	err = cmd.Wait()
-	d := time.Since(start)
+	r := finish(cmd, start, cpu0)
+	r.Messages = n
 	if err != nil {
-		return d, n, fmt.Errorf("kcat -C: %w: %s", err, stderr.String())
+		return r, fmt.Errorf("kcat -C: %w: %s", err, stderr.String())
 	}
-	return d, n, nil
+	return r, nil
 }
