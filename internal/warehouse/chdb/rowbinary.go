@@ -19,7 +19,10 @@ import (
 
 // Inserts go to the engine in RowBinaryWithNamesAndTypes, the binary row
 // format ClickHouse reads natively: no number or time is printed and
-// parsed again, no string escaped, no JSON built per value. The measured
+// parsed again, no string escaped, no JSON built per value. The rows go
+// through the engine's streaming insert (conn.insert), never as data after
+// the SQL text, where chDB's client scans for comments and statement ends
+// and cuts binary rows (tried: "Cannot read all data"). The measured
 // difference is in docs/benchmarks.md. The header names each column and
 // its type; the engine checks them against the table
 // (input_format_with_types_use_header, on by default), so a type this
