@@ -83,7 +83,12 @@ type DB struct {
 	ro       map[warehouse.Limits]*roPool
 
 	types columnTypes // inserted tables' column types (rowbinary.go)
+	bufs  sync.Pool   // *[]byte: encoded rows, reused from one insert to the next
 }
+
+// maxPooledBuffer bounds the insert buffers kept for reuse: a flush of
+// 20,000 raw events is about 3 MB; a rare huge insert's buffer is dropped.
+const maxPooledBuffer = 64 << 20
 
 // roPool is the read-only sessions of one Limits: free holds those not
 // running a statement; the pool opens up to size of them on demand.
@@ -209,13 +214,21 @@ func (db *DB) Insert(ctx context.Context, b *warehouse.Batch, s warehouse.Settin
 		return fmt.Errorf("insert into %s: %w", b.Table, err)
 	}
 	if known {
-		data, ok, err := encodeRowBinary(nil, b, types)
-		if err == nil && ok {
+		bp, _ := db.bufs.Get().(*[]byte)
+		if bp == nil {
+			bp = new([]byte)
+		}
+		data, ok, err := encodeRowBinary((*bp)[:0], b, types)
+		if err != nil {
+			err = fmt.Errorf("insert into %s: %w", b.Table, err)
+		} else if ok {
 			if err = db.insertRW(ctx, prefix+" SETTINGS "+set, "RowBinaryWithNamesAndTypes", data); err != nil {
 				err = fmt.Errorf("insert %d rows into %s: %w", len(b.Rows), b.Table, err)
 			}
-		} else if err != nil {
-			err = fmt.Errorf("insert into %s: %w", b.Table, err)
+		}
+		if cap(data) <= maxPooledBuffer { // the engine copied what it read
+			*bp = data
+			db.bufs.Put(bp)
 		}
 		if err != nil {
 			// The types may have changed under this process: read them
