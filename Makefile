@@ -8,7 +8,7 @@ GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 DEMO_FLAGS ?=
 
-.PHONY: all build chdb demo serve test test-long bench lint fmt clean
+.PHONY: all build chdb demo serve test test-long bench bench-day lint fmt clean
 
 all: build
 
@@ -38,9 +38,16 @@ test-long: chdb
 	VIGIE_LONG_TESTS=1 $(GO) test -count=1 -timeout 80m -skip TestKilledAggregator ./...
 	VIGIE_LONG_TESTS=1 bash -o pipefail -c '$(GO) test -count=1 -timeout 20m -v -run TestKilledAggregator ./aggregate/ 2>&1 | grep -E "_test\.go:|^(--- |ok|FAIL|panic)"'
 
-## bench: performance figures as a table (events/s, ratios)
+## bench: performance figures as a table (events/s, ratios to kcat measured in the same run, freshness under load, peak RSS)
 bench: chdb
-	$(GO) test -p 1 -run '^$$' -bench . -benchtime 3x -count 1 ./... | scripts/bench-table.sh
+	scripts/install-test-deps.sh
+	$(GO) test -p 1 -run '^$$' -bench . -benchtime 3x -count 1 -timeout 60m ./... | scripts/bench-table.sh
+
+## bench-day: the 10 M-event school day through one process (peak RSS, freshness, drain); BENCH_DAY_EVENTS and BENCH_DAY_RATE change it
+BENCH_DAY_EVENTS ?= 10000000
+BENCH_DAY_RATE ?= 31000
+bench-day: chdb
+	VIGIE_BENCH_DAY_EVENTS=$(BENCH_DAY_EVENTS) VIGIE_BENCH_DAY_RATE=$(BENCH_DAY_RATE) $(GO) test -run '^$$' -bench Day -benchtime 1x -count 1 -timeout 90m ./aggregate/ | scripts/bench-table.sh
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }

@@ -45,7 +45,7 @@ func FuzzReadBatch(f *testing.F) {
 		if gzipped {
 			enc = "gzip"
 		}
-		b, ref := readBatch(bytes.NewReader(body), enc, limit, opt)
+		b, ref := readBatch(bytes.NewReader(body), enc, int64(len(body)), limit, opt)
 		if ref != nil {
 			switch ref.status {
 			case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType:

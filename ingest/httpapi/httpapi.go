@@ -119,7 +119,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 	body := http.MaxBytesReader(w, r.Body, h.maxBody)
-	b, ref := readBatch(body, r.Header.Get("Content-Encoding"), h.maxBody, schemas.DecodeOptions{
+	b, ref := readBatch(body, r.Header.Get("Content-Encoding"), r.ContentLength, h.maxBody, schemas.DecodeOptions{
 		MaxEvents: h.cfg.MaxBatchEvents, MaxFuture: h.cfg.MaxFuture, Now: h.now,
 	})
 	if ref != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -439,50 +438,4 @@ func TestNewRefusesUnsafeWiring(t *testing.T) {
 			t.Error("second New on the same registry succeeded, want a duplicate registration error")
 		}
 	})
-}
-
-// BenchmarkIngest posts batches of 1000 valid events through HTTP to the
-// embedded broker and reports events/s end to end (acknowledged by Kafka).
-func BenchmarkIngest(b *testing.B) {
-	kcfg := brokertest.Config(4)
-	br := brokertest.Start(b, kcfg)
-	w := broker.NewWriter(br.Access(), kcfg.Topic, kcfg)
-	defer w.Close()
-	p, _ := pseudonym.New([]byte(testKey))
-	h, err := httpapi.New(config.Default().Ingest, 8<<20, w, p, quiet(), prometheus.NewRegistry())
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, asAll(r)) }))
-	defer srv.Close()
-	services := []string{"monlycee.net", "enthdf.fr", "ent.auvergnerhonealpes.fr", "cned-classe-virtuelle"}
-	regions := []string{"11", "32", "84", "76"}
-	var body bytes.Buffer
-	const perBatch = 1000
-	for i := 0; i < perBatch; i++ {
-		fmt.Fprintf(&body, `{"id":"bench-%d","ts":"%s","platform":"ent","service":"%s","region":"%s","kind":"page","outcome":"ok","latency_ms":%d,"user":"eleve-%d"}`+"\n",
-			i, ts(-time.Minute), services[i%4], regions[i%4], i%900, i%300)
-	}
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			res, err := http.Post(srv.URL, "application/x-ndjson", bytes.NewReader(body.Bytes()))
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			var resp httpapi.Response
-			err = json.NewDecoder(res.Body).Decode(&resp)
-			res.Body.Close()
-			if err != nil || res.StatusCode != 200 || resp.Accepted != perBatch {
-				b.Errorf("status %d, %+v (%v); want 200 and %d accepted", res.StatusCode, resp, err, perBatch)
-			}
-		}
-	})
-	b.StopTimer()
-	// Accepted means acknowledged by Kafka: the topic holds every event.
-	if got, want := brokertest.Messages(b, br.Addrs(), kcfg.Topic), int64(b.N*perBatch); got != want {
-		b.Fatalf("%d messages in %s after %d accepted events", got, kcfg.Topic, want)
-	}
-	b.ReportMetric(float64(b.N*perBatch)/b.Elapsed().Seconds(), "events/s")
 }

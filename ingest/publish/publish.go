@@ -95,15 +95,23 @@ func (p *Publisher) Publish(ctx context.Context, events []schemas.Event, collect
 		{Key: schemas.CollectorHeader, Value: []byte(collector)},
 		{Key: schemas.KeyHeader, Value: []byte(p.key)},
 	}
+	// One buffer holds every value, cut into messages once it is complete.
 	msgs := make([]kafka.Message, len(events))
+	ends := make([]int, len(events))
+	buf := make([]byte, 0, 256*len(events))
 	for i := range events {
 		ev := &events[i]
 		p.Prepare(ev)
-		val, err := json.Marshal(ev)
-		if err != nil {
+		var err error
+		if buf, err = schemas.AppendJSON(buf, ev); err != nil {
 			return fmt.Errorf("encode event %q: %w", ev.ID, err)
 		}
-		msgs[i] = kafka.Message{Key: []byte(ev.PartitionKey()), Value: val, Headers: headers}
+		ends[i] = len(buf)
+	}
+	start := 0
+	for i := range events {
+		msgs[i] = kafka.Message{Key: []byte(events[i].PartitionKey()), Value: buf[start:ends[i]:ends[i]], Headers: headers}
+		start = ends[i]
 	}
 	return p.w.WriteMessages(ctx, msgs...)
 }

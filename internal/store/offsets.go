@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -270,22 +271,30 @@ func (s *Store) Arrivals(ctx context.Context, p int, since time.Time) ([]Arrival
 // written already).
 func (s *Store) Earlier(ctx context.Context, p int, keys []Key, epoch uint32, first int64, since time.Time) (map[Key]bool, error) {
 	out := map[Key]bool{}
-	if len(keys) == 0 {
-		return out, nil
-	}
-	tuples := make([]string, len(keys))
-	for i, k := range keys {
-		tuples[i] = "(" + warehouse.QuoteString(k.Collector) + ", " + warehouse.QuoteString(k.ID) + ")"
-	}
-	q := fmt.Sprintf(`SELECT DISTINCT collector, id FROM %s
+	// A replayed range can make every one of its ids a candidate (its own
+	// rows are in the filters rebuilt at resume): the keys are looked up a
+	// chunk at a time, so that no statement passes the engine's
+	// max_query_size (256 KiB), whatever flush_events is.
+	for chunk := range slices.Chunk(keys, earlierChunk) {
+		tuples := make([]string, len(chunk))
+		for i, k := range chunk {
+			tuples[i] = "(" + warehouse.QuoteString(k.Collector) + ", " + warehouse.QuoteString(k.ID) + ")"
+		}
+		q := fmt.Sprintf(`SELECT DISTINCT collector, id FROM %s
 WHERE kafka_partition = %d AND (collector, id) IN (%s) AND received_at >= %s AND NOT (kafka_epoch = %d AND kafka_offset >= %d)`,
-		s.table(TableEvents), p, strings.Join(tuples, ", "), warehouse.TimeLiteral(since), epoch, first)
-	res, err := s.wh.Query(ctx, q, nil)
-	if err != nil {
-		return nil, fmt.Errorf("look up %d possibly re-sent ids of partition %d: %w", len(keys), p, err)
-	}
-	for _, r := range res.Rows {
-		out[Key{Collector: warehouse.AsString(r[0]), ID: warehouse.AsString(r[1])}] = true
+			s.table(TableEvents), p, strings.Join(tuples, ", "), warehouse.TimeLiteral(since), epoch, first)
+		res, err := s.wh.Query(ctx, q, nil)
+		if err != nil {
+			return nil, fmt.Errorf("look up %d possibly re-sent ids of partition %d: %w", len(keys), p, err)
+		}
+		for _, r := range res.Rows {
+			out[Key{Collector: warehouse.AsString(r[0]), ID: warehouse.AsString(r[1])}] = true
+		}
 	}
 	return out, nil
 }
+
+// earlierChunk is how many keys one Earlier statement looks up: a key is
+// at most a collector name and a 64-byte id, quoted, so a chunk stays well
+// under max_query_size.
+const earlierChunk = 500

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"unsafe"
 )
@@ -32,12 +33,20 @@ var (
 
 	cConnect        func(argc int, argv []*byte) *chdbConnection
 	cClose          func(conn *chdbConnection)
-	cQuery          func(conn unsafe.Pointer, query string, format string) *chdbResult
+	cQueryN         func(conn unsafe.Pointer, query *byte, queryLen uintptr, format string, formatLen uintptr) *chdbResult
 	cDestroy        func(res *chdbResult)
 	cResultBuffer   func(res *chdbResult) *byte
 	cResultLength   func(res *chdbResult) uint
 	cResultError    func(res *chdbResult) string
 	cResultRowsRead func(res *chdbResult) uint64
+
+	// The streaming insert: the engine's own input path, which reads the
+	// appended bytes in the named format with no SQL text around them.
+	cStreamInsertN       func(conn unsafe.Pointer, query string, queryLen uintptr, format string, formatLen uintptr) unsafe.Pointer
+	cStreamInsertError   func(stream unsafe.Pointer) string
+	cStreamAppend        func(stream unsafe.Pointer, data *byte, n uintptr) int32
+	cStreamDone          func(stream unsafe.Pointer) *chdbResult
+	cDestroyInsertStream func(stream unsafe.Pointer)
 )
 
 // LibraryPath is where libchdb.so is looked for: CHDB_LIB_PATH, else the
@@ -106,8 +115,12 @@ func (c *conn) query(q, format string) ([]byte, error) {
 	return out, err
 }
 
+// queryLocked passes q by pointer and length (chdb_query_n), not as a C
+// string: no copy of a many-megabyte INSERT, and the binary rows of a
+// RowBinary insert may hold zero bytes.
 func (c *conn) queryLocked(q, format string) ([]byte, error) {
-	res := cQuery(c.c.internal, q, format)
+	res := cQueryN(c.c.internal, unsafe.StringData(q), uintptr(len(q)), format, uintptr(len(format)))
+	runtime.KeepAlive(q)
 	if res == nil {
 		return nil, nil
 	}
@@ -123,6 +136,55 @@ func (c *conn) queryLocked(q, format string) ([]byte, error) {
 	out := make([]byte, n)
 	copy(out, unsafe.Slice(buf, n))
 	return out, nil
+}
+
+// appendChunk is how much of an insert's data goes to the engine per
+// chdb_stream_append (the engine copies each chunk).
+const appendChunk = 1 << 20
+
+// insert runs q, an INSERT without FORMAT clause, with data in format
+// through the engine's streaming insert: the rows never pass through the
+// SQL parser. A failure drains the connection as query does.
+func (c *conn) insert(q, format string, data []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	err := c.insertLocked(q, format, data)
+	if err != nil {
+		_, _ = c.queryLocked("SELECT 1", "TSV")
+	}
+	return err
+}
+
+func (c *conn) insertLocked(q, format string, data []byte) error {
+	s := cStreamInsertN(c.c.internal, q, uintptr(len(q)), format, uintptr(len(format)))
+	if s == nil {
+		return errors.New("chdb_stream_insert_n returned no stream")
+	}
+	defer cDestroyInsertStream(s)
+	if msg := cStreamInsertError(s); msg != "" {
+		return errors.New(msg)
+	}
+	for len(data) > 0 {
+		n := min(len(data), appendChunk)
+		state := cStreamAppend(s, &data[0], uintptr(n))
+		runtime.KeepAlive(data)
+		if state != 0 {
+			if msg := cStreamInsertError(s); msg != "" {
+				return errors.New(msg)
+			}
+			return fmt.Errorf("chdb_stream_append failed (state %d)", state)
+		}
+		data = data[n:]
+	}
+	res := cStreamDone(s)
+	if res == nil {
+		return errors.New("chdb_stream_done returned no result")
+	}
+	defer cDestroy(res)
+	if msg := cResultError(res); msg != "" {
+		return errors.New(msg)
+	}
+	return nil
 }
 
 func (c *conn) close() {

@@ -36,6 +36,24 @@ const sessionSettings = "SET date_time_output_format='iso', output_format_json_q
 // queue (chDB has none, a server does: docs/design.md, "Exactly once").
 var insertSettings = warehouse.Settings{"date_time_input_format": "best_effort", "async_insert": 0}
 
+// engineArgs bound the engine's memory (docs/memory.md): past
+// maxServerMemory a statement fails with MEMORY_LIMIT_EXCEEDED instead of
+// the process growing (the aggregator retries a failed flush), and the
+// caches, whose defaults are 5 GiB each, are sized for one machine's share.
+// Server settings, so they are command-line arguments of the engine, the
+// same for every session of it.
+var engineArgs = []string{
+	"--max_server_memory_usage=" + strconv.Itoa(maxServerMemory),
+	"--mark_cache_size=" + strconv.Itoa(128<<20),
+	"--index_mark_cache_size=" + strconv.Itoa(32<<20),
+	"--primary_index_cache_size=" + strconv.Itoa(64<<20),
+	"--uncompressed_cache_size=0",
+}
+
+// maxServerMemory is the engine's share of the 1.5 GiB one `vigie serve`
+// is budgeted (docs/memory.md).
+const maxServerMemory = 1 << 30
+
 // maxReadOnlyPools bounds how many pools of read-only sessions (one per
 // distinct Limits) are kept open. Configuration gives one Limits, so one is
 // the norm.
@@ -63,7 +81,14 @@ type DB struct {
 	roMu     sync.Mutex
 	roClosed bool
 	ro       map[warehouse.Limits]*roPool
+
+	types columnTypes // inserted tables' column types (rowbinary.go)
+	bufs  sync.Pool   // *[]byte: encoded rows, reused from one insert to the next
 }
+
+// maxPooledBuffer bounds the insert buffers kept for reuse: a flush of
+// 20,000 raw events is about 3 MB; a rare huge insert's buffer is dropped.
+const maxPooledBuffer = 64 << 20
 
 // roPool is the read-only sessions of one Limits: free holds those not
 // running a statement; the pool opens up to size of them on demand.
@@ -86,7 +111,7 @@ func Open(path string) (*DB, error) {
 	}
 	db := &DB{path: path, rw: make(chan *conn, rwConns), ro: map[warehouse.Limits]*roPool{}}
 	for range rwConns {
-		c, err := connect("--path=" + path)
+		c, err := connect(append([]string{"--path=" + path}, engineArgs...)...)
 		if err == nil {
 			if _, err = c.query(sessionSettings, "TSV"); err != nil {
 				c.close()
@@ -122,7 +147,7 @@ func (db *DB) runRW(ctx context.Context, q, format string) ([]byte, error) {
 	select {
 	case c := <-db.rw:
 		defer func() { db.rw <- c }()
-		return db.run(ctx, c, q, format)
+		return db.run(ctx, c, func() ([]byte, error) { return c.query(q, format) })
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -168,9 +193,10 @@ func (db *DB) Exec(ctx context.Context, query string, s warehouse.Settings) erro
 	return err
 }
 
-// Insert writes b as one INSERT … FORMAT JSONCompactEachRow, so one retry
-// of the same batch with the same settings is the same block (what insert
-// de-duplication needs).
+// Insert writes b as one INSERT in RowBinaryWithNamesAndTypes (see
+// rowbinary.go), or in JSONCompactEachRow when a column's type has no
+// binary encoder. A retry of the same batch with the same settings is the
+// same block (what insert de-duplication needs).
 func (db *DB) Insert(ctx context.Context, b *warehouse.Batch, s warehouse.Settings) error {
 	prefix, err := b.InsertPrefix()
 	if err != nil {
@@ -183,6 +209,36 @@ func (db *DB) Insert(ctx context.Context, b *warehouse.Batch, s warehouse.Settin
 	if err != nil {
 		return fmt.Errorf("insert into %s: %w", b.Table, err)
 	}
+	types, known, err := db.types.lookup(ctx, db, b)
+	if err != nil {
+		return fmt.Errorf("insert into %s: %w", b.Table, err)
+	}
+	if known {
+		bp, _ := db.bufs.Get().(*[]byte)
+		if bp == nil {
+			bp = new([]byte)
+		}
+		data, ok, err := encodeRowBinary((*bp)[:0], b, types)
+		if err != nil {
+			err = fmt.Errorf("insert into %s: %w", b.Table, err)
+		} else if ok {
+			if err = db.insertRW(ctx, prefix+" SETTINGS "+set, "RowBinaryWithNamesAndTypes", data); err != nil {
+				err = fmt.Errorf("insert %d rows into %s: %w", len(b.Rows), b.Table, err)
+			}
+		}
+		if cap(data) <= maxPooledBuffer { // the engine copied what it read
+			*bp = data
+			db.bufs.Put(bp)
+		}
+		if err != nil {
+			// The types may have changed under this process: read them
+			// again on the next attempt.
+			db.types.forget(b.Table)
+		}
+		if ok {
+			return err
+		}
+	}
 	var buf bytes.Buffer
 	buf.WriteString(prefix + " SETTINGS " + set + " FORMAT JSONCompactEachRow\n")
 	for i, row := range b.Rows {
@@ -194,6 +250,18 @@ func (db *DB) Insert(ctx context.Context, b *warehouse.Batch, s warehouse.Settin
 		return fmt.Errorf("insert %d rows into %s: %w", len(b.Rows), b.Table, err)
 	}
 	return nil
+}
+
+// insertRW runs a streaming insert on a pooled read-write connection.
+func (db *DB) insertRW(ctx context.Context, q, format string, data []byte) error {
+	select {
+	case c := <-db.rw:
+		defer func() { db.rw <- c }()
+		_, err := db.run(ctx, c, func() ([]byte, error) { return nil, c.insert(q, format, data) })
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Query runs a statement on the read-write connection and decodes its rows.
@@ -242,7 +310,7 @@ func (db *DB) QueryReadOnly(ctx context.Context, query string, lim warehouse.Lim
 	done := make(chan answer, 1)
 	go func() {
 		defer release()
-		out, err := runOn(c, q, "JSONCompactEachRowWithNamesAndTypes")
+		out, err := runOn(c, func() ([]byte, error) { return c.query(q, "JSONCompactEachRowWithNamesAndTypes") })
 		done <- answer{out, err}
 	}()
 	select {
@@ -331,7 +399,7 @@ func (p *roPool) closeIdle() {
 }
 
 func openReadOnly(path string, lim warehouse.Limits) (*conn, error) {
-	c, err := connect("--path=" + path)
+	c, err := connect(append([]string{"--path=" + path}, engineArgs...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -384,9 +452,9 @@ var errClosed = errors.New("chdb: warehouse is closed")
 
 var codeRE = regexp.MustCompile(`Code: (\d+)\.`)
 
-// run executes q on c unless ctx is done or db is closed, and turns engine
-// errors into Go errors wrapping the warehouse sentinels.
-func (db *DB) run(ctx context.Context, c *conn, q, format string) ([]byte, error) {
+// run executes a statement on c unless ctx is done or db is closed, and
+// turns engine errors into Go errors wrapping the warehouse sentinels.
+func (db *DB) run(ctx context.Context, c *conn, statement func() ([]byte, error)) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -395,15 +463,15 @@ func (db *DB) run(ctx context.Context, c *conn, q, format string) ([]byte, error
 	if db.closed {
 		return nil, errClosed
 	}
-	return runOn(c, q, format)
+	return runOn(c, statement)
 }
 
-// runOn executes q on c and wraps the engine's error with its code.
-func runOn(c *conn, q, format string) ([]byte, error) {
+// runOn executes a statement on c and wraps the engine's error with its code.
+func runOn(c *conn, statement func() ([]byte, error)) ([]byte, error) {
 	if c.c == nil {
 		return nil, errClosed
 	}
-	out, err := c.query(q, format)
+	out, err := statement()
 	if err != nil {
 		code := 0
 		if m := codeRE.FindStringSubmatch(err.Error()); m != nil {

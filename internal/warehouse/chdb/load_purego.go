@@ -25,12 +25,17 @@ func load() error {
 		}
 		purego.RegisterLibFunc(&cConnect, lib, "chdb_connect")
 		purego.RegisterLibFunc(&cClose, lib, "chdb_close_conn")
-		purego.RegisterLibFunc(&cQuery, lib, "chdb_query")
+		purego.RegisterLibFunc(&cQueryN, lib, "chdb_query_n")
 		purego.RegisterLibFunc(&cDestroy, lib, "chdb_destroy_query_result")
 		purego.RegisterLibFunc(&cResultBuffer, lib, "chdb_result_buffer")
 		purego.RegisterLibFunc(&cResultLength, lib, "chdb_result_length")
 		purego.RegisterLibFunc(&cResultError, lib, "chdb_result_error")
 		purego.RegisterLibFunc(&cResultRowsRead, lib, "chdb_result_rows_read")
+		purego.RegisterLibFunc(&cStreamInsertN, lib, "chdb_stream_insert_n")
+		purego.RegisterLibFunc(&cStreamInsertError, lib, "chdb_stream_insert_error")
+		purego.RegisterLibFunc(&cStreamAppend, lib, "chdb_stream_append")
+		purego.RegisterLibFunc(&cStreamDone, lib, "chdb_stream_done")
+		purego.RegisterLibFunc(&cDestroyInsertStream, lib, "chdb_destroy_insert_stream")
 	})
 	return loadErr
 }

@@ -49,6 +49,7 @@ func Run(t *testing.T, wh warehouse.Warehouse, prefix string) {
 	t.Run("a retried flush with the same token changes no total", func(t *testing.T) { testDedup(t, wh, db) })
 	t.Run("the store's reads answer from what its writes sent", func(t *testing.T) { testStoreReads(t, wh, db) })
 	t.Run("the offset store resumes after a commit and replays a begun range", func(t *testing.T) { testOffsets(t, wh, db) })
+	t.Run("re-sent ids are found among more keys than one statement can carry", func(t *testing.T) { testEarlierMany(t, wh, db) })
 	t.Run("rows past retention are deleted and recent ones kept", func(t *testing.T) { testTTL(t, wh, db) })
 	t.Run("queries from several goroutines all answer", func(t *testing.T) { testConcurrent(t, wh, db) })
 }

@@ -2,6 +2,7 @@ package contract
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -389,5 +390,39 @@ func testNotes(t *testing.T, st *store.Store) {
 	got, ok, err := st.ReportStatusOf(ctx, at(5, 0), at(11, 0))
 	if wantSt := (store.ReportStatus{From: at(5, 0), To: at(11, 0), Status: "final", Author: "eng", WrittenAt: written(1)}); err != nil || !ok || got != wantSt {
 		t.Fatalf("status = %+v ok=%v (err %v), want %+v", got, ok, err, wantSt)
+	}
+}
+
+// testEarlierMany looks up 20,000 keys of 64-byte ids (a replayed range can
+// make every id of a flush a candidate): more than one statement of the
+// engine can carry (max_query_size, 256 KiB). Exactly the 3 held before the
+// range are found: not those of the range itself, of another partition or
+// of another collector.
+func testEarlierMany(t *testing.T, wh warehouse.Warehouse, db string) {
+	ctx := context.Background()
+	st := newStore(t, wh, db)
+	id := func(i int) string { return fmt.Sprintf("earlier-%056d", i) } // 64 bytes, the longest id
+	rows := eventRows(id(7), id(12345), id(19999), id(500), id(501), id(3))
+	rows[0].Collector, rows[1].Collector, rows[2].Collector = "c1", "c1", "c1"
+	rows[3].Collector, rows[3].Partition = "c1", 1 // another partition
+	rows[4].Collector = "c2"                       // another collector
+	rows[5].Collector, rows[5].Offset = "c1", 900  // inside the range being flushed
+	for i := range rows[:5] {
+		rows[i].Offset = int64(i)
+	}
+	if err := st.InsertEvents(ctx, rows, ""); err != nil {
+		t.Fatal(err)
+	}
+	keys := make([]store.Key, 20000)
+	for i := range keys {
+		keys[i] = store.Key{Collector: "c1", ID: id(i)}
+	}
+	got, err := st.Earlier(ctx, 0, keys, 0, 900, time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[store.Key]bool{{Collector: "c1", ID: id(7)}: true, {Collector: "c1", ID: id(12345)}: true, {Collector: "c1", ID: id(19999)}: true}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Earlier found %v, want %v", got, want)
 	}
 }
