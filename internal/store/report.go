@@ -141,7 +141,11 @@ type Action struct {
 var actionColumns = []string{"id", "at", "title", "owner", "priority", "due", "state", "author", "written_at", "deleted"}
 
 func (a *Action) values() []any {
-	return []any{a.ID, a.At.UTC(), a.Title, a.Owner, a.Priority, a.Due.UTC(), a.State, a.Author, a.WrittenAt.UTC(), boolByte(a.Deleted)}
+	due := a.Due.UTC()
+	if a.Due.IsZero() {
+		due = time.Unix(0, 0).UTC() // the Date column's first day stands for "none" (read back as zero)
+	}
+	return []any{a.ID, a.At.UTC(), a.Title, a.Owner, a.Priority, due, a.State, a.Author, a.WrittenAt.UTC(), boolByte(a.Deleted)}
 }
 
 // ReportStatus is the state of a report's range (draft or final).
