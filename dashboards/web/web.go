@@ -80,6 +80,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/incidents", s.incidents)
 	mux.HandleFunc("GET /api/v1/range", s.dataRange)
 	mux.HandleFunc("GET /api/v1/report", s.report)
+	s.registerPages(mux)
 }
 
 // paramError is a bad query parameter: 400 with the parameter's name.

@@ -36,6 +36,9 @@ func Policy() map[string]Rule {
 		"GET /auth/oidc/callback":  {Open: true},
 		"/api/v1/proof":            {Open: true}, // vigie query's challenge: proves the server owns the data dir, reveals nothing
 		"GET /api/v1/me":           {},
+		"GET /i18n/{lang}":         {Open: true}, // the pages' words: no data
+		"GET /status":              {Open: true}, // the public status page: aggregates for parents and teachers
+		"GET /status/{region}":     {Open: true},
 		"GET /{$}":                 {Roles: viewers},
 		"GET /api/v1/availability": {Roles: viewers},
 		"GET /api/v1/incidents":    {Roles: viewers},
