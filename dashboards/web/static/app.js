@@ -307,15 +307,19 @@
     const plot = el('div', { class: 'plot' });
     fig.append(plot);
     box.append(fig);
-    const width = Math.max(280, Math.min(box.clientWidth || 600, 900) - 10);
+    // Times on the axis in Paris, 24-hour clock; days when the range is long.
+    const secs = xs.map((x) => Date.parse(x) / 1000);
+    const long = secs.length > 1 && secs[secs.length - 1] - secs[0] > 2 * 86400;
+    const fmtX = (s) => (long ? V.date(s * 1000) : V.clock(s * 1000));
     const opts = {
-      width: width, height: 220,
+      width: chartWidth(plot), height: 220,
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Europe/Paris'),
-      series: [{}].concat(series.map((s, i) => ({ label: s.label, stroke: LINE[i % LINE.length], dash: DASH[i % DASH.length], width: 2, value: (u, v) => fmtY(v) }))),
-      axes: [{}, { values: (u, vals) => vals.map(fmtY), size: 70 }],
+      series: [{ label: t('web.col.time'), value: (u, v) => (v === null || v === undefined ? '–' : V.shortDateTime(v * 1000)) }]
+        .concat(series.map((s, i) => ({ label: s.label, stroke: LINE[i % LINE.length], dash: DASH[i % DASH.length], width: 2, value: (u, v) => fmtY(v) }))),
+      axes: [{ values: (u, splits) => splits.map(fmtX) }, { values: (u, vals) => vals.map(fmtY), size: 70 }],
       legend: { live: true },
     };
-    const u = new uPlot(opts, [xs.map((x) => Date.parse(x) / 1000)].concat(series.map((s) => s.values)), plot);
+    const u = new uPlot(opts, [secs].concat(series.map((s) => s.values)), plot);
     charts.push(u);
     // The values, for keyboards, screen readers and printing.
     const d = el('details');
@@ -351,6 +355,14 @@
     }
     if (which.includes('queue')) chart(box, t('web.chart.queue'), xs, [{ label: t('web.queue.mean'), values: col('mean_queue_ms') }, { label: t('web.queue.max'), values: col('max_queue_ms') }], msY);
     if (which.includes('sessions')) chart(box, t('web.chart.sessions'), xs, [{ label: t('web.sessions.open'), values: col('open_sessions') }, { label: t('web.sessions.started'), values: col('sessions_started') }], intY);
+    fitCharts();
+  }
+  // A chart fills its figure, which the grid sizes to the screen.
+  function chartWidth(plot) { return Math.max(260, (plot.clientWidth || 600) - 4); }
+  // fitCharts sizes every chart to its figure once all are laid out (the
+  // grid's columns depend on how many figures it holds).
+  function fitCharts() {
+    for (const c of charts) c.setSize({ width: chartWidth(c.root.parentElement), height: 220 });
   }
   function clearCharts() {
     for (const c of charts) c.destroy();
@@ -359,12 +371,7 @@
   let resizeTimer = 0;
   window.addEventListener('resize', () => {
     clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(() => {
-      for (const c of charts) {
-        const box = c.root.closest('.charts');
-        if (box) c.setSize({ width: Math.max(280, Math.min(box.clientWidth, 900) - 10), height: 220 });
-      }
-    }, 200);
+    resizeTimer = setTimeout(fitCharts, 200);
   });
 
   // --- views --------------------------------------------------------------------
@@ -507,7 +514,8 @@
     };
     const xs = offs.map((o) => new Date(start + o * 60e3).toISOString());
     chart($('compare-charts'), t('web.chart.availability'), xs, [{ label: 'A', values: at(c.a.series, 'availability') }, { label: 'B', values: at(c.b.series, 'availability') }], pctY);
-    chart($('compare-charts'), t('web.chart.latency') + ' (p95)', xs, [{ label: 'A', values: at(c.a.series, 'p95_ms') }, { label: 'B', values: at(c.b.series, 'p95_ms') }], msY);
+    chart($('compare-charts'), t('web.col.p95'), xs, [{ label: 'A', values: at(c.a.series, 'p95_ms') }, { label: 'B', values: at(c.b.series, 'p95_ms') }], msY);
+    fitCharts();
     setStatus(t('web.status.compare', { A: label(c.a), B: label(c.b) }));
   }
 

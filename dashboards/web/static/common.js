@@ -54,7 +54,7 @@ window.Vigie = (function () {
     return nf({ style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(Math.floor(a * 1000 + 1e-9) / 1000);
   }
   function ms(v) {
-    if (v === null || v === undefined || v === 0) return '–';
+    if (v === null || v === undefined) return '–';
     if (v >= 10000) return nf({ maximumFractionDigits: 1 }).format(v / 1000) + '\u202fs';
     return nf({ maximumFractionDigits: 0 }).format(v) + '\u202fms';
   }

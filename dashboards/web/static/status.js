@@ -75,4 +75,6 @@
     }
   }
   start();
+  // The page says it is updated every minute: it reloads itself.
+  setInterval(() => { if (document.visibilityState === 'visible') location.reload(); }, 60000);
 })();
