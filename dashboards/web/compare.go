@@ -64,7 +64,7 @@ func (s *Server) compare(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		ranges[i] = [2]time.Time{grainStart(grain, from), to}
+		ranges[i] = [2]time.Time{from, to}
 	}
 	s.answer(w, r, rq.p, "", func(ctx context.Context) (any, error) {
 		out := Comparison{Grain: string(grain), Filters: f}
@@ -100,7 +100,7 @@ func (s *Server) period(ctx context.Context, rq *request, grain store.Grain, fro
 		return out, err
 	}
 	for _, p := range pointsOut(pts) {
-		out.Series = append(out.Series, PeriodPoint{OffsetMinutes: int(p.Bucket.Sub(from) / time.Minute), PointOut: p})
+		out.Series = append(out.Series, PeriodPoint{OffsetMinutes: int(p.Bucket.Sub(grainStart(grain, from)) / time.Minute), PointOut: p})
 	}
 	if to.Sub(from) <= MaxIncidentRange {
 		eps, err := s.findEpisodes(ctx, rq.p, from, to, f)

@@ -272,7 +272,6 @@ func (s *Server) region(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	from = grainStart(grain, from)
 	s.answer(w, r, rq.p, "", func(ctx context.Context) (any, error) {
 		out := RegionDetail{Region: regionOf(code), From: from, To: to, Grain: string(grain), Filters: f,
 			Services: []Summary{}, Series: []Series{}, Episodes: []Episode{}, Buckets: buckets(grain, from, to)}

@@ -183,7 +183,6 @@ func (s *Server) availability(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	from = grainStart(grain, from)
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
 	defer cancel()
 	pts, err := s.src.Series(ctx, store.SeriesQuery{Grain: grain, From: from, To: to, Filter: f.store(), By: store.By{Region: true}})
