@@ -90,7 +90,7 @@ func dashboard(t *testing.T, st *store.Store) []byte {
 			kind = "table"
 		}
 		p := map[string]any{"id": i + 1, "type": kind, "title": v.Title, "description": "store view " + v.Name,
-			"gridPos": map[string]int{"h": 8, "w": 12, "x": (i % 2) * 12, "y": (i / 2) * 8},
+			"gridPos":    map[string]int{"h": 8, "w": 12, "x": (i % 2) * 12, "y": (i / 2) * 8},
 			"datasource": map[string]any{"type": "grafana-clickhouse-datasource", "uid": datasourceUID},
 			"targets":    []any{target(v.SQL, v.Table)}}
 		if strings.Contains(v.Name, "availability") {
