@@ -155,13 +155,16 @@ func (s *Store) SeriesSQL(q SeriesQuery, txt SQLText) (string, error) {
 		}
 	}
 	group = append(group, "b")
-	users := "0, 0"
+	users := "0 AS users_count, 0 AS users_failed_count"
 	if q.Users {
-		users = "uniqCombined64Merge(users), uniqCombined64Merge(users_failed)"
+		users = "uniqCombined64Merge(users) AS users_count, uniqCombined64Merge(users_failed) AS users_failed_count"
 	}
 	var from string
 	if q.Grain == Minute {
-		from = fmt.Sprintf("%s\n    WHERE %sbucket >= %s AND bucket < %s", s.table("agg_minute"), filter, txt.From, txt.To)
+		from = fmt.Sprintf(`(
+    SELECT %s FROM %s
+    WHERE %sbucket >= %s AND bucket < %s
+)`, aggColumns, s.table("agg_minute"), filter, txt.From, txt.To)
 	} else {
 		// hf and ht: the first and last whole hours of the range.
 		hf := fmt.Sprintf("toStartOfHour(addSeconds(%s, 3599))", txt.From)
@@ -174,11 +177,14 @@ func (s *Store) SeriesSQL(q SeriesQuery, txt SQLText) (string, error) {
     WHERE %[4]s((bucket >= %[5]s AND bucket < least(%[6]s, %[8]s)) OR (bucket >= greatest(%[7]s, %[6]s, %[5]s) AND bucket < %[8]s))
 )`, aggColumns, s.table("agg_hour"), s.table("agg_minute"), filter, txt.From, hf, ht, txt.To)
 	}
-	return fmt.Sprintf(`SELECT %s AS b, %s, %s, %s,
-       sum(n_total), sum(n_ok), sum(n_error), sum(n_timeout), sum(n_rejected), sum(n_queued),
-       sum(n_session_start), sum(n_session_end), sum(latency_n),
-       quantilesExactWeightedMerge(0.5, 0.9, 0.95, 0.99)(latency) AS q, q[1], q[3], q[4],
-       sum(queue_n), sum(queue_sum), max(queue_max), %s
+	// Output names differ from the tables' columns: an alias that shadows
+	// a column it aggregates is an error.
+	return fmt.Sprintf(`SELECT %s AS b, %s AS platform, %s AS service, %s AS region,
+       sum(n_total) AS events, sum(n_ok) AS ok, sum(n_error) AS errors, sum(n_timeout) AS timeouts,
+       sum(n_rejected) AS rejected, sum(n_queued) AS queued,
+       sum(n_session_start) AS sessions_started, sum(n_session_end) AS sessions_ended, sum(latency_n) AS latency_count,
+       quantilesExactWeightedMerge(0.5, 0.9, 0.95, 0.99)(latency) AS q, q[1] AS p50_ms, q[3] AS p95_ms, q[4] AS p99_ms,
+       sum(queue_n) AS queue_count, sum(queue_sum) AS queue_sum_ms, max(queue_max) AS queue_max_ms, %s
 FROM %s
 GROUP BY %s
 ORDER BY %s`, bucket, dims[0], dims[1], dims[2], users, from, strings.Join(group, ", "), strings.Join(group, ", ")), nil
@@ -225,7 +231,7 @@ type ServiceKey struct {
 
 // Services lists every (platform, service) holding data, sorted.
 func (s *Store) Services(ctx context.Context) ([]ServiceKey, error) {
-	res, err := s.wh.Query(ctx, fmt.Sprintf("SELECT DISTINCT platform, service FROM %s ORDER BY platform, service", s.table("agg_hour")), nil)
+	res, err := s.wh.Query(ctx, s.ServicesSQL(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("list services: %w", err)
 	}
