@@ -382,6 +382,55 @@ func TestEveryPageRendersWithDataInARealBrowser(t *testing.T) {
 	b.screenshot("status-04")
 	b.noErrors("status page")
 
+	// Filters reach the API: the ENT of Île-de-France only.
+	if state := b.open(srv.URL + "/?from=2021-04-06&platform=ent&region=11"); state != "ready" {
+		t.Fatalf("filtered map: state %q, status %q", state, b.text("#status"))
+	}
+	if n := b.count(".heatmap"); n != 1 || b.text(".heatmap h3") != "ENT (portails régionaux)" {
+		t.Errorf("%d heatmaps (%q), want the ENT's only", n, b.text(".heatmap h3"))
+	}
+	if n := b.count(".heatmap text.row"); n != 1 || b.text(".heatmap text.row") != "Île-de-France (11)" {
+		t.Errorf("%d heatmap rows (%q), want Île-de-France's only", n, b.text(".heatmap text.row"))
+	}
+	for _, r := range []string{"Île-de-France"} {
+		if got := b.text("#episodes tbody"); !strings.Contains(got, r) || strings.Contains(got, "Occitanie") {
+			t.Errorf("the ENT episodes of region 11 read %q", got)
+		}
+	}
+	b.noErrors("filtered map")
+
+	// The last hour of data, by minute, from its button.
+	b.open(srv.URL + "/?from=2021-04-06")
+	b.run(chromedp.Click(`button[data-preset="hour"]`, chromedp.ByQuery))
+	b.waitURL("preset=hour")
+	if state := b.settled(); state != "ready" {
+		t.Fatalf("last hour: state %q, status %q", state, b.text("#status"))
+	}
+	var cols int
+	b.eval(`new Set([...document.querySelectorAll('.heatmap rect.cell')].map((r) => r.dataset.bucket)).size`, &cols)
+	if cols != 60 {
+		t.Errorf("the last hour shows %d minutes with data, want 60", cols)
+	}
+	if got := b.text(`button[aria-pressed="true"]`); got != "Dernière heure" {
+		t.Errorf("pressed preset %q", got)
+	}
+	b.screenshot("map-last-hour")
+	b.noErrors("last hour")
+
+	// A year and more (the two mornings): the heatmap by week, the map
+	// asks for a shorter period instead of failing.
+	if state := b.open(srv.URL + "/?from=2020-03-16&to=2021-04-06"); state != "ready" {
+		t.Fatalf("long range: state %q, status %q", state, b.text("#status"))
+	}
+	if got := b.text("#map"); !strings.HasPrefix(got, "La carte et les incidents se lisent sur 31 jours au plus") {
+		t.Errorf("long range map %q", got)
+	}
+	if n := b.count(".heatmap rect.cell"); n == 0 {
+		t.Errorf("no heatmap cell over the long range")
+	}
+	b.screenshot("map-long-range")
+	b.noErrors("long range")
+
 	// English on request.
 	b.open(srv.URL + "/?lang=en&from=2021-04-06")
 	if got := b.text("#map-title"); got != "Availability by region" {

@@ -387,16 +387,21 @@
     const grain = grainOf(p);
     const platforms = p.get('platform') ? [p.get('platform')] : ['ent', 'cned'];
     for (const f of ['html', 'md', 'json']) $('report-' + f).href = 'api/v1/report?' + qs + '&format=' + f;
-    // The incidents of more than a month are not asked for (the API keeps
-    // them to 31 days): the map and the heatmap still show.
+    // The map and the incidents of more than a month are not asked for
+    // (the API keeps them to 31 days): the heatmap still shows, by day or
+    // week, and the comparison view compares long periods.
     const tooLong = spanMs(p) > 31 * DAY;
     const [regions, inc, ...grids] = await Promise.allSettled([
-      V.getJSON('api/v1/regions?' + qs + filters),
+      tooLong ? Promise.resolve(null) : V.getJSON('api/v1/regions?' + qs + filters),
       tooLong ? Promise.resolve(null) : V.getJSON('api/v1/incidents?' + qs + filters),
       ...platforms.map((pl) => V.getJSON('api/v1/availability?' + qs + '&platform=' + pl + '&grain=' + grain + filterQS(p, ['service', 'region']))),
     ]);
     const errors = [];
-    if (regions.status === 'fulfilled') {
+    if (regions.status === 'fulfilled' && !regions.value) {
+      $('map').textContent = t('web.map.toolong');
+      $('map-detail').textContent = '';
+      $('regions-table').tBodies[0].textContent = '';
+    } else if (regions.status === 'fulfilled') {
       lastRegions = regions.value;
       V.setBins(regions.value.bins);
       V.legend($('legend'));
