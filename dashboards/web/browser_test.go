@@ -73,14 +73,25 @@ type browser struct {
 
 func newBrowser(t *testing.T, dir string) *browser {
 	t.Helper()
+	// Chromium may still write its profile as it exits: the directory is
+	// removed after the browser, not by t.TempDir's own cleanup.
+	profile, err := os.MkdirTemp("", "vigie-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]), chromedp.ExecPath(chromium(t)), chromedp.NoSandbox,
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1400, 1000),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(profile), chromedp.WindowSize(1400, 1000),
 		// A French analyst's browser: the page follows the browser's language.
 		chromedp.Flag("lang", "fr-FR"), chromedp.Flag("accept-lang", "fr-FR,fr"))
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
 	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+	t.Cleanup(func() {
+		cancelT()
+		cancelC()
+		cancelA()
+		_ = os.RemoveAll(profile)
+	})
 	b := &browser{t: t, ctx: ctx, dir: dir}
 	chromedp.ListenTarget(ctx, func(ev any) {
 		var msg string
