@@ -234,6 +234,14 @@ func frPct(a float64) string {
 // plain spaces, for comparing with text written here.
 func spaces(s string) string { return strings.NewReplacer("\u202f", " ", "\u00a0", " ").Replace(s) }
 
+func mapSpaces(list []string) []string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = spaces(s)
+	}
+	return out
+}
+
 func TestEveryPageRendersWithDataInARealBrowser(t *testing.T) {
 	srv := demoServer(t)
 	b := newBrowser(t, artefacts(t))
@@ -272,8 +280,11 @@ func TestEveryPageRendersWithDataInARealBrowser(t *testing.T) {
 	if n := b.count("#regions-table tbody tr.region-row"); n != 18 {
 		t.Errorf("%d rows in the regions table, want 18", n)
 	}
-	if n := b.count(".legend .bin"); n < 3 {
-		t.Errorf("%d legend entries, want the bins and no data", n)
+	// The legend states the API's bins, worst first, then "no data".
+	var legend []string
+	b.eval(`[...document.querySelectorAll('.legend .bin')].map((e) => e.textContent)`, &legend)
+	if want := []string{"moins de 50 %", "50 % à 80 %", "80 % à 95 %", "95 % à 99 %", "99 % et plus", "pas de données"}; !slices.Equal(mapSpaces(legend), want) {
+		t.Errorf("legend %q, want %q", legend, want)
 	}
 	// Both platforms' heatmaps: 18 regions × 24 hours each.
 	if n := b.count(".heatmap"); n != 2 {

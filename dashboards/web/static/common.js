@@ -91,9 +91,11 @@ window.Vigie = (function () {
     { from: 0.95, to: 0.99 }, { from: 0.99, to: 0.999 }, { from: 0.999, to: 1 },
   ];
   function setBins(b) {
-    if (!Array.isArray(b) || b.length === 0 || b.length > PALETTE.length) return;
-    const ok = b.every((x) => typeof x.from === 'number' && typeof x.to === 'number');
-    if (ok) bins = b.slice().sort((x, y) => x.from - y.from);
+    if (!Array.isArray(b)) return;
+    // The API lists "none" (no attempt) as a bin without bounds: it is
+    // drawn grey, as NO_DATA.
+    const bounded = b.filter((x) => typeof x.from === 'number' && typeof x.to === 'number');
+    if (bounded.length > 0 && bounded.length <= PALETTE.length) bins = bounded.sort((x, y) => x.from - y.from);
   }
   function binOf(a) {
     if (a === null || a === undefined) return -1;
