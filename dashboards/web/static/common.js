@@ -6,6 +6,7 @@
 'use strict';
 window.Vigie = (function () {
   const TZ = 'Europe/Paris';
+  const NBSP = '\u00a0';
   const LANGS = ['fr', 'en'];
   let lang = 'fr';
   let messages = {};
@@ -60,8 +61,17 @@ window.Vigie = (function () {
   }
   function locale() { return lang === 'fr' ? 'fr-FR' : 'en-GB'; }
   function fmt(iso, o) { return new Intl.DateTimeFormat(locale(), Object.assign({ timeZone: TZ }, o)).format(new Date(iso)); }
-  function date(iso) { return fmt(iso, { day: 'numeric', month: 'long', year: 'numeric' }); }
-  function clock(iso) { return fmt(iso, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }); }
+  // Dates and times as internal/i18n writes them in reports: "1er avril
+  // 2021", "08 h 05" in French; "1 April 2021", "08:05" in English.
+  function date(iso) {
+    const p = paris(new Date(iso));
+    const day = lang === 'fr' && p.day === '01' ? '1er' : String(+p.day);
+    return day + ' ' + fmt(iso, { month: 'long' }) + ' ' + p.year;
+  }
+  function clock(iso) {
+    const p = paris(new Date(iso));
+    return lang === 'fr' ? p.hour + NBSP + 'h' + NBSP + p.minute : p.hour + ':' + p.minute;
+  }
   function dateTime(iso) { return t('web.datetime', { Date: date(iso), Clock: clock(iso) }); }
   function shortDateTime(iso) { return fmt(iso, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }); }
 
