@@ -111,7 +111,9 @@ func dayMinute(s daySeries, m int, total float64) (store.Window, []store.Event) 
 		}
 	case cnedFail: // flooded: timeouts, many requests without a user
 		lat, share = []float64{2000, 4000, 8000, 12000}, []float64{0.2, 0.3, 0.3, 0.2}
-		outcome = func(i uint64) string { return [...]string{"ok", "ok", "timeout", "ok", "timeout", "ok", "ok", "ok", "ok", "timeout"}[i%10] }
+		outcome = func(i uint64) string {
+			return [...]string{"ok", "ok", "timeout", "ok", "timeout", "ok", "ok", "ok", "ok", "timeout"}[i%10]
+		}
 	}
 	events := make([]store.Event, 0, n)
 	users := map[uint64]bool{}
