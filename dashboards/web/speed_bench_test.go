@@ -37,7 +37,6 @@ const (
 
 var (
 	dayFrom = time.Date(2021, 4, 5, 22, 0, 0, 0, time.UTC) // midnight in Paris
-	dayTo   = dayFrom.Add(24 * time.Hour)
 	// failingENTs fail from 08:00 to 10:30 in Paris; the CNED times out
 	// nationally from 08:00 to 10:00.
 	failingENTs = []string{"11", "32", "76", "28", "24", "44", "52"}
