@@ -157,32 +157,18 @@ type Availability struct {
 }
 
 func (s *Server) availability(w http.ResponseWriter, r *http.Request) {
-	rq, err := newRequest(r, "from", "to", "grain", "platform", "service", "region", "academy")
+	q, err := parseQuery(r, 0, "from", "to", "grain", "platform", "service", "region", "academy")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	platform, err := rq.choice("platform", "ent", platforms...)
+	platform, err := q.rq.choice("platform", "ent", platforms...)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	f, err := rq.filters()
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	rq, f, grain, from, to := q.rq, q.f, q.grain, q.from, q.to
 	f.Platform = []string{platform}
-	grain, err := rq.grain(grainNames...)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	from, to, err := rq.timeRange("from", "to", grain, grainLimits[grain])
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
 	defer cancel()
 	pts, err := s.src.Series(ctx, store.SeriesQuery{Grain: grain, From: from, To: to, Filter: f.store(), By: store.By{Region: true}})
@@ -220,21 +206,12 @@ func (s *Server) availability(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
-	rq, err := newRequest(r, "from", "to", "platform", "service", "region", "academy")
+	q, err := parseQuery(r, MaxIncidentRange, "from", "to", "platform", "service", "region", "academy")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	f, err := rq.filters()
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	from, to, err := rq.timeRange("from", "to", "", MaxIncidentRange)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	rq, f, from, to := q.rq, q.f, q.from, q.to
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
 	defer cancel()
 	out, err := s.findEpisodes(ctx, rq.p, from, to, f)
