@@ -248,21 +248,13 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, rq.fail("format", "api.param.choice", "Value", format, "Allowed", "md, json, html"))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
-	defer cancel()
-	src, err := export.Local(ctx, s.src, from, to, s.cfg)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	body, err := export.Render(ctx, src, f)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", f.ContentType)
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(body)
+	s.answerBytes(w, r, rq.p, "", f.ContentType, func(ctx context.Context) ([]byte, error) {
+		src, err := export.Local(ctx, s.src, from, to, s.cfg)
+		if err != nil {
+			return nil, err
+		}
+		return export.Render(ctx, src, f)
+	})
 }
 
 // DataRange is the answer of /api/v1/range: where the data is, the day
