@@ -114,38 +114,46 @@ func (c *answerCache) put(key, version string, body []byte) {
 	c.items[key] = cached{version: version, body: body}
 }
 
-// answer replies with compute's answer to r, reused from the cache while
-// the aggregates' version stays the same. variant adds what the answer
-// depends on beyond the URL (the language, the reader's right to raw data).
+// answer replies with compute's answer to r as JSON, reused from the cache
+// while the aggregates' version stays the same. variant adds what the
+// answer depends on beyond the URL (the reader's right to raw data).
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, p *i18n.Printer, variant string, compute func(ctx context.Context) (any, error)) {
+	s.answerBytes(w, r, p, variant, "application/json", func(ctx context.Context) ([]byte, error) {
+		v, err := compute(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var buf bytes.Buffer
+		err = json.NewEncoder(&buf).Encode(v)
+		return buf.Bytes(), err
+	})
+}
+
+// answerBytes is answer for a body of any type.
+func (s *Server) answerBytes(w http.ResponseWriter, r *http.Request, p *i18n.Printer, variant, contentType string, compute func(ctx context.Context) ([]byte, error)) {
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
 	defer cancel()
 	key := r.URL.Path + "?" + r.URL.Query().Encode() + "#" + string(p.Lang()) + "#" + variant
 	version, verr := s.src.Version(ctx)
 	if verr == nil {
 		if body, ok := s.cache.get(key, version); ok {
-			s.write(w, body)
+			s.write(w, contentType, body)
 			return
 		}
 	}
-	v, err := compute(ctx)
+	body, err := compute(ctx)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(v); err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	if verr == nil {
-		s.cache.put(key, version, buf.Bytes())
+		s.cache.put(key, version, body)
 	}
-	s.write(w, buf.Bytes())
+	s.write(w, contentType, body)
 }
 
-func (s *Server) write(w http.ResponseWriter, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
+func (s *Server) write(w http.ResponseWriter, contentType string, body []byte) {
+	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Cache-Control", "no-store")
 	if _, err := w.Write(body); err != nil {
 		s.log.Warn("write api answer", "err", err)

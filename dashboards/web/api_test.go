@@ -17,7 +17,9 @@ import (
 	"github.com/vigie-fr/vigie/dashboards/web"
 	"github.com/vigie-fr/vigie/internal/auth"
 	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/sandbox"
 	"github.com/vigie-fr/vigie/internal/store"
+	"github.com/vigie-fr/vigie/internal/warehouse"
 )
 
 func ptr(t *testing.T, p *float64) float64 {
@@ -272,6 +274,7 @@ func TestGzipWhenAsked(t *testing.T) {
 func drillServer(t *testing.T, as auth.Identity) *httptest.Server {
 	t.Helper()
 	db := incidenttest.DB(t)
+	drillDB = db
 	st := incidenttest.Store(t, db)
 	at := time.Date(2021, 4, 6, 6, 40, 0, 0, time.UTC)
 	incidenttest.Insert(t, st, []incidenttest.Row{{Bucket: at, Platform: "ent", Service: "ent-11", Region: "11", OK: 1, Errors: 2, Rejected: 1,
@@ -295,6 +298,9 @@ func drillServer(t *testing.T, as auth.Identity) *httptest.Server {
 	return srv
 }
 
+// drillDB is the database of the last drillServer.
+var drillDB string
+
 const drill = "/api/v1/drilldown?service=ent-11&region=11&from=2021-04-06T06:30:00Z&to=2021-04-06T07:00:00Z"
 
 // Engineers get the failing raw events; analysts and unions get them
@@ -312,6 +318,18 @@ func TestDrilldownShowsRawEventsToEngineersOnly(t *testing.T) {
 	if len(got.Series) != 1 || got.Series[0].Errors != 2 || got.Series[0].Rejected != 1 || !strings.Contains(got.SQL.Events, "ORDER BY ts, id") ||
 		!strings.Contains(got.SQL.Series, "agg_minute") {
 		t.Errorf("series %+v, sql %+v", got.Series, got.SQL)
+	}
+	// The SQL is the view's: run in the engineers' sandbox, it gives the
+	// same minutes and the same events.
+	lim := warehouse.Limits{Timeout: time.Minute, Database: drillDB, MaxRows: 1000}
+	for name, sql := range map[string]string{"series": got.SQL.Series, "events": got.SQL.Events} {
+		res, cut, err := sandbox.Query(context.Background(), incidenttest.Engine(t), sql, lim)
+		if err != nil || cut {
+			t.Fatalf("%s SQL in the sandbox: %v (cut %v)\n%s", name, err, cut, sql)
+		}
+		if want := map[string]int{"series": 1, "events": 3}[name]; len(res.Rows) != want {
+			t.Errorf("%s SQL in the sandbox: %d rows, want %d", name, len(res.Rows), want)
+		}
 	}
 	get(t, eng, drill+"&academy=Cr%C3%A9teil&limit=1", &got)
 	if got.Events.Total != 2 || len(got.Events.Sample) != 1 || got.Events.Sample[0].Academy != "Créteil" || got.AcademyAppliesTo != "events" || got.Series[0].Errors != 2 {

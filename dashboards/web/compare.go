@@ -42,21 +42,12 @@ type Comparison struct {
 }
 
 func (s *Server) compare(w http.ResponseWriter, r *http.Request) {
-	rq, err := newRequest(r, "a_from", "a_to", "b_from", "b_to", "grain", "platform", "service", "region", "academy")
+	q, err := parseQuery(r, 0, "a_from", "a_to", "b_from", "b_to", "grain", "platform", "service", "region", "academy")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	f, err := rq.filters()
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	grain, err := rq.grain(grainNames...)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	rq, f, grain := q.rq, q.f, q.grain
 	var ranges [2][2]time.Time
 	for i, side := range []string{"a", "b"} {
 		from, to, err := rq.timeRange(side+"_from", side+"_to", grain, grainLimits[grain])

@@ -345,3 +345,40 @@ func buckets(g store.Grain, from, to time.Time) []time.Time {
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// query is what the data routes read from most requests: the filters, a
+// grain and a range.
+type query struct {
+	rq       *request
+	f        Filters
+	grain    store.Grain
+	from, to time.Time
+}
+
+// parseQuery reads a request of a route taking allowed: its filters; its
+// grain when allowed has "grain"; its from and to when allowed has
+// "from", at most limit apart (0: no limit of the route's own) and at most
+// the grain's limit.
+func parseQuery(r *http.Request, limit time.Duration, allowed ...string) (*query, error) {
+	rq, err := newRequest(r, allowed...)
+	q := &query{rq: rq}
+	if err != nil {
+		return q, err
+	}
+	if q.f, err = rq.filters(); err != nil {
+		return q, err
+	}
+	var grain store.Grain // "": the route's own limit names no grain
+	if slices.Contains(allowed, "grain") {
+		if q.grain, err = rq.grain(grainNames...); err != nil {
+			return q, err
+		}
+		if gl := grainLimits[q.grain]; limit == 0 || gl <= limit {
+			grain, limit = q.grain, gl
+		}
+	}
+	if slices.Contains(allowed, "from") {
+		q.from, q.to, err = rq.timeRange("from", "to", grain, limit)
+	}
+	return q, err
+}

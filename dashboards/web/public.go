@@ -76,12 +76,7 @@ type PublicStatus struct {
 }
 
 func (s *Server) publicStatus(w http.ResponseWriter, r *http.Request) {
-	rq, err := newRequest(r, "days")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	days, err := rq.intIn("days", 7, 1, 31)
+	rq, days, err := publicRequest(r, schemas.Regions[0])
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -92,17 +87,8 @@ func (s *Server) publicStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) publicRegion(w http.ResponseWriter, r *http.Request) {
-	rq, err := newRequest(r, "days")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	code := r.PathValue("region")
-	if checkRegion(code) != "" {
-		s.fail(w, r, rq.fail("region", "api.param.choice", "Value", code, "Allowed", allowedOf("region")))
-		return
-	}
-	days, err := rq.intIn("days", 7, 1, 31)
+	rq, days, err := publicRequest(r, code)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -114,6 +100,20 @@ func (s *Server) publicRegion(w http.ResponseWriter, r *http.Request) {
 		}
 		return st.Regions[0], nil
 	})
+}
+
+// publicRequest reads a public status request: its region code and its
+// number of days.
+func publicRequest(r *http.Request, code string) (*request, int, error) {
+	rq, err := newRequest(r, "days")
+	if err != nil {
+		return rq, 0, err
+	}
+	if checkRegion(code) != "" {
+		return rq, 0, rq.fail("region", "api.param.choice", "Value", code, "Allowed", allowedOf("region"))
+	}
+	days, err := rq.intIn("days", 7, 1, 31)
+	return rq, days, err
 }
 
 // state is the public state of an availability, made at least "degraded"

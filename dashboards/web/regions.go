@@ -100,21 +100,12 @@ func worse(a, b Summary) bool {
 }
 
 func (s *Server) regions(w http.ResponseWriter, r *http.Request) {
-	rq, err := newRequest(r, "from", "to", "platform", "service", "region", "academy")
+	q, err := parseQuery(r, MaxIncidentRange, "from", "to", "platform", "service", "region", "academy")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	f, err := rq.filters()
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	from, to, err := rq.timeRange("from", "to", "", MaxIncidentRange)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	rq, f, from, to := q.rq, q.f, q.from, q.to
 	s.answer(w, r, rq.p, "", func(ctx context.Context) (any, error) {
 		out := RegionMap{From: from, To: to, Filters: f, Bins: bins(rq.p), Regions: []RegionSummary{}}
 		byRegion, err := s.src.Series(ctx, store.SeriesQuery{Grain: store.All, From: from, To: to, Filter: f.store(), By: store.By{Region: true}})
@@ -246,32 +237,17 @@ type RegionDetail struct {
 }
 
 func (s *Server) region(w http.ResponseWriter, r *http.Request) {
-	rq, err := newRequest(r, "from", "to", "grain", "platform", "service", "academy")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	q, err := parseQuery(r, MaxIncidentRange, "from", "to", "grain", "platform", "service", "academy")
 	code := r.PathValue("region")
-	if checkRegion(code) != "" {
-		s.fail(w, r, rq.fail("region", "api.param.choice", "Value", code, "Allowed", allowedOf("region")))
-		return
+	if err == nil && checkRegion(code) != "" {
+		err = q.rq.fail("region", "api.param.choice", "Value", code, "Allowed", allowedOf("region"))
 	}
-	f, err := rq.filters()
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	rq, f, grain, from, to := q.rq, q.f, q.grain, q.from, q.to
 	f.Region = []string{code}
-	grain, err := rq.grain(grainNames...)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	from, to, err := rq.timeRange("from", "to", grain, min(grainLimits[grain], MaxIncidentRange))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	s.answer(w, r, rq.p, "", func(ctx context.Context) (any, error) {
 		out := RegionDetail{Region: regionOf(code), From: from, To: to, Grain: string(grain), Filters: f,
 			Services: []Summary{}, Series: []Series{}, Episodes: []Episode{}, Buckets: buckets(grain, from, to)}

@@ -158,32 +158,18 @@ type Availability struct {
 }
 
 func (s *Server) availability(w http.ResponseWriter, r *http.Request) {
-	rq, err := newRequest(r, "from", "to", "grain", "platform", "service", "region", "academy")
+	q, err := parseQuery(r, 0, "from", "to", "grain", "platform", "service", "region", "academy")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	platform, err := rq.choice("platform", "ent", platforms...)
+	platform, err := q.rq.choice("platform", "ent", platforms...)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	f, err := rq.filters()
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	rq, f, grain, from, to := q.rq, q.f, q.grain, q.from, q.to
 	f.Platform = []string{platform}
-	grain, err := rq.grain(grainNames...)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	from, to, err := rq.timeRange("from", "to", grain, grainLimits[grain])
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
 	defer cancel()
 	pts, err := s.src.Series(ctx, store.SeriesQuery{Grain: grain, From: from, To: to, Filter: f.store(), By: store.By{Region: true}})
@@ -221,21 +207,12 @@ func (s *Server) availability(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
-	rq, err := newRequest(r, "from", "to", "platform", "service", "region", "academy")
+	q, err := parseQuery(r, MaxIncidentRange, "from", "to", "platform", "service", "region", "academy")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	f, err := rq.filters()
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	from, to, err := rq.timeRange("from", "to", "", MaxIncidentRange)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	rq, f, from, to := q.rq, q.f, q.from, q.to
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
 	defer cancel()
 	out, err := s.findEpisodes(ctx, rq.p, from, to, f)
@@ -272,21 +249,13 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, rq.fail("format", "api.param.choice", "Value", format, "Allowed", "md, json, html"))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
-	defer cancel()
-	src, err := export.Local(ctx, s.src, from, to, s.cfg)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	body, err := export.Render(ctx, src, f)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", f.ContentType)
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(body)
+	s.answerBytes(w, r, rq.p, "", f.ContentType, func(ctx context.Context) ([]byte, error) {
+		src, err := export.Local(ctx, s.src, from, to, s.cfg)
+		if err != nil {
+			return nil, err
+		}
+		return export.Render(ctx, src, f)
+	})
 }
 
 // DataRange is the answer of /api/v1/range: where the data is, the day
