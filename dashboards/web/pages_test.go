@@ -109,6 +109,7 @@ func TestEveryMessageThePagesUseExists(t *testing.T) {
 		"web.outcome.":      {"ok", "errors", "timeouts", "rejected", "queued"},
 		"web.event.":        {"ts", "academy", "kind", "outcome", "status", "latency_ms", "user", "attrs", "count"},
 		"web.public.state.": {"ok", "degraded", "down", "unknown"},
+		"web.col.":          {"start", "duration", "service", "regions", "worst_availability", "worst_p95", "users", "explore"},
 	}
 	for prefix, values := range dynamic {
 		for _, v := range values {

@@ -259,11 +259,17 @@
     if ($('academy').value.trim()) p.set('academy', $('academy').value.trim());
     return '?' + p.toString();
   }
+  const EPISODE_COLS = ['start', 'duration', 'service', 'regions', 'worst_availability', 'worst_p95', 'users', 'explore'];
   function drawEpisodes(body, episodes, empty) {
+    const head = body.parentElement.tHead;
+    if (!head.rows.length) {
+      const tr = head.insertRow();
+      for (const c of EPISODE_COLS) tr.append(el('th', { scope: 'col' }, t('web.col.' + c)));
+    }
     body.textContent = '';
     if (!episodes.length) {
       const td = body.insertRow().insertCell();
-      td.colSpan = 8;
+      td.colSpan = EPISODE_COLS.length;
       td.textContent = empty;
       return;
     }
@@ -315,10 +321,16 @@
       width: chartWidth(plot), height: 220,
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Europe/Paris'),
       series: [{ label: t('web.col.time'), value: (u, v) => (v === null || v === undefined ? '–' : V.shortDateTime(v * 1000)) }]
-        .concat(series.map((s, i) => ({ label: s.label, stroke: LINE[i % LINE.length], dash: DASH[i % DASH.length], width: 2, value: (u, v) => fmtY(v) }))),
-      axes: [{ values: (u, splits) => splits.map(fmtX) }, { values: (u, vals) => vals.map(fmtY), size: 70 }],
+        .concat(series.map((s, i) => ({
+          label: s.label, stroke: LINE[i % LINE.length], dash: DASH[i % DASH.length], width: 2,
+          scale: s.count ? 'n' : 'y', value: (u, v) => (s.count ? intY(v) : fmtY(v)),
+        }))),
+      axes: [{ values: (u, splits) => splits.map(fmtX) }, { scale: 'y', values: (u, vals) => vals.map(fmtY), size: 70 }],
+      scales: { n: { auto: true } },
       legend: { live: true },
     };
+    // A series of counts beside durations gets its own axis, on the right.
+    if (series.some((s) => s.count)) opts.axes.push({ scale: 'n', side: 1, values: (u, vals) => vals.map(intY), size: 60, grid: { show: false } });
     const u = new uPlot(opts, [secs].concat(series.map((s) => s.values)), plot);
     charts.push(u);
     // The values, for keyboards, screen readers and printing.
@@ -335,7 +347,7 @@
       for (const s of series) {
         const td = tr.insertCell();
         td.className = 'num';
-        td.textContent = fmtY(s.values[i]);
+        td.textContent = s.count ? intY(s.values[i]) : fmtY(s.values[i]);
       }
     });
     d.append(tbl);
@@ -353,7 +365,10 @@
     if (which.includes('outcomes')) {
       chart(box, t('web.chart.outcomes'), xs, ['ok', 'errors', 'timeouts', 'rejected', 'queued'].map((k) => ({ label: t('web.outcome.' + k), values: col(k) })), intY);
     }
-    if (which.includes('queue')) chart(box, t('web.chart.queue'), xs, [{ label: t('web.queue.mean'), values: col('mean_queue_ms') }, { label: t('web.queue.max'), values: col('max_queue_ms') }], msY);
+    if (which.includes('queue')) {
+      chart(box, t('web.chart.queue'), xs, [{ label: t('web.queue.mean'), values: col('mean_queue_ms') }, { label: t('web.queue.max'), values: col('max_queue_ms') },
+        { label: t('web.outcome.queued'), values: col('queued'), count: true }], msY);
+    }
     if (which.includes('sessions')) chart(box, t('web.chart.sessions'), xs, [{ label: t('web.sessions.open'), values: col('open_sessions') }, { label: t('web.sessions.started'), values: col('sessions_started') }], intY);
     fitCharts();
   }
@@ -575,12 +590,19 @@
     const svc = $('service');
     for (const s of dataRange.services || []) svc.append(el('option', { value: s.service, 'data-platform': s.platform }, s.service));
   }
+  // The service list offers the chosen platform's services only.
+  function syncServices() {
+    const pl = $('platform').value;
+    for (const o of $('service').options) if (o.value) o.hidden = pl !== '' && o.dataset.platform !== pl;
+    if ($('service').selectedOptions[0] && $('service').selectedOptions[0].hidden) $('service').value = '';
+  }
   function syncForm(p) {
     for (const f of FIELDS) {
       const v = f === 'from' || f === 'to' ? (range(p)[f] || '').slice(0, 10) : p.get(f) || '';
       $(f).value = v;
     }
     for (const b of document.querySelectorAll('[data-preset]')) b.setAttribute('aria-pressed', String(b.dataset.preset === p.get('preset')));
+    syncServices();
   }
 
   // --- rendering ----------------------------------------------------------------
@@ -665,6 +687,7 @@
       go(p, true);
     });
     for (const b of document.querySelectorAll('[data-preset]')) b.addEventListener('click', () => preset(b.dataset.preset));
+    $('platform').addEventListener('change', syncServices);
     window.addEventListener('popstate', render);
     await render();
   }
