@@ -255,6 +255,7 @@ func TestEveryPageRendersWithDataInARealBrowser(t *testing.T) {
 		Regions []struct {
 			Region struct{ Code string }
 			Range  *struct{ Availability *float64 }
+			Live   *struct{ Availability *float64 }
 		}
 	}
 	getJSON(t, srv.URL+"/api/v1/regions?from=2021-04-06", &regions)
@@ -297,6 +298,18 @@ func TestEveryPageRendersWithDataInARealBrowser(t *testing.T) {
 		t.Errorf("no incident listed for 6 April 2021")
 	}
 	b.screenshot("map-laptop")
+	// Coloured live: the last 15 minutes' values instead.
+	b.run(chromedp.Click(`input[name="colour"][value="live"]`, chromedp.ByQuery))
+	b.waitURL("colour=live")
+	for _, r := range regions.Regions {
+		want := "–"
+		if r.Live != nil && r.Live.Availability != nil {
+			want = frPct(*r.Live.Availability)
+		}
+		if got := spaces(b.text(`#map a.region[data-region="` + r.Region.Code + `"] text.value`)); got != want {
+			t.Errorf("live map label of %s = %q, want %q", r.Region.Code, got, want)
+		}
+	}
 	b.noErrors("map")
 
 	// The same page on a phone and on a projector: nothing wider than the

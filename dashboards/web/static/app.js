@@ -136,14 +136,18 @@
     for (const i of r.open_incidents || []) box.append(el('p', { class: 'open' }, i.service + ' : ' + t('web.since', { Time: V.dateTime(i.start) })));
     box.append(el('a', { href: regionHref(r.region.code) }, t('web.map.open_region')));
   }
+  // The map is coloured by the range's availability, or live (the last 15
+  // minutes with data), as the radio buttons above it say.
+  function colourBy() { return params().get('colour') === 'live' ? 'live' : 'range'; }
   async function drawMap(data) {
     const m = await shape();
+    const by = colourBy();
     const byCode = {};
     for (const r of data.regions) byCode[r.region.code] = r;
     const root = svg('svg', { viewBox: '0 0 ' + m.width + ' ' + m.height, role: 'group', 'aria-label': t('web.map.title') });
     for (const g of m.regions) {
       const r = byCode[g.code] || { region: { code: g.code, name: g.name }, range: null };
-      const a = r.range ? r.range.availability : null;
+      const a = r[by] ? r[by].availability : null;
       if (g.inset) {
         root.append(svg('rect', { x: g.inset[0], y: g.inset[1], width: g.inset[2], height: g.inset[3], class: 'inset' }));
         root.append(svg('text', { x: g.inset[0] + 6, y: g.inset[1] + 16, class: 'inset-name' }, r.region.name));
@@ -401,6 +405,7 @@
     const filters = filterQS(p, ['platform', 'service', 'region']);
     const grain = grainOf(p);
     const platforms = p.get('platform') ? [p.get('platform')] : ['ent', 'cned'];
+    for (const r of document.querySelectorAll('input[name="colour"]')) r.checked = r.value === colourBy();
     for (const f of ['html', 'md', 'json']) $('report-' + f).href = 'api/v1/report?' + qs + '&format=' + f;
     // The map and the incidents of more than a month are not asked for
     // (the API keeps them to 31 days): the heatmap still shows, by day or
@@ -688,6 +693,15 @@
     });
     for (const b of document.querySelectorAll('[data-preset]')) b.addEventListener('click', () => preset(b.dataset.preset));
     $('platform').addEventListener('change', syncServices);
+    for (const r of document.querySelectorAll('input[name="colour"]')) {
+      r.addEventListener('change', () => {
+        const p = params();
+        if (r.value === 'live') p.set('colour', 'live');
+        else p.delete('colour');
+        history.replaceState(null, '', '?' + p.toString());
+        if (lastRegions) drawMap(lastRegions);
+      });
+    }
     window.addEventListener('popstate', render);
     await render();
   }
