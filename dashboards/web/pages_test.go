@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/vigie-fr/vigie/internal/config"
 	"github.com/vigie-fr/vigie/internal/i18n"
 	"github.com/vigie-fr/vigie/internal/store/storetest"
+	"github.com/vigie-fr/vigie/schemas"
 )
 
 func pagesServer(t *testing.T) *httptest.Server {
@@ -130,5 +132,37 @@ func TestEveryMessageThePagesUseExists(t *testing.T) {
 				t.Errorf("%s: the pages use %q, missing from web.%s.yaml", l, id, l)
 			}
 		}
+	}
+}
+
+// The vendored map has every region Vigie knows, once, the overseas ones
+// in insets.
+func TestTheMapHasEveryRegion(t *testing.T) {
+	b, err := os.ReadFile("static/vendor/france-regions.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Regions []struct {
+			Code, D string
+			Inset   []float64
+		}
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	var codes []string
+	for _, r := range m.Regions {
+		codes = append(codes, r.Code)
+		overseas := strings.HasPrefix(r.Code, "0")
+		if (r.Inset != nil) != overseas || !strings.HasPrefix(r.D, "M") {
+			t.Errorf("region %s: inset %v, path %.20q", r.Code, r.Inset, r.D)
+		}
+	}
+	sort.Strings(codes)
+	want := slices.Clone(schemas.Regions)
+	sort.Strings(want)
+	if !slices.Equal(codes, want) {
+		t.Errorf("map regions %v, want %v", codes, want)
 	}
 }
