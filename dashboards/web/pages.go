@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"html/template"
+	"io/fs"
 	"net/http"
 	"slices"
 
@@ -37,6 +38,22 @@ func (s *Server) registerPages(mux *http.ServeMux) {
 			return
 		}
 		s.statusPage(w, "../", code)
+	})
+}
+
+// staticFiles serves the pages' script, style and vendored files, gzipped
+// when the browser asks (uPlot and the map are 94 kB, 38 kB compressed).
+// A range request is answered uncompressed by the file server: its byte
+// offsets would not match a compressed body.
+func staticFiles(sub fs.FS) http.Handler {
+	files := http.StripPrefix("/static/", http.FileServerFS(sub))
+	zipped := gzipped(files.ServeHTTP)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Range") != "" {
+			files.ServeHTTP(w, r)
+			return
+		}
+		zipped.ServeHTTP(w, r)
 	})
 }
 

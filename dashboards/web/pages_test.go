@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"io/fs"
@@ -164,5 +166,47 @@ func TestTheMapHasEveryRegion(t *testing.T) {
 	sort.Strings(want)
 	if !slices.Equal(codes, want) {
 		t.Errorf("map regions %v, want %v", codes, want)
+	}
+}
+
+// Static files are gzipped when asked, whole and uncompressed for a range.
+func TestStaticFilesAreGzippedWhenAsked(t *testing.T) {
+	srv := pagesServer(t)
+	want, err := os.ReadFile("static/vendor/uPlot.iife.min.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(header map[string]string) (*http.Response, []byte) {
+		req, _ := http.NewRequest("GET", srv.URL+"/static/vendor/uPlot.iife.min.js", nil)
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		res, err := http.DefaultTransport.RoundTrip(req) // no transparent decompression
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res, body
+	}
+	res, body := get(map[string]string{"Accept-Encoding": "gzip"})
+	if res.StatusCode != 200 || res.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("gzip asked: %d, Content-Encoding %q", res.StatusCode, res.Header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(zr)
+	if err != nil || !bytes.Equal(got, want) || len(body) >= len(want)/2 {
+		t.Errorf("gzipped body: %d bytes decompressing to %d (err %v), want %d bytes, less than half", len(body), len(got), err, len(want))
+	}
+	res, body = get(nil)
+	if res.StatusCode != 200 || res.Header.Get("Content-Encoding") != "" || !bytes.Equal(body, want) {
+		t.Errorf("no gzip asked: %d %q, %d bytes", res.StatusCode, res.Header.Get("Content-Encoding"), len(body))
+	}
+	res, body = get(map[string]string{"Accept-Encoding": "gzip", "Range": "bytes=0-9"})
+	if res.StatusCode != http.StatusPartialContent || res.Header.Get("Content-Encoding") != "" || !bytes.Equal(body, want[:10]) {
+		t.Errorf("range: %d %q %q", res.StatusCode, res.Header.Get("Content-Encoding"), body)
 	}
 }

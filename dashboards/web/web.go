@@ -123,7 +123,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 		w.Header().Set("Cache-Control", "no-cache")
 		http.ServeFileFS(w, r, sub, "index.html")
 	})
-	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(sub)))
+	mux.Handle("GET /static/", staticFiles(sub))
 	for _, rt := range s.routes() {
 		mux.Handle(rt.pattern, gzipped(rt.handle))
 	}
