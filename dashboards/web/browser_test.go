@@ -136,7 +136,14 @@ func (b *browser) run(actions ...chromedp.Action) {
 func (b *browser) open(url string) string {
 	b.t.Helper()
 	b.run(chromedp.Navigate(url))
-	return b.settled()
+	state := b.settled()
+	var ms float64
+	var calls []string
+	b.eval(`performance.now()`, &ms)
+	b.eval(`performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/')).map((e) => new URL(e.name).pathname + ' ' + Math.round(e.duration) + ' ms')`, &calls)
+	// A measure, not a limit: the machine is shared.
+	b.t.Logf("%s: %s in %.0f ms (%s)", strings.TrimPrefix(url, "http://"), state, ms, strings.Join(calls, ", "))
+	return state
 }
 
 func (b *browser) settled() string {

@@ -400,7 +400,7 @@
   }
   function rangeText(from, to) { return t('web.range.text', { From: V.dateTime(from), To: V.dateTime(to) }); }
 
-  async function showMap(p) {
+  async function showMap(p, stale) {
     const qs = rangeQS(p);
     const filters = filterQS(p, ['platform', 'service', 'region']);
     const grain = grainOf(p);
@@ -411,43 +411,44 @@
     // (the API keeps them to 31 days): the heatmap still shows, by day or
     // week, and the comparison view compares long periods.
     const tooLong = spanMs(p) > 31 * DAY;
-    const [regions, inc, ...grids] = await Promise.allSettled([
-      tooLong ? Promise.resolve(null) : V.getJSON('api/v1/regions?' + qs + filters),
-      tooLong ? Promise.resolve(null) : V.getJSON('api/v1/incidents?' + qs + filters),
-      ...platforms.map((pl) => V.getJSON('api/v1/availability?' + qs + '&platform=' + pl + '&grain=' + grain + filterQS(p, ['service', 'region']))),
-    ]);
+    // Each part is drawn as soon as its answer comes: the map does not
+    // wait for the incidents.
     const errors = [];
-    if (regions.status === 'fulfilled' && !regions.value) {
-      $('map').textContent = t('web.map.toolong');
-      $('map-detail').textContent = '';
-      $('regions-table').tBodies[0].textContent = '';
-    } else if (regions.status === 'fulfilled') {
-      lastRegions = regions.value;
-      V.setBins(regions.value.bins);
-      V.legend($('legend'));
-      $('range-text').textContent = rangeText(regions.value.from, regions.value.to) +
-        (regions.value.as_of ? ' ' + t('web.live.asof', { Time: V.dateTime(regions.value.as_of) }) : '');
-      await drawMap(regions.value);
-      drawRegionsTable(regions.value);
-    } else errors.push(regions.reason.message);
+    let cells = 0, episodes = 0;
+    const part = (promise, draw) => promise.then((v) => { if (!stale()) return draw(v); }, (e) => { errors.push(e.message); });
     const box = $('heatmap');
     box.textContent = '';
-    let cells = 0;
-    for (const g of grids) {
-      if (g.status === 'fulfilled') cells += drawHeatmap(box, g.value);
-      else errors.push(g.reason.message);
-    }
-    let episodes = 0;
-    if (inc.status === 'fulfilled' && inc.value) {
-      const list = inc.value.episodes || [];
-      episodes = list.length;
-      drawEpisodes($('episodes').tBodies[0], list, t('web.episodes.none'));
-    } else if (inc.status === 'fulfilled') {
-      drawEpisodes($('episodes').tBodies[0], [], t('web.episodes.toolong'));
-    } else errors.push(inc.reason.message);
+    const slots = platforms.map(() => box.appendChild(el('div')));
+    await Promise.all([
+      part(tooLong ? Promise.resolve(null) : V.getJSON('api/v1/regions?' + qs + filters), async (regions) => {
+        if (!regions) {
+          $('map').textContent = t('web.map.toolong');
+          $('map-detail').textContent = '';
+          $('regions-table').tBodies[0].textContent = '';
+          return;
+        }
+        lastRegions = regions;
+        V.setBins(regions.bins);
+        V.legend($('legend'));
+        $('range-text').textContent = rangeText(regions.from, regions.to) +
+          (regions.as_of ? ' ' + t('web.live.asof', { Time: V.dateTime(regions.as_of) }) : '');
+        await drawMap(regions);
+        drawRegionsTable(regions);
+      }),
+      part(tooLong ? Promise.resolve(null) : V.getJSON('api/v1/incidents?' + qs + filters), (inc) => {
+        const list = inc ? inc.episodes || [] : [];
+        episodes = list.length;
+        drawEpisodes($('episodes').tBodies[0], list, t(inc ? 'web.episodes.none' : 'web.episodes.toolong'));
+      }),
+      ...platforms.map((pl, i) => part(V.getJSON('api/v1/availability?' + qs + '&platform=' + pl + '&grain=' + grain + filterQS(p, ['service', 'region'])), (g) => {
+        slots[i].textContent = '';
+        cells += drawHeatmap(slots[i], g);
+      })),
+    ]);
     if (errors.length) throw new Error(errors.join(' — '));
     setStatus(t('web.status.map', { Cells: V.int(cells), Episodes: V.int(episodes) }));
   }
+
 
   async function showRegion(p) {
     const code = p.get('region');
@@ -634,7 +635,7 @@
       if (v === 'region' && p.get('region')) await showRegion(p);
       else if (v === 'compare') await showCompare(p);
       else if (v === 'drill') await showDrill(p);
-      else await showMap(p);
+      else await showMap(p, () => mine !== generation);
       if (mine === generation) document.body.dataset.state = 'ready';
     } catch (e) {
       if (mine !== generation) return;
@@ -675,10 +676,13 @@
     });
     document.title = t('web.title');
     V.legend($('legend'));
+    // Who is looking and where the data is, asked together.
+    const range = V.getJSON('api/v1/range').then((r) => ({ r }), (e) => ({ e }));
     await who();
-    try {
-      dataRange = await V.getJSON('api/v1/range');
-    } catch (e) {
+    const got = await range;
+    dataRange = got.r;
+    if (got.e) {
+      const e = got.e;
       setStatus(t('web.error', { Message: e.message }), true);
       document.body.dataset.state = 'error';
       return;
