@@ -315,3 +315,79 @@ func BenchmarkTenMillionEventDay(b *testing.B) {
 		b.Run(c.name+"/warm", func(b *testing.B) { timeCalls(b, st, c.path, false) })
 	}
 }
+
+// timedStore is the store with the time each read took, summed by method:
+// where a slow answer spends its time.
+type timedStore struct {
+	*store.Store
+	mu    sync.Mutex
+	spent map[string]time.Duration
+	calls map[string]int
+}
+
+func (t *timedStore) took(name string, start time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.spent[name] += time.Since(start)
+	t.calls[name]++
+}
+
+func (t *timedStore) Stats(ctx context.Context, g store.Grain, from, to time.Time) ([]store.Stats, error) {
+	defer t.took("Stats/"+string(g), time.Now())
+	return t.Store.Stats(ctx, g, from, to)
+}
+
+func (t *timedStore) UsersFailed(ctx context.Context, g store.Grain, sets [][]store.Span) ([]uint64, error) {
+	defer t.took("UsersFailed", time.Now())
+	return t.Store.UsersFailed(ctx, g, sets)
+}
+
+func (t *timedStore) SlowCounts(ctx context.Context, g store.Grain, from, to time.Time, th []store.Threshold, def float64) ([]store.Slow, error) {
+	defer t.took("SlowCounts/"+string(g), time.Now())
+	return t.Store.SlowCounts(ctx, g, from, to, th, def)
+}
+
+func (t *timedStore) Grid(ctx context.Context, platform string, g store.Grain, from, to time.Time) ([]store.GridCell, error) {
+	defer t.took("Grid", time.Now())
+	return t.Store.Grid(ctx, platform, g, from, to)
+}
+
+func (t *timedStore) Anonymous(ctx context.Context, service string, regions []string, inFrom, inTo, from, to time.Time) (store.Anonymous, error) {
+	defer t.took("Anonymous", time.Now())
+	return t.Store.Anonymous(ctx, service, regions, inFrom, inTo, from, to)
+}
+
+func (t *timedStore) Series(ctx context.Context, q store.SeriesQuery) ([]store.Point, error) {
+	defer t.took("Series/"+string(q.Grain), time.Now())
+	return t.Store.Series(ctx, q)
+}
+
+// BenchmarkTenMillionEventDayProfile logs where one cold call of each slow
+// route spends its time, read by read.
+func BenchmarkTenMillionEventDayProfile(b *testing.B) {
+	if os.Getenv("VIGIE_LONG_TESTS") != "1" {
+		b.Skip("a 10-million-event day takes minutes to load: VIGIE_LONG_TESTS=1")
+	}
+	st := incidenttest.Store(b, loadDay(b))
+	for _, path := range []string{"/api/v1/report?format=json&from=2021-04-06", "/api/v1/incidents?from=2021-04-06", "/api/v1/regions?from=2021-04-06"} {
+		ts := &timedStore{Store: st, spent: map[string]time.Duration{}, calls: map[string]int{}}
+		mux := http.NewServeMux()
+		web.New(ts, config.Default().Incidents, nil).Register(mux)
+		srv := httptest.NewServer(mux)
+		t0 := time.Now()
+		res, err := http.Get(srv.URL + path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		total := time.Since(t0)
+		srv.Close()
+		var reads time.Duration
+		for name, d := range ts.spent {
+			reads += d
+			b.Logf("%s: %s %d× %s", path, name, ts.calls[name], d.Round(time.Millisecond))
+		}
+		b.Logf("%s: %s in all, %s in the warehouse's reads", path, total.Round(time.Millisecond), reads.Round(time.Millisecond))
+	}
+}

@@ -170,13 +170,18 @@ func (s *Server) availability(w http.ResponseWriter, r *http.Request) {
 	}
 	rq, f, grain, from, to := q.rq, q.f, q.grain, q.from, q.to
 	f.Platform = []string{platform}
-	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
-	defer cancel()
-	pts, err := s.src.Series(ctx, store.SeriesQuery{Grain: grain, From: from, To: to, Filter: f.store(), By: store.By{Region: true}})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	s.answer(w, r, rq.p, "", func(ctx context.Context) (any, error) {
+		pts, err := s.src.Series(ctx, store.SeriesQuery{Grain: grain, From: from, To: to, Filter: f.store(), By: store.By{Region: true}})
+		if err != nil {
+			return nil, err
+		}
+		return availabilityOf(rq, pts, grain, from, to, f), nil
+	})
+}
+
+// availabilityOf lays the points of each region out as heatmap cells.
+func availabilityOf(rq *request, pts []store.Point, grain store.Grain, from, to time.Time, f Filters) Availability {
+	platform := f.Platform[0]
 	out := Availability{From: from, To: to, Grain: string(grain), Platform: platform, Filters: f,
 		Regions: []Region{}, Buckets: buckets(grain, from, to), Cells: make([]Cell, 0, len(pts)), Bins: bins(rq.p)}
 	var codes []string
@@ -203,7 +208,7 @@ func (s *Server) availability(w http.ResponseWriter, r *http.Request) {
 		}
 		return a.Bucket.Before(b.Bucket)
 	})
-	s.reply(w, r, out)
+	return out
 }
 
 func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
@@ -212,15 +217,9 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	rq, f, from, to := q.rq, q.f, q.from, q.to
-	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
-	defer cancel()
-	out, err := s.findEpisodes(ctx, rq.p, from, to, f)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.reply(w, r, out)
+	s.answer(w, r, q.rq.p, "", func(ctx context.Context) (any, error) {
+		return s.findEpisodes(ctx, q.rq.p, q.from, q.to, q.f)
+	})
 }
 
 // report answers the lessons-learned report of [from, to) in a format of
