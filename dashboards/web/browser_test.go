@@ -184,6 +184,14 @@ func (b *browser) count(selector string) int {
 	return n
 }
 
+// wantCount checks how many elements match selector; what names them.
+func (b *browser) wantCount(selector string, want int, what string) {
+	b.t.Helper()
+	if n := b.count(selector); n != want {
+		b.t.Errorf("%d %s", n, what)
+	}
+}
+
 func (b *browser) text(selector string) string {
 	b.t.Helper()
 	var s string
@@ -279,15 +287,9 @@ func TestEveryPageRendersWithDataInARealBrowser(t *testing.T) {
 			t.Errorf("map label of %s = %q, want %q", r.Region.Code, got, want)
 		}
 	}
-	if n := b.count("#map a.region path[fill]"); n != 18 {
-		t.Errorf("%d regions drawn on the map, want 18", n)
-	}
-	if n := b.count("#map rect.inset"); n != 5 {
-		t.Errorf("%d overseas insets, want 5", n)
-	}
-	if n := b.count("#regions-table tbody tr.region-row"); n != 18 {
-		t.Errorf("%d rows in the regions table, want 18", n)
-	}
+	b.wantCount("#map a.region path[fill]", 18, "regions drawn on the map, want 18")
+	b.wantCount("#map rect.inset", 5, "overseas insets, want 5")
+	b.wantCount("#regions-table tbody tr.region-row", 18, "rows in the regions table, want 18")
 	// The legend states the API's bins, worst first, then "no data".
 	var legend []string
 	b.eval(`[...document.querySelectorAll('.legend .bin')].map((e) => e.textContent)`, &legend)
@@ -295,9 +297,7 @@ func TestEveryPageRendersWithDataInARealBrowser(t *testing.T) {
 		t.Errorf("legend %q, want %q", legend, want)
 	}
 	// Both platforms' heatmaps: 18 regions × 24 hours each.
-	if n := b.count(".heatmap"); n != 2 {
-		t.Errorf("%d heatmaps, want ENT and CNED", n)
-	}
+	b.wantCount(".heatmap", 2, "heatmaps, want ENT and CNED")
 	if n := b.count(".heatmap rect.cell"); n == 0 || n > 2*18*24 {
 		t.Errorf("%d heatmap cells, want some and at most %d", n, 2*18*24)
 	}
@@ -350,9 +350,7 @@ func TestEveryPageRendersWithDataInARealBrowser(t *testing.T) {
 	if n := b.count("#services-table tbody tr"); n < 2 {
 		t.Errorf("%d services for Île-de-France, want the ENT and the CNED", n)
 	}
-	if n := b.count("#region-charts figure.chart canvas"); n != 5 {
-		t.Errorf("%d charts drawn, want 5 (availability, latency, outcomes, waiting room, sessions)", n)
-	}
+	b.wantCount("#region-charts figure.chart canvas", 5, "charts drawn, want 5 (availability, latency, outcomes, waiting room, sessions)")
 	var detail struct {
 		Series []struct {
 			Service string
@@ -373,15 +371,9 @@ func TestEveryPageRendersWithDataInARealBrowser(t *testing.T) {
 	if state := b.open(srv.URL + "/?view=compare&from=2020-03-16&b_from=2021-04-06"); state != "ready" {
 		t.Fatalf("comparison: state %q, status %q", state, b.text("#status"))
 	}
-	if n := b.count("#compare-totals .card"); n != 2 {
-		t.Errorf("%d periods, want 2", n)
-	}
-	if n := b.count("#compare-table tbody tr"); n != 18 {
-		t.Errorf("%d regions compared, want 18", n)
-	}
-	if n := b.count("#compare-charts canvas"); n != 2 {
-		t.Errorf("%d comparison charts, want 2", n)
-	}
+	b.wantCount("#compare-totals .card", 2, "periods, want 2")
+	b.wantCount("#compare-table tbody tr", 18, "regions compared, want 18")
+	b.wantCount("#compare-charts canvas", 2, "comparison charts, want 2")
 	b.screenshot("compare-2020-2021")
 	b.noErrors("comparison")
 
@@ -392,9 +384,7 @@ func TestEveryPageRendersWithDataInARealBrowser(t *testing.T) {
 	if state := b.open(srv.URL + "/" + href); state != "ready" {
 		t.Fatalf("drill-down %s: state %q, status %q", href, state, b.text("#status"))
 	}
-	if n := b.count("#drill-charts canvas"); n != 3 {
-		t.Errorf("%d drill-down charts, want 3", n)
-	}
+	b.wantCount("#drill-charts canvas", 3, "drill-down charts, want 3")
 	if n := b.count("#drill-events tbody tr"); n == 0 {
 		t.Errorf("no failing event in the drill-down of %s", href)
 	}
@@ -408,9 +398,7 @@ func TestEveryPageRendersWithDataInARealBrowser(t *testing.T) {
 	if state := b.open(srv.URL + "/status"); state != "ready" {
 		t.Fatalf("status page: state %q", state)
 	}
-	if n := b.count(".status-list li"); n != 18 {
-		t.Errorf("%d regions on the status page, want 18", n)
-	}
+	b.wantCount(".status-list li", 18, "regions on the status page, want 18")
 	b.screenshot("status")
 	if state := b.open(srv.URL + "/status/04"); state != "ready" {
 		t.Fatalf("status of La Réunion: state %q", state)
