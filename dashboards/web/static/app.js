@@ -19,7 +19,16 @@
   // --- the URL is the state -------------------------------------------------
   const FIELDS = ['platform', 'service', 'region', 'academy', 'from', 'to', 'grain', 'b_from'];
   function params() { return new URLSearchParams(location.search); }
-  function view() { return params().get('view') || 'map'; }
+  // The view shown: a region's page needs its region, a drill-down its
+  // series; without them, the map.
+  function view() {
+    const p = params(), v = p.get('view') || 'map';
+    if ((v === 'region' || v === 'drill') && !p.get('region')) return 'map';
+    return ['map', 'region', 'compare', 'drill'].includes(v) ? v : 'map';
+  }
+  // The view a new range or filter leads to: the same, but a drill-down
+  // goes back to its region's page (its range was the incident's).
+  function nextView() { return view() === 'drill' ? 'region' : view(); }
   function formState() {
     const o = {};
     for (const f of FIELDS) o[f] = $(f).value.trim();
@@ -71,9 +80,9 @@
     return new Date(Math.min(end, Date.now()));
   }
   function iso(d) { return d.toISOString().replace('.000Z', 'Z'); }
-  function preset(name) {
+  function preset(name, refresh) {
     const a = anchor(), p = formState();
-    p.view = view() === 'compare' ? 'compare' : 'map';
+    p.view = nextView();
     if (name === 'hour') {
       p.from = iso(new Date(a.getTime() - HOUR));
       p.to = iso(a);
@@ -89,7 +98,8 @@
       }
     }
     p.preset = name;
-    go(p, true);
+    if (params().get('colour')) p.colour = params().get('colour');
+    go(p, !refresh); // a refresh replaces the address, a click adds to the history
   }
 
   // --- the map ----------------------------------------------------------------
@@ -632,7 +642,7 @@
         document.body.dataset.state = 'empty';
         return;
       }
-      if (v === 'region' && p.get('region')) await showRegion(p);
+      if (v === 'region') await showRegion(p);
       else if (v === 'compare') await showCompare(p);
       else if (v === 'drill') await showDrill(p);
       else await showMap(p, () => mine !== generation);
@@ -691,8 +701,8 @@
     $('controls').addEventListener('submit', (ev) => {
       ev.preventDefault();
       const p = formState();
-      p.view = view() === 'region' || view() === 'drill' ? view() : view();
-      if (p.view === 'drill') p.view = 'region';
+      p.view = nextView();
+      if (params().get('colour')) p.colour = params().get('colour');
       go(p, true);
     });
     for (const b of document.querySelectorAll('[data-preset]')) b.addEventListener('click', () => preset(b.dataset.preset));
@@ -714,8 +724,8 @@
   // minute.
   setInterval(() => {
     const p = params();
-    if (document.body.dataset.state === 'ready' && (p.get('preset') === 'hour' || p.get('preset') === 'today') && view() === 'map') {
-      V.getJSON('api/v1/range').then((r) => { dataRange = r; preset(p.get('preset')); }).catch(() => {});
+    if (document.body.dataset.state === 'ready' && (p.get('preset') === 'hour' || p.get('preset') === 'today') && (view() === 'map' || view() === 'region')) {
+      V.getJSON('api/v1/range').then((r) => { dataRange = r; preset(p.get('preset'), true); }).catch(() => {});
     }
   }, 60000);
 
