@@ -236,21 +236,36 @@ func (s *Store) Anonymous(ctx context.Context, service string, regions []string,
 	for i, reg := range regions {
 		quoted[i] = warehouse.QuoteString(reg)
 	}
-	q := fmt.Sprintf(`SELECT countIf(%[1]s), countIf(%[1]s AND user = 0), countIf(NOT (%[1]s)), countIf(NOT (%[1]s) AND user = 0),
-       uniqExactIf(attrs['src'], %[1]s AND user = 0 AND attrs['src'] != '')
+	// Two passes: the counts read ts and user only; the distinct sources
+	// read the attributes map, the widest column, only where the engine
+	// finds anonymous attempts inside the period.
+	where := fmt.Sprintf("service = %s AND region IN (%s)", warehouse.QuoteString(service), strings.Join(quoted, ", "))
+	q := fmt.Sprintf(`SELECT countIf(%[1]s), countIf(%[1]s AND user = 0), countIf(NOT (%[1]s)), countIf(NOT (%[1]s) AND user = 0)
 FROM %[2]s
-WHERE service = %[3]s AND region IN (%[4]s) AND %[5]s`,
-		span("ts", inFrom, inTo), s.table(TableEvents), warehouse.QuoteString(service), strings.Join(quoted, ", "), span("ts", from, to))
+WHERE %[3]s AND %[4]s`, span("ts", inFrom, inTo), s.table(TableEvents), where, span("ts", from, to))
 	res, err := s.wh.Query(ctx, q, nil)
 	if err != nil {
 		return Anonymous{}, fmt.Errorf("anonymous traffic of %s: %w", service, err)
 	}
-	if len(res.Rows) != 1 || len(res.Rows[0]) != 5 {
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 4 {
 		return Anonymous{}, nil
 	}
 	r := res.Rows[0]
-	return Anonymous{Inside: warehouse.AsUint(r[0]), AnonymousInside: warehouse.AsUint(r[1]),
-		Outside: warehouse.AsUint(r[2]), AnonymousOutside: warehouse.AsUint(r[3]), Sources: warehouse.AsUint(r[4])}, nil
+	out := Anonymous{Inside: warehouse.AsUint(r[0]), AnonymousInside: warehouse.AsUint(r[1]),
+		Outside: warehouse.AsUint(r[2]), AnonymousOutside: warehouse.AsUint(r[3])}
+	if out.AnonymousInside == 0 {
+		return out, nil
+	}
+	q = fmt.Sprintf(`SELECT uniqExact(attrs['src'])
+FROM %s
+WHERE %s AND %s AND %s AND user = 0 AND attrs['src'] != ''`, s.table(TableEvents), where, span("ts", from, to), span("ts", inFrom, inTo))
+	if res, err = s.wh.Query(ctx, q, nil); err != nil {
+		return Anonymous{}, fmt.Errorf("sources of anonymous traffic of %s: %w", service, err)
+	}
+	if len(res.Rows) == 1 && len(res.Rows[0]) == 1 {
+		out.Sources = warehouse.AsUint(res.Rows[0][0])
+	}
+	return out, nil
 }
 
 // HourRange returns the first and last hour buckets holding data; ok is
