@@ -71,37 +71,38 @@ func (g *gzipWriter) close() {
 	}
 }
 
-// answerCache keeps encoded answers by request and aggregates' version: an
-// answer computed from the aggregates stays right until a write changes
-// them, and past hours rarely change. It holds at most size answers and
-// forgets the oldest first.
-type answerCache struct {
+// versioned keeps values by key and aggregates' version: a value computed
+// from the aggregates stays right until a write changes them, and past
+// hours rarely change. It holds at most size values and forgets the
+// oldest first.
+type versioned[T any] struct {
 	mu    sync.Mutex
 	size  int
 	order []string
-	items map[string]cached
+	items map[string]entry[T]
 }
 
-type cached struct {
+type entry[T any] struct {
 	version string
-	body    []byte
+	value   T
 }
 
-func newAnswerCache(size int) *answerCache {
-	return &answerCache{size: size, items: map[string]cached{}}
+func newVersioned[T any](size int) *versioned[T] {
+	return &versioned[T]{size: size, items: map[string]entry[T]{}}
 }
 
-func (c *answerCache) get(key, version string) ([]byte, bool) {
+func (c *versioned[T]) get(key, version string) (T, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	it, ok := c.items[key]
 	if !ok || it.version != version {
-		return nil, false
+		var zero T
+		return zero, false
 	}
-	return it.body, true
+	return it.value, true
 }
 
-func (c *answerCache) put(key, version string, body []byte) {
+func (c *versioned[T]) put(key, version string, v T) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.items[key]; !ok {
@@ -111,7 +112,7 @@ func (c *answerCache) put(key, version string, body []byte) {
 			c.order = c.order[1:]
 		}
 	}
-	c.items[key] = cached{version: version, body: body}
+	c.items[key] = entry[T]{version: version, value: v}
 }
 
 // answer replies with compute's answer to r as JSON, reused from the cache

@@ -359,3 +359,32 @@ func TestDrilldownShowsRawEventsToEngineersOnly(t *testing.T) {
 		}
 	}
 }
+
+// An answer is reused only while the aggregates are unchanged: a late
+// window written into a past hour shows in the next answer.
+func TestAnswersFollowWrites(t *testing.T) {
+	db := incidenttest.DB(t)
+	st := incidenttest.Store(t, db)
+	at := time.Date(2021, 4, 6, 6, 0, 0, 0, time.UTC)
+	row := incidenttest.Row{Bucket: at, Platform: "ent", Service: "ent-11", Region: "11", OK: 10, Users: []uint64{1}}
+	incidenttest.Insert(t, st, []incidenttest.Row{row})
+	srv := serve(t, db)
+	path := "/api/v1/availability?platform=ent&from=2021-04-06T06:00:00Z&to=2021-04-06T07:00:00Z"
+	var first, again, after web.Availability
+	incPath := "/api/v1/incidents?from=2021-04-06T06:00:00Z&to=2021-04-06T07:00:00Z"
+	var before, later web.Incidents
+	get(t, srv, path, &first)
+	get(t, srv, path, &again)
+	get(t, srv, incPath, &before)
+	row.OK, row.Errors = 5, 5
+	incidenttest.Insert(t, st, []incidenttest.Row{row})
+	get(t, srv, path, &after)
+	if first.Cells[0].Events != 10 || again.Cells[0].Events != 10 || after.Cells[0].Events != 20 || *after.Cells[0].Availability != 0.75 {
+		t.Errorf("events %d, %d, then %d after a write; want 10, 10, 20", first.Cells[0].Events, again.Cells[0].Events, after.Cells[0].Events)
+	}
+	// 15 ok of 20 in the minute: an incident, found after the write only.
+	get(t, srv, incPath, &later)
+	if len(before.Episodes) != 0 || len(later.Episodes) != 1 || later.Episodes[0].Service != "ent-11" {
+		t.Errorf("episodes before the write %+v, after %+v; want none, then ent-11's", before.Episodes, later.Episodes)
+	}
+}

@@ -68,10 +68,11 @@ type Incidents struct {
 // filter must not change what an incident is), keeps those passing f and
 // gathers them into episodes.
 func (s *Server) findEpisodes(ctx context.Context, p *i18n.Printer, from, to time.Time, f Filters) (*Incidents, error) {
-	found, rows, err := incident.Find(ctx, s.src, from, to, s.cfg)
+	det, err := s.detect(ctx, from, to)
 	if err != nil {
 		return nil, err
 	}
+	found, dataEnd, regionsOf := det.found, det.dataEnd, det.regionsOf
 	incs, groups, users := found.Incidents, found.Groups, found.UsersAffected
 	if len(f.Platform)+len(f.Service)+len(f.Region) > 0 {
 		incs = slices.DeleteFunc(slices.Clone(incs), func(in incident.Incident) bool { return !f.keeps(in.Platform, in.Service, in.Region) })
@@ -82,19 +83,6 @@ func (s *Server) findEpisodes(ctx context.Context, p *i18n.Printer, from, to tim
 		if users, err = incident.CountAffected(ctx, s.src, store.Minute, incs, groups); err != nil {
 			return nil, err
 		}
-	}
-	// The end of the data in the range: an incident reaching it is open.
-	var dataEnd time.Time
-	regionsOf := map[string]map[string]bool{} // service → regions with data
-	for _, m := range rows {
-		if e := m.Bucket.Add(time.Minute); e.After(dataEnd) {
-			dataEnd = e
-		}
-		k := m.Platform + "/" + m.Service
-		if regionsOf[k] == nil {
-			regionsOf[k] = map[string]bool{}
-		}
-		regionsOf[k][m.Region] = true
 	}
 	out := &Incidents{From: from, To: to, Filters: f, Episodes: []Episode{}, Incidents: make([]Incident, len(incs)), Groups: groups, UsersAffected: users}
 	for i, in := range incs {
@@ -142,4 +130,47 @@ func episodeSummary(p *i18n.Printer, e Episode) string {
 		return p.T("api.episode.one_region", append(args, "Region", e.Regions[0].Name)...)
 	}
 	return p.T("api.episode.regions", args...)
+}
+
+// detection is what incident.Find found over a range, with what episodes
+// need from its minutes.
+type detection struct {
+	found *incident.Findings
+	// dataEnd is the end of the last minute with data in the range: an
+	// incident reaching it is open.
+	dataEnd time.Time
+	// regionsOf are the regions with data of each platform/service.
+	regionsOf map[string]map[string]bool
+}
+
+// detect runs incident detection over [from, to) once per version of the
+// aggregates: the map, the incidents, a region's page and the comparison
+// of one range share it.
+func (s *Server) detect(ctx context.Context, from, to time.Time) (*detection, error) {
+	key := formatTime(from) + "/" + formatTime(to)
+	version, verr := s.src.Version(ctx)
+	if verr == nil {
+		if d, ok := s.detections.get(key, version); ok {
+			return d, nil
+		}
+	}
+	found, rows, err := incident.Find(ctx, s.src, from, to, s.cfg)
+	if err != nil {
+		return nil, err
+	}
+	d := &detection{found: found, regionsOf: map[string]map[string]bool{}}
+	for _, m := range rows {
+		if e := m.Bucket.Add(time.Minute); e.After(d.dataEnd) {
+			d.dataEnd = e
+		}
+		k := m.Platform + "/" + m.Service
+		if d.regionsOf[k] == nil {
+			d.regionsOf[k] = map[string]bool{}
+		}
+		d.regionsOf[k][m.Region] = true
+	}
+	if verr == nil {
+		s.detections.put(key, version, d)
+	}
+	return d, nil
 }

@@ -173,11 +173,11 @@ func (s *Server) status(ctx context.Context, p *i18n.Printer, days int, regions 
 		if daily, err = s.src.Series(ctx, store.SeriesQuery{Grain: store.Day, From: first, To: lt, Filter: f, By: store.By{Region: true}}); err != nil {
 			return nil, err
 		}
-		found, _, err := incident.Find(ctx, s.src, lt.Add(-openLookback), lt, s.cfg)
+		det, err := s.detect(ctx, lt.Add(-openLookback), lt)
 		if err != nil {
 			return nil, err
 		}
-		for _, in := range found.Incidents {
+		for _, in := range det.found.Incidents {
 			if !in.End.Before(lt) && slices.Contains(regions, in.Region) {
 				open = append(open, in)
 			}

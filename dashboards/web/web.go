@@ -69,8 +69,9 @@ type Server struct {
 	src   Source
 	cfg   config.IncidentsConfig
 	log   *slog.Logger
-	cache *answerCache
-	now   func() time.Time
+	cache *versioned[[]byte]
+	// detections are incident detections by range, shared by the routes.
+	detections *versioned[*detection]
 }
 
 // New returns a Server reading src with the incident definition cfg. It
@@ -79,7 +80,7 @@ func New(src Source, cfg config.IncidentsConfig, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{src: src, cfg: cfg, log: log, cache: newAnswerCache(256), now: time.Now}
+	return &Server{src: src, cfg: cfg, log: log, cache: newVersioned[[]byte](256), detections: newVersioned[*detection](8)}
 }
 
 // route is one API route: its ServeMux pattern and handler.
