@@ -23,6 +23,8 @@ const (
   POST /v1/events             events in (NDJSON or JSON array, gzip)             collector token`
 	dashboardsRoutes = `
   GET  /                      the dashboard (and /static/…, open)                analyst, union, engineer
+  GET  /status[/{r}]          the public status page (docs/dashboard.md)         open
+  GET  /i18n/{lang}           the pages' words in French or English              open
   GET  /api/v1/availability   region × hour availability (JSON)                  analyst, union, engineer
   GET  /api/v1/incidents      incidents found in a range (JSON)                  analyst, union, engineer
   GET  /api/v1/range          the time range the warehouse holds                 analyst, union, engineer
