@@ -154,7 +154,7 @@ func (s *Server) detect(ctx context.Context, from, to time.Time) (*detection, er
 			return d, nil
 		}
 	}
-	found, rows, err := incident.Find(ctx, s.src, from, to, s.cfg)
+	found, rows, err := incident.Find(ctx, countsOnly{s.src}, from, to, s.cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -173,4 +173,13 @@ func (s *Server) detect(ctx context.Context, from, to time.Time) (*detection, er
 		s.detections.put(key, version, d)
 	}
 	return d, nil
+}
+
+// countsOnly is the source of the dashboard's detection: buckets without
+// their unique users, which the rule does not read (the users an incident
+// affected are counted apart, by CountAffected).
+type countsOnly struct{ Source }
+
+func (c countsOnly) Stats(ctx context.Context, grain store.Grain, from, to time.Time) ([]store.Stats, error) {
+	return c.Source.StatsCounts(ctx, grain, from, to)
 }

@@ -46,6 +46,8 @@ type Source interface {
 	report.Source
 	// HourRange returns the first and last hour buckets holding data.
 	HourRange(ctx context.Context) (first, last time.Time, ok bool, err error)
+	// StatsCounts is Stats without the unique users.
+	StatsCounts(ctx context.Context, grain store.Grain, from, to time.Time) ([]store.Stats, error)
 	// LastMinute returns the newest minute bucket holding data.
 	LastMinute(ctx context.Context) (last time.Time, ok bool, err error)
 	// Series reads outcomes, latency, waiting room and sessions by bucket.

@@ -156,6 +156,11 @@ func (f *Fake) SlowCounts(_ context.Context, grain store.Grain, from, to time.Ti
 // The dashboard's reads below answer nothing but Err: their SQL runs on
 // chDB in the warehouse's contract suite and in the dashboard's tests.
 
+// StatsCounts is Stats.
+func (f *Fake) StatsCounts(ctx context.Context, grain store.Grain, from, to time.Time) ([]store.Stats, error) {
+	return f.Stats(ctx, grain, from, to)
+}
+
 // Series returns no points.
 func (f *Fake) Series(context.Context, store.SeriesQuery) ([]store.Point, error) {
 	return nil, f.call("Series")

@@ -42,6 +42,12 @@ func testStoreReads(t *testing.T, wh warehouse.Warehouse, db string) {
 			}
 		}
 	})
+	t.Run("minutes without their users", func(t *testing.T) {
+		got, err := st.StatsCounts(ctx, store.Minute, at(6, 8, 0), at(6, 8, 2))
+		if err != nil || len(got) != 2 || got[1].Events != 40 || got[1].Errors != 10 || got[1].P95MS != 200 || got[1].Users != 0 || got[1].UsersFailed != 0 {
+			t.Errorf("minutes without users = %+v, %v", got, err)
+		}
+	})
 	t.Run("hours, over two days", func(t *testing.T) {
 		got, err := st.Stats(ctx, store.Hour, time.Date(2021, 3, 30, 0, 0, 0, 0, time.UTC), at(7, 0, 0))
 		if err != nil {
