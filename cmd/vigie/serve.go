@@ -23,6 +23,8 @@ const (
   POST /v1/events             events in (NDJSON or JSON array, gzip)             collector token`
 	dashboardsRoutes = `
   GET  /                      the dashboard (and /static/…, open)                analyst, union, engineer
+  GET  /status[/{r}]          the public status page (docs/dashboard.md)         open
+  GET  /i18n/{lang}           the pages' words in French or English              open
   GET  /api/v1/availability   region × hour availability (JSON)                  analyst, union, engineer
   GET  /api/v1/incidents      incidents found in a range (JSON)                  analyst, union, engineer
   GET  /api/v1/range          the time range the warehouse holds                 analyst, union, engineer
@@ -33,6 +35,10 @@ const (
   POST /api/v1/actions        add, replace or delete one                         analyst, engineer (logged)
   GET  /api/v1/report/status  a report range's status, draft or final            analyst, union, engineer
   POST /api/v1/report/status  set it                                             analyst, engineer (logged)
+  GET  /api/v1/regions[/{r}]  the map of France; one region's page (JSON)       analyst, union, engineer
+  GET  /api/v1/drilldown      an incident's minutes, failing events, SQL        analyst, union, engineer (raw events: engineer)
+  GET  /api/v1/compare        two periods side by side (JSON)                    analyst, union, engineer
+  GET  /api/v1/status[/{r}]   public status by region (docs/api.md)              open
   POST /api/v1/sql            read-only SQL in the sandbox (docs/security.md)    engineer (each statement logged)
   GET  /api/v1/proof          proves to vigie query that this server owns the data dir   anyone
   GET  /login, POST /login    the login page; POST /logout; /auth/oidc/… with auth.oidc

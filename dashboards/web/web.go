@@ -10,19 +10,18 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
+	"sort"
 	"time"
 
-	"github.com/vigie-fr/vigie/dashboards/incident"
 	"github.com/vigie-fr/vigie/dashboards/report"
 	"github.com/vigie-fr/vigie/dashboards/report/export"
-	"github.com/vigie-fr/vigie/internal/auth"
 	"github.com/vigie-fr/vigie/internal/config"
-	"github.com/vigie-fr/vigie/internal/i18n"
 	tzparis "github.com/vigie-fr/vigie/internal/paris"
+	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 	"github.com/vigie-fr/vigie/schemas"
 )
@@ -31,7 +30,8 @@ import (
 var static embed.FS
 
 // Range limits per request keep answers small enough for a browser: a
-// minute heatmap of two days is 18 × 2880 cells.
+// minute heatmap of two days is 18 × 2880 cells. Day and week grains are in
+// grainLimits.
 const (
 	MaxMinuteRange   = 48 * time.Hour
 	MaxHourRange     = 92 * 24 * time.Hour
@@ -46,14 +46,35 @@ type Source interface {
 	report.Source
 	// HourRange returns the first and last hour buckets holding data.
 	HourRange(ctx context.Context) (first, last time.Time, ok bool, err error)
+	// StatsCounts is Stats without the unique users.
+	StatsCounts(ctx context.Context, grain store.Grain, from, to time.Time) ([]store.Stats, error)
+	// LastMinute returns the newest minute bucket holding data.
+	LastMinute(ctx context.Context) (last time.Time, ok bool, err error)
+	// Series reads outcomes, latency, waiting room and sessions by bucket.
+	Series(ctx context.Context, q store.SeriesQuery) ([]store.Point, error)
+	// SeriesSQL is the text of Series' query.
+	SeriesSQL(q store.SeriesQuery, txt store.SQLText) (string, error)
+	// Services lists every (platform, service) holding data.
+	Services(ctx context.Context) ([]store.ServiceKey, error)
+	// FailingEvents, FailingGroups and their texts: the drill-down's raw
+	// failing events and their counts.
+	FailingEvents(ctx context.Context, q store.FailingQuery) ([]store.FailingEvent, error)
+	FailingGroups(ctx context.Context, q store.FailingQuery) ([]store.FailingGroup, uint64, error)
+	FailingEventsSQL(q store.FailingQuery) string
+	FailingGroupsSQL(q store.FailingQuery) string
+	// Version changes with every write of the aggregates.
+	Version(ctx context.Context) (string, error)
 }
 
 // Server serves the dashboard page and its API.
 type Server struct {
-	src Source
-	cfg config.IncidentsConfig
-	cat config.CatalogueConfig
-	log *slog.Logger
+	src   Source
+	cfg   config.IncidentsConfig
+	cat   config.CatalogueConfig
+	log   *slog.Logger
+	cache *versioned[[]byte]
+	// detections are incident detections by range, shared by the routes.
+	detections *versioned[*detection]
 }
 
 // WithCatalogue names the services of reports with cat (catalogue.*).
@@ -68,45 +89,66 @@ func New(src Source, cfg config.IncidentsConfig, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{src: src, cfg: cfg, log: log}
+	return &Server{src: src, cfg: cfg, log: log, cache: newVersioned[[]byte](256), detections: newVersioned[*detection](8)}
 }
 
-// Register adds the page and the API to mux:
-//
-//	GET /                      the dashboard page
-//	GET /static/…              its script and style
-//	GET /api/v1/availability   ?from&to (RFC 3339, or a Paris day such as 2021-04-06) &platform=ent|cned &grain=hour|minute
-//	GET /api/v1/incidents      ?from&to
-//	GET /api/v1/range          first and last bucket in the warehouse
+// route is one API route: its ServeMux pattern and handler.
+type route struct {
+	pattern string
+	handle  http.HandlerFunc
+}
+
+// routes are the API routes of the dashboard, as openapi.yaml describes
+// them (a test holds the two together).
+func (s *Server) routes() []route {
+	return []route{
+		{"GET /api/v1/availability", s.availability},
+		{"GET /api/v1/incidents", s.incidents},
+		{"GET /api/v1/range", s.dataRange},
+		{"GET /api/v1/report", s.report},
+		{"GET /api/v1/regions", s.regions},
+		{"GET /api/v1/regions/{region}", s.region},
+		{"GET /api/v1/drilldown", s.drilldown},
+		{"GET /api/v1/compare", s.compare},
+		{"GET /api/v1/status", s.publicStatus},
+		{"GET /api/v1/status/{region}", s.publicRegion},
+	}
+}
+
+// Patterns lists the ServeMux patterns of the API routes Register mounts.
+func (s *Server) Patterns() []string {
+	var out []string
+	for _, rt := range s.routes() {
+		out = append(out, rt.pattern)
+	}
+	return out
+}
+
+// Register adds the page and the API to mux: GET / (the page), GET
+// /static/… (its script and style), and the API routes of openapi.yaml
+// (Patterns), each answering gzip when asked.
 func (s *Server) Register(mux *http.ServeMux) {
 	sub, _ := fs.Sub(static, "static") // cannot fail: the directory is embedded
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 		http.ServeFileFS(w, r, sub, "index.html")
 	})
-	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(sub)))
-	mux.HandleFunc("GET /api/v1/availability", s.availability)
-	mux.HandleFunc("GET /api/v1/incidents", s.incidents)
-	mux.HandleFunc("GET /api/v1/range", s.dataRange)
-	mux.HandleFunc("GET /api/v1/report", s.report)
-}
-
-// paramError is a bad query parameter: 400 with the parameter's name.
-type paramError struct {
-	Param string `json:"parameter"`
-	Msg   string `json:"error"`
-}
-
-func (e *paramError) Error() string { return e.Param + ": " + e.Msg }
-
-func badParam(name, format string, a ...any) error {
-	return &paramError{Param: name, Msg: name + ": " + fmt.Sprintf(format, a...)}
+	mux.Handle("GET /static/", staticFiles(sub))
+	for _, rt := range s.routes() {
+		mux.Handle(rt.pattern, gzipped(rt.handle))
+	}
+	s.registerPages(mux)
 }
 
 // Region is a row label of the heatmap.
 type Region struct {
-	Code string `json:"code"`
-	Name string `json:"name"`
+	Code     string `json:"code"`
+	Name     string `json:"name"`
+	Overseas bool   `json:"overseas"`
+}
+
+func regionOf(code string) Region {
+	return Region{Code: code, Name: report.RegionName(code), Overseas: len(code) == 2 && code[0] == '0'}
 }
 
 // Cell is one heatmap cell as the API gives it: the report's grid cell.
@@ -118,68 +160,76 @@ type Availability struct {
 	To       time.Time   `json:"to"`
 	Grain    string      `json:"grain"`
 	Platform string      `json:"platform"`
+	Filters  Filters     `json:"filters"`
 	Regions  []Region    `json:"regions"`
 	Buckets  []time.Time `json:"buckets"`
 	Cells    []Cell      `json:"cells"`
+	Bins     []Bin       `json:"bins"`
 }
 
 func (s *Server) availability(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	platform := q.Get("platform")
-	if platform == "" {
-		platform = "ent"
-	}
-	if platform != "ent" && platform != "cned" {
-		s.fail(w, r, badParam("platform", "%q is not one of ent, cned", platform))
-		return
-	}
-	grain := q.Get("grain")
-	if grain == "" {
-		grain = report.GrainHour
-	}
-	limit := MaxHourRange
-	switch grain {
-	case report.GrainHour:
-	case report.GrainMinute:
-		limit = MaxMinuteRange
-	default:
-		s.fail(w, r, badParam("grain", "%q is not one of hour, minute", grain))
-		return
-	}
-	from, to, err := timeRange(q.Get("from"), q.Get("to"), limit)
+	q, err := parseQuery(r, 0, "from", "to", "grain", "platform", "service", "region", "academy")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
-	defer cancel()
-	g, err := report.LoadGrid(ctx, s.src, platform, grain, from, to)
+	platform, err := q.rq.choice("platform", "ent", platforms...)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out := Availability{From: g.From, To: g.To, Grain: grain, Platform: platform,
-		Regions: make([]Region, len(g.Regions)), Buckets: g.Buckets, Cells: g.Cells}
-	for i, code := range g.Regions {
-		out.Regions[i] = Region{Code: code, Name: report.RegionName(code)}
+	rq, f, grain, from, to := q.rq, q.f, q.grain, q.from, q.to
+	f.Platform = []string{platform}
+	s.answer(w, r, rq.p, "", func(ctx context.Context) (any, error) {
+		pts, err := s.src.Series(ctx, store.SeriesQuery{Grain: grain, From: from, To: to, Filter: f.store(), By: store.By{Region: true}})
+		if err != nil {
+			return nil, err
+		}
+		return availabilityOf(rq, pts, grain, from, to, f), nil
+	})
+}
+
+// availabilityOf lays the points of each region out as heatmap cells.
+func availabilityOf(rq *request, pts []store.Point, grain store.Grain, from, to time.Time, f Filters) Availability {
+	platform := f.Platform[0]
+	out := Availability{From: from, To: to, Grain: string(grain), Platform: platform, Filters: f,
+		Regions: []Region{}, Buckets: buckets(grain, from, to), Cells: make([]Cell, 0, len(pts)), Bins: bins(rq.p)}
+	var codes []string
+	for _, p := range pts {
+		if !slices.Contains(codes, p.Region) {
+			codes = append(codes, p.Region)
+		}
+		c := Cell{Region: p.Region, Bucket: p.Bucket, Events: p.Events, OK: p.OK, Failed: p.Failed(), P95MS: p.P95MS}
+		if a, ok := p.Availability(); ok {
+			c.Availability = &a
+		}
+		out.Cells = append(out.Cells, c)
 	}
-	s.reply(w, out)
+	report.SortRegions(codes)
+	rank := map[string]int{}
+	for i, c := range codes {
+		rank[c] = i
+		out.Regions = append(out.Regions, regionOf(c))
+	}
+	sort.SliceStable(out.Cells, func(i, j int) bool {
+		a, b := out.Cells[i], out.Cells[j]
+		if a.Region != b.Region {
+			return rank[a.Region] < rank[b.Region]
+		}
+		return a.Bucket.Before(b.Bucket)
+	})
+	return out
 }
 
 func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
-	from, to, err := timeRange(r.URL.Query().Get("from"), r.URL.Query().Get("to"), MaxIncidentRange)
+	q, err := parseQuery(r, MaxIncidentRange, "from", "to", "platform", "service", "region", "academy")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
-	defer cancel()
-	f, _, err := incident.Find(ctx, s.src, from, to, s.cfg)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.reply(w, f)
+	s.answer(w, r, q.rq.p, "", func(ctx context.Context) (any, error) {
+		return s.findEpisodes(ctx, q.rq.p, q.from, q.to, q.f)
+	})
 }
 
 // report answers the lessons-learned report of [from, to) in a format of
@@ -188,57 +238,37 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 // `vigie report` fetches when a server owns the warehouse, and what a
 // browser can open and save; PDF is printed where `vigie report` runs.
 func (s *Server) report(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	from, to, err := timeRange(q.Get("from"), q.Get("to"), MaxIncidentRange)
+	rq, err := newRequest(r, "from", "to", "format")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	format := q.Get("format")
-	if format == "" {
-		format = "md"
+	from, to, err := rq.timeRange("from", "to", "", MaxIncidentRange)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	format, err := rq.choice("format", "md", "md", "json", "html")
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	f, err := export.Served(format)
 	if err != nil {
-		s.fail(w, r, badParam("format", "%v", err))
+		s.fail(w, r, rq.fail("format", "api.param.choice", "Value", format, "Allowed", "md, json, html"))
 		return
 	}
-	lang, err := reportLang(r)
-	if err != nil {
-		s.fail(w, r, badParam("lang", "%v", err))
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
-	defer cancel()
-	src, err := export.Local(ctx, s.src, from, to, report.Options{Incidents: s.cfg, Catalogue: s.cat}, lang)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	body, err := export.Render(ctx, src, f)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", f.ContentType)
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(body)
+	s.answerBytes(w, r, rq.p, "", f.ContentType, func(ctx context.Context) ([]byte, error) {
+		src, err := export.Local(ctx, s.src, from, to, report.Options{Incidents: s.cfg, Catalogue: s.cat}, rq.p.Lang())
+		if err != nil {
+			return nil, err
+		}
+		return export.Render(ctx, src, f)
+	})
 }
 
-// reportLang is the report's language: ?lang= when given, else the
-// user's preference (auth.users[].lang), else French.
-func reportLang(r *http.Request) (i18n.Lang, error) {
-	if q := r.URL.Query().Get("lang"); q != "" {
-		return i18n.Parse(q)
-	}
-	if id, ok := auth.FromContext(r.Context()); ok && id.Lang != "" {
-		return i18n.Parse(id.Lang)
-	}
-	return i18n.Default, nil
-}
-
-// DataRange is the answer of /api/v1/range: where the data is, and the
-// day (Europe/Paris) the page opens on.
+// DataRange is the answer of /api/v1/range: where the data is, the day
+// (Europe/Paris) the page opens on, and the values of the filters.
 type DataRange struct {
 	Empty bool       `json:"empty"`
 	From  *time.Time `json:"from"` // first hour bucket
@@ -246,10 +276,23 @@ type DataRange struct {
 	// LastDay is the Paris date of the most recent data, e.g. "2021-04-06".
 	LastDay string `json:"last_day,omitempty"`
 	// RegionNames are every known region's name by INSEE code.
-	RegionNames map[string]string `json:"region_names"`
+	RegionNames map[string]string  `json:"region_names"`
+	Regions     []Region           `json:"regions"`
+	Services    []store.ServiceKey `json:"services"`
+	Grains      []GrainLimit       `json:"grains"`
+}
+
+// GrainLimit is a grain and the longest range it may cover.
+type GrainLimit struct {
+	Grain   string  `json:"grain"`
+	MaxDays float64 `json:"max_days"`
 }
 
 func (s *Server) dataRange(w http.ResponseWriter, r *http.Request) {
+	if _, err := newRequest(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
 	defer cancel()
 	first, last, ok, err := s.src.HourRange(ctx)
@@ -257,62 +300,29 @@ func (s *Server) dataRange(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := DataRange{Empty: true, RegionNames: schemas.RegionNames}
+	services, err := s.src.Services(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := DataRange{Empty: true, RegionNames: schemas.RegionNames, Services: services}
 	if ok {
 		end := last.Add(time.Hour)
-		out = DataRange{From: &first, To: &end, LastDay: last.In(paris).Format(time.DateOnly), RegionNames: schemas.RegionNames}
+		out = DataRange{From: &first, To: &end, LastDay: last.In(paris).Format(time.DateOnly), RegionNames: schemas.RegionNames, Services: services}
 	}
-	s.reply(w, out)
+	for _, code := range schemas.Regions {
+		out.Regions = append(out.Regions, regionOf(code))
+	}
+	for _, g := range grainNames {
+		out.Grains = append(out.Grains, GrainLimit{Grain: g, MaxDays: grainLimits[store.Grain(g)].Hours() / 24})
+	}
+	s.reply(w, r, out)
 }
 
 // paris is the one Europe/Paris, where the dashboard's days are.
 var paris = tzparis.Location
 
-// timeRange parses from and to as vigie report does (tzparis.ParseRange:
-// RFC 3339, or a day YYYY-MM-DD meaning that whole Paris day, a day given
-// as to included), from < to, at most limit apart. Unlike the command, the
-// API wants to: a request says which range it shows.
-func timeRange(fromS, toS string, limit time.Duration) (time.Time, time.Time, error) {
-	var zero time.Time
-	if fromS != "" && toS == "" {
-		return zero, zero, badParam("to", "missing, give an RFC 3339 time such as 2021-04-07T00:00:00+02:00 or a day such as 2021-04-06")
-	}
-	from, to, err := tzparis.ParseRange(fromS, toS)
-	if re := (*tzparis.RangeError)(nil); errors.As(err, &re) {
-		return zero, zero, &paramError{Param: re.Param, Msg: re.Error()}
-	} else if err != nil {
-		return zero, zero, err
-	}
-	if to.Sub(from) > limit {
-		return zero, zero, badParam("to", "a range of %s is longer than the %s allowed here", span(to.Sub(from)), span(limit))
-	}
-	return from.UTC(), to.UTC(), nil
-}
-
-// span writes a duration as people count it, "92 days", "49 hours" or
-// "95 days 23 hours" (a range of Paris days across the start of summer
-// time), else in Go's form ("1h30m0s").
-func span(d time.Duration) string {
-	if d <= 0 || d%time.Hour != 0 {
-		return d.String()
-	}
-	count := func(n time.Duration, unit string) string {
-		if n == 1 {
-			return "1 " + unit
-		}
-		return fmt.Sprintf("%d %ss", n, unit)
-	}
-	days, hours := d/(24*time.Hour), d%(24*time.Hour)/time.Hour
-	switch {
-	case days == 0:
-		return count(hours, "hour")
-	case hours == 0:
-		return count(days, "day")
-	}
-	return count(days, "day") + " " + count(hours, "hour")
-}
-
-func (s *Server) reply(w http.ResponseWriter, v any) {
+func (s *Server) reply(w http.ResponseWriter, _ *http.Request, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	if err := json.NewEncoder(w).Encode(v); err != nil {
@@ -343,3 +353,5 @@ func statusOf(err error) int {
 	}
 	return http.StatusInternalServerError
 }
+
+func errAs(err error, target any) bool { return err != nil && errors.As(err, target) }

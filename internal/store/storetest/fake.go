@@ -190,3 +190,53 @@ func (f *Fake) ReportStatusOf(context.Context, time.Time, time.Time) (store.Repo
 	}
 	return *f.Status, true, nil
 }
+
+// The dashboard's reads below answer nothing but Err: their SQL runs on
+// chDB in the warehouse's contract suite and in the dashboard's tests.
+
+// StatsCounts is Stats.
+func (f *Fake) StatsCounts(ctx context.Context, grain store.Grain, from, to time.Time) ([]store.Stats, error) {
+	return f.Stats(ctx, grain, from, to)
+}
+
+// Series returns no points.
+func (f *Fake) Series(context.Context, store.SeriesQuery) ([]store.Point, error) {
+	return nil, f.call("Series")
+}
+
+// SeriesSQL returns no text.
+func (f *Fake) SeriesSQL(store.SeriesQuery, store.SQLText) (string, error) { return "", nil }
+
+// Services returns no service.
+func (f *Fake) Services(context.Context) ([]store.ServiceKey, error) {
+	return nil, f.call("Services")
+}
+
+// LastMinute returns an empty warehouse.
+func (f *Fake) LastMinute(context.Context) (time.Time, bool, error) {
+	return time.Time{}, false, f.call("LastMinute")
+}
+
+// FailingEvents returns no event.
+func (f *Fake) FailingEvents(context.Context, store.FailingQuery) ([]store.FailingEvent, error) {
+	return nil, f.call("FailingEvents")
+}
+
+// FailingGroups returns no group.
+func (f *Fake) FailingGroups(context.Context, store.FailingQuery) ([]store.FailingGroup, uint64, error) {
+	return nil, 0, f.call("FailingGroups")
+}
+
+// FailingEventsSQL returns no text.
+func (f *Fake) FailingEventsSQL(store.FailingQuery) string { return "" }
+
+// FailingGroupsSQL returns no text.
+func (f *Fake) FailingGroupsSQL(store.FailingQuery) string { return "" }
+
+// Version counts the calls: every answer is new.
+func (f *Fake) Version(context.Context) (string, error) {
+	if err := f.call("Version"); err != nil {
+		return "", err
+	}
+	return time.Now().String(), nil
+}

@@ -43,6 +43,12 @@ func testStoreReads(t *testing.T, wh warehouse.Warehouse, db string) {
 			}
 		}
 	})
+	t.Run("minutes without their users", func(t *testing.T) {
+		got, err := st.StatsCounts(ctx, store.Minute, at(6, 8, 0), at(6, 8, 2))
+		if err != nil || len(got) != 2 || got[1].Events != 40 || got[1].Errors != 10 || got[1].P95MS != 200 || got[1].Users != 0 || got[1].UsersFailed != 0 {
+			t.Errorf("minutes without users = %+v, %v", got, err)
+		}
+	})
 	t.Run("hours, over two days", func(t *testing.T) {
 		got, err := st.Stats(ctx, store.Hour, time.Date(2021, 3, 30, 0, 0, 0, 0, time.UTC), at(7, 0, 0))
 		if err != nil {
@@ -170,6 +176,72 @@ func testStoreReads(t *testing.T, wh warehouse.Warehouse, db string) {
 		hours, err := st.SlowCounts(ctx, store.Hour, at(6, 0, 0), at(7, 0, 0), nil, 150)
 		if want := []store.Slow{slow(at(6, 8, 0), 46, 4)}; err != nil || !reflect.DeepEqual(hours, want) {
 			t.Errorf("hour slow counts = %+v (err %v), want %+v", hours, err, want)
+		}
+	})
+	t.Run("series at every grain, whole hours from agg_hour and ragged ends from agg_minute", func(t *testing.T) {
+		series := func(q store.SeriesQuery) []store.Point {
+			t.Helper()
+			got, err := st.Series(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		mins := series(store.SeriesQuery{Grain: store.Minute, From: at(6, 8, 0), To: at(6, 8, 2), Users: true})
+		if len(mins) != 2 || mins[0].Events != 20 || mins[0].OK != 16 || mins[0].Errors != 4 || mins[0].Users != 3 || mins[0].UsersFailed != 1 ||
+			mins[1].Events != 40 || mins[0].LatencyN != 16 || mins[0].P95MS != 200 || mins[0].P50MS != 100 || mins[0].Platform != "" {
+			t.Errorf("minutes = %+v", mins)
+		}
+		// 08:01 to 09:00 is no whole hour: the minutes answer.
+		ragged := series(store.SeriesQuery{Grain: store.Hour, From: at(6, 8, 1), To: at(6, 9, 0)})
+		if len(ragged) != 1 || !ragged[0].Bucket.Equal(at(6, 8, 0)) || ragged[0].Events != 40 {
+			t.Errorf("08:01–09:00 by hour = %+v, want 40 events in the 08:00 bucket", ragged)
+		}
+		paris := func(d int) time.Time { return time.Date(2021, 3, d, 22, 0, 0, 0, time.UTC) } // midnight in Paris (CEST from 28 March)
+		days := series(store.SeriesQuery{Grain: store.Day, From: time.Date(2021, 3, 28, 0, 0, 0, 0, time.UTC), To: at(8, 0, 0), By: store.By{Platform: true, Service: true, Region: true}, Users: true})
+		if len(days) != 2 || !days[0].Bucket.Equal(paris(29)) || days[0].Events != 8 || !days[1].Bucket.Equal(at(5, 22, 0)) || days[1].Events != 60 ||
+			days[1].Users != 4 || days[1].UsersFailed != 2 || days[1].Region != "11" || days[1].Service != "monlycee.net" {
+			t.Errorf("days = %+v", days)
+		}
+		weeks := series(store.SeriesQuery{Grain: store.Week, From: time.Date(2021, 3, 28, 0, 0, 0, 0, time.UTC), To: at(8, 0, 0)})
+		if len(weeks) != 2 || !weeks[0].Bucket.Equal(paris(28)) || !weeks[1].Bucket.Equal(at(4, 22, 0)) {
+			t.Errorf("weeks = %+v, want Mondays 29 March and 5 April", weeks)
+		}
+		all := series(store.SeriesQuery{Grain: store.All, From: time.Date(2021, 3, 1, 0, 0, 0, 0, time.UTC), To: at(8, 0, 0), Filter: store.Filter{Platforms: []string{"ent"}, Regions: []string{"11"}}})
+		if len(all) != 1 || all[0].Events != 68 {
+			t.Errorf("the whole range = %+v, want 68 events", all)
+		}
+		if none := series(store.SeriesQuery{Grain: store.All, From: at(6, 0, 0), To: at(7, 0, 0), Filter: store.Filter{Regions: []string{"32"}}}); len(none) != 0 {
+			t.Errorf("region 32 = %+v, want nothing", none)
+		}
+		if _, err := st.Series(ctx, store.SeriesQuery{Grain: "year", From: at(6, 0, 0), To: at(7, 0, 0)}); err == nil || !strings.Contains(err.Error(), `"year"`) {
+			t.Errorf("grain year: %v", err)
+		}
+	})
+	t.Run("services, the last minute and the version", func(t *testing.T) {
+		services, err := st.Services(ctx)
+		if err != nil || !reflect.DeepEqual(services, []store.ServiceKey{{Platform: "ent", Service: "monlycee.net"}}) {
+			t.Errorf("services = %+v, %v", services, err)
+		}
+		last, ok, err := st.LastMinute(ctx)
+		if err != nil || !ok || !last.Equal(at(6, 8, 1)) {
+			t.Errorf("last minute = %s %v %v, want 08:01", last, ok, err)
+		}
+		v1, err1 := st.Version(ctx)
+		v2, err2 := st.Version(ctx)
+		if err1 != nil || err2 != nil || v1 == "" || v1 != v2 {
+			t.Errorf("versions %q %q (%v, %v): want the same twice", v1, v2, err1, err2)
+		}
+	})
+	t.Run("failing raw events: ok events are not failing", func(t *testing.T) {
+		q := store.FailingQuery{Platform: "ent", Service: "monlycee.net", Region: "11", From: at(5, 0, 0), To: at(7, 0, 0), Limit: 10}
+		evs, err := st.FailingEvents(ctx, q)
+		if err != nil || len(evs) != 0 {
+			t.Errorf("failing events = %+v, %v", evs, err)
+		}
+		groups, total, err := st.FailingGroups(ctx, q)
+		if err != nil || len(groups) != 0 || total != 0 {
+			t.Errorf("failing groups = %+v, %d, %v", groups, total, err)
 		}
 	})
 	t.Run("recent totals per series", func(t *testing.T) {
