@@ -42,7 +42,8 @@ type Config struct {
 	Tail      TailConfig      `mapstructure:"tail"`
 	Sandbox   SandboxConfig   `mapstructure:"sandbox"` // sandbox.go
 	Alerts    AlertsConfig    `mapstructure:"alerts"`
-	Auth      AuthConfig      `mapstructure:"auth"` // auth.go
+	Auth      AuthConfig      `mapstructure:"auth"`     // auth.go
+	Delivery  DeliveryConfig  `mapstructure:"delivery"` // delivery.go
 }
 
 // LogConfig sets slog's output.
@@ -200,6 +201,7 @@ func Default() Config {
 			Services: defaultAlertServices(schemas.Regions), Retries: 3, RetryBackoff: time.Second},
 		Auth: AuthConfig{SessionTTL: 12 * time.Hour, OIDC: OIDCConfig{
 			Scopes: []string{"openid", "email", "profile"}, NameClaim: "email", RolesClaim: "groups"}},
+		Delivery: DefaultDelivery(),
 	}
 }
 
@@ -349,6 +351,7 @@ func (c *Config) Validate() error {
 	c.Alerts.validate(bad)
 	c.validateAuth(bad)
 	c.validateCollectors(bad)
+	c.Delivery.validate(bad)
 	return errors.Join(errs...)
 }
 
