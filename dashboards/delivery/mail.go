@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"net"
 	"net/mail"
 	"os"
 	"strings"
@@ -203,9 +204,9 @@ func (ml *Mailer) Send(ctx context.Context, m *gomail.Msg) error {
 	case "tls":
 		opts = append(opts, gomail.WithSSL())
 	case "none":
-		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS), gomail.WithDialContextFunc(deadlineDial(c.Timeout)))
 	default:
-		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory), gomail.WithDialContextFunc(deadlineDial(c.Timeout)))
 	}
 	if c.Username != "" {
 		pw, err := readSecret(c.PasswordFile)
@@ -228,6 +229,25 @@ func (ml *Mailer) Send(ctx context.Context, m *gomail.Msg) error {
 	}
 	_ = client.CloseWithSMTPClient(conn) // accepted already: see above
 	return nil
+}
+
+// deadlineDial dials with a deadline on the whole connection until the
+// library sets its own for the send: the greeting, STARTTLS and the
+// authentication have no bound of their own, and a server that stalls
+// there would hold a pass for its own timeout (five minutes for some).
+// (With implicit TLS the library dials itself, and this bound is missing.)
+func deadlineDial(timeout time.Duration) gomail.DialContextFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if err := conn.SetDeadline(time.Now().Add(timeout)); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return conn, nil
+	}
 }
 
 // readSecret reads a password file, without its final newline. The
