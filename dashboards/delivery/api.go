@@ -123,7 +123,9 @@ func (a *API) put(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var problems []string
-	bad := func(key string, val any, rule string) { problems = append(problems, fmt.Sprintf("%s: %v %s", key, val, rule)) }
+	bad := func(key string, val any, rule string) {
+		problems = append(problems, fmt.Sprintf("%s: %v %s", key, val, rule))
+	}
 	if !config.SubscriptionName(req.Name) {
 		bad("name", fmt.Sprintf("%q", req.Name), "is not a name (a letter, then letters, digits, _ and -, at most 64)")
 	}
