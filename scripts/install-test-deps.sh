@@ -2,7 +2,8 @@
 # Installs the Debian packages the test suite runs for real, besides Go and
 # libchdb.so: headless Chromium for the dashboard test, nginx for the
 # access-log tailing test (ingest/tail), Prometheus (with promtool) and
-# Alertmanager for the alerting tests. Each test starts its own server on a
+# Alertmanager for the alerting tests, aiosmtpd (an SMTP server) for the
+# report e-mails and poppler-utils for the PDF layout test. Each test starts its own server on a
 # loopback port. Installs only what is missing, so a second run does
 # nothing; a package that cannot be installed is not fatal: its test skips
 # and says why.
@@ -12,6 +13,10 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; } || missing+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+# The report e-mail tests' SMTP server (Debian's python, not a venv's) and
+# the PDF layout test's pdftotext/pdftoppm.
+/usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || missing+=(python3-aiosmtpd)
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
