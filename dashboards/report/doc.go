@@ -20,6 +20,7 @@ type block struct {
 	table   *table
 	grid    *Grid // region × hour availability: a table in Markdown, a heatmap in HTML
 	chart   string
+	cover   bool // also printed on the cover (print layout: cover.go)
 }
 
 // Charts only the HTML page draws.
@@ -53,7 +54,7 @@ func (r *Report) blocks() []block {
 	for _, g := range r.Grids {
 		add(block{heading: "Availability by region and hour: " + text(strings.ToUpper(g.Platform))}, block{grid: g})
 	}
-	add(block{heading: "Definitions"}, block{items: []string{
+	add(block{heading: "Definitions"}, block{cover: true, items: []string{
 		"**Availability** = successful attempts / (successful + errors + timeouts + quota refusals). " +
 			"Attempts sent to a waiting room are not counted as failures.",
 		"**Users affected** = distinct pseudonymous users who saw at least one error, timeout or quota refusal during the incident; " +

@@ -33,16 +33,6 @@ svg { display: block; max-width: 100%; height: auto; margin: 12px 0; }
 svg text { font-family: system-ui, sans-serif; font-size: 12px; fill: #1d2327; }
 svg text.in { fill: #fff; text-anchor: middle; font-size: 11px; }
 .scroll { overflow-x: auto; }
-@page { size: A4 landscape; margin: 10mm; }
-@media print {
-  body { background: #fff; font-size: 9pt; }
-  main { max-width: none; padding: 0; }
-  .scroll { overflow: visible; }
-  table { font-size: 8pt; }
-  th, td { padding: 2px 4px; }
-  tr, svg { break-inside: avoid; }
-  h2 { break-after: avoid; }
-}
 `
 
 // Chart geometry, in SVG user units.
@@ -60,9 +50,21 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
 	p("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n")
 	p("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n")
-	p("<title>%s</title>\n<style>%s</style>\n</head>\n<body>\n<main>\n", esc(r.title()), pageCSS)
+	p("<title>%s</title>\n<style>%s%s</style>\n</head>\n<body>\n<main>\n", esc(r.title()), pageCSS, printCSS)
+	blocks := r.blocks()
+	r.writeCover(p, blocks)
 	p("<h1>%s</h1>\n", esc(r.title()))
-	for _, bl := range r.blocks() {
+	for i := 0; i < len(blocks); i++ {
+		bl := blocks[i]
+		// A heading and the heatmap it introduces print as one piece: the
+		// heatmap is never cut, so it would leave its heading behind.
+		if bl.heading != "" && i+1 < len(blocks) && blocks[i+1].grid != nil {
+			p("<div class=\"keep\">\n<h2>%s</h2>\n", inline(bl.heading))
+			r.writeHeatmap(p, blocks[i+1].grid)
+			p("</div>\n")
+			i++
+			continue
+		}
 		switch {
 		case bl.heading != "":
 			p("<h2>%s</h2>\n", inline(bl.heading))
@@ -243,7 +245,7 @@ func (r *Report) writeHeatmap(p printf, g *Grid) {
 	}
 	target := r.Objective.AvailabilityTarget
 	p("<p>One column per %s (Paris); red to amber below the %s target, green above it, grey where there was no attempt. "+
-		"Point at a cell for its value.</p>\n", unit, esc(pct(target)))
+		"<span class=\"screen\">Point at a cell for its value.</span></p>\n", unit, esc(pct(target)))
 	cellW := math.Min(56, math.Max(6, float64(chartWidth-labelWidth-8)/float64(len(c.cols))))
 	width := labelWidth + int(math.Ceil(cellW*float64(len(c.cols)))) + 8
 	height := axisHeight + rowHeight*len(g.Regions) + 4
