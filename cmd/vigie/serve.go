@@ -26,7 +26,7 @@ const (
   GET  /api/v1/availability   region × hour availability (JSON)                  analyst, union, engineer
   GET  /api/v1/incidents      incidents found in a range (JSON)                  analyst, union, engineer
   GET  /api/v1/range          the time range the warehouse holds                 analyst, union, engineer
-  GET  /api/v1/report         the lessons-learned report (?format=md|json|html)  analyst, union, engineer (logged)
+  GET  /api/v1/report         the lessons-learned report (?format=md|json|html|pdf)analyst, union, engineer (logged)
   POST /api/v1/sql            read-only SQL in the sandbox (docs/security.md)    engineer (each statement logged)
   GET  /api/v1/proof          proves to vigie query that this server owns the data dir   anyone
   GET  /login, POST /login    the login page; POST /logout; /auth/oidc/… with auth.oidc

@@ -48,9 +48,10 @@ type Source interface {
 
 // Server serves the dashboard page and its API.
 type Server struct {
-	src Source
-	cfg config.IncidentsConfig
-	log *slog.Logger
+	src      Source
+	cfg      config.IncidentsConfig
+	log      *slog.Logger
+	printing chan struct{} // print's slots
 }
 
 // New returns a Server reading src with the incident definition cfg. It
@@ -59,7 +60,7 @@ func New(src Source, cfg config.IncidentsConfig, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{src: src, cfg: cfg, log: log}
+	return &Server{src: src, cfg: cfg, log: log, printing: make(chan struct{}, maxPrinting)}
 }
 
 // Register adds the page and the API to mux:
@@ -174,10 +175,11 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 }
 
 // report answers the lessons-learned report of [from, to) in a format of
-// export.Formats that is written from the report itself: Markdown
-// (format=md, the default), JSON or a self-contained HTML page. It is what
-// `vigie report` fetches when a server owns the warehouse, and what a
-// browser can open and save; PDF is printed where `vigie report` runs.
+// export.Formats: Markdown (format=md, the default), JSON, a
+// self-contained HTML page, or that page printed to PDF by the server's
+// headless Chromium (503 with a sentence saying so where none is
+// installed). It is what `vigie report` fetches when a server owns the
+// warehouse, and what a browser can open and save.
 func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	from, to, err := timeRange(q.Get("from"), q.Get("to"), MaxIncidentRange)
@@ -189,11 +191,12 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	if format == "" {
 		format = "md"
 	}
-	f, err := export.Served(format)
-	if err != nil {
-		s.fail(w, r, badParam("format", "%v", err))
+	fs, err := export.Expand(format)
+	if err != nil || len(fs) != 1 {
+		s.fail(w, r, badParam("format", "%q is not one of md, json, html, pdf", format))
 		return
 	}
+	f := fs[0]
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
 	defer cancel()
 	src, err := export.Local(ctx, s.src, from, to, s.cfg)
@@ -201,15 +204,46 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	body, err := export.Render(ctx, src, f)
+	var body []byte
+	if f.PrintedFrom != "" {
+		body, err = s.print(r.Context(), src, f)
+	} else {
+		body, err = export.Render(ctx, src, f)
+	}
+	if errors.Is(err, report.ErrNoBrowser) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		json.NewEncoder(w).Encode(map[string]string{"error": "this server cannot print PDF: no Chromium is installed where it runs " +
+			"(install Debian's chromium package, or ask for format=html and print it from a browser)"})
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", f.ContentType)
 	w.Header().Set("Cache-Control", "no-store")
+	if f.PrintedFrom != "" {
+		w.Header().Set("Content-Disposition", `inline; filename="lessons-`+from.In(paris).Format("2006-01-02T1504")+`.pdf"`)
+	}
 	_, _ = w.Write(body)
 }
+
+// print renders a printed format, at most maxPrinting at a time: each
+// print is a Chromium process of a few hundred MB.
+func (s *Server) print(ctx context.Context, src export.Source, f export.Format) ([]byte, error) {
+	select {
+	case s.printing <- struct{}{}:
+		defer func() { <-s.printing }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return export.Render(ctx, src, f)
+}
+
+// maxPrinting bounds the PDFs printed at once.
+const maxPrinting = 2
 
 // DataRange is the answer of /api/v1/range: where the data is, and the
 // day (Europe/Paris) the page opens on.

@@ -35,7 +35,8 @@ type Format struct {
 	ContentType string
 	// PrintedFrom names the format Chromium prints this one from (pdf:
 	// the html page); "" for a format written from the report itself.
-	// Printing happens where `vigie report` runs, never in a server.
+	// `vigie report` prints where it runs; the server prints for
+	// GET /api/v1/report?format=pdf when Chromium is installed there.
 	PrintedFrom string
 	write       func(*report.Report, io.Writer) error
 }
@@ -88,7 +89,7 @@ func Served(name string) (Format, error) {
 		}
 		names = append(names, f.Name)
 	}
-	return Format{}, fmt.Errorf("%q is not one of %s (pdf is printed by vigie report, where it runs)", name, strings.Join(names, ", "))
+	return Format{}, fmt.Errorf("%q is not one of %s (pdf is printed from html)", name, strings.Join(names, ", "))
 }
 
 // Source gives the report in a format written from the report itself
