@@ -63,5 +63,6 @@ incidents.* configuration keys. Times are RFC 3339 (2021-04-06T06:00:00+02:00) o
 	cmd.Flags().StringVar(&format, "format", "md", "md (Markdown), json, html (self-contained page with charts), pdf (that page printed by Chromium) or all (md, json, html)")
 	cmd.Flags().StringVarP(&out, "out", "o", "", `output file ("-" for stdout); default <data_dir>/reports/lessons-<from>.<ext>`)
 	_ = cmd.MarkFlagRequired("from")
+	cmd.AddCommand(reportSendCmd(g))
 	return cmd
 }
