@@ -60,20 +60,20 @@ type SMTPConfig struct {
 
 // SubscriptionConfig is one periodic report and who receives it.
 type SubscriptionConfig struct {
-	Recipients []string `mapstructure:"recipients"`
+	Recipients []string `mapstructure:"recipients" json:"recipients"`
 	// Regions (INSEE codes) and Platforms the report covers; empty: all.
-	Regions   []string `mapstructure:"regions"`
-	Platforms []string `mapstructure:"platforms"`
+	Regions   []string `mapstructure:"regions" json:"regions"`
+	Platforms []string `mapstructure:"platforms" json:"platforms"`
 	// Lang is fr or en; empty is French.
-	Lang string `mapstructure:"lang"`
+	Lang string `mapstructure:"lang" json:"lang"`
 	// Schedule is a cron expression in Europe/Paris time (five fields, or
 	// @daily, @weekly, @monthly): "0 7 * * 1" is every Monday at 07:00.
-	Schedule string `mapstructure:"schedule"`
+	Schedule string `mapstructure:"schedule" json:"schedule"`
 	// Range is what each run covers, the period just ended: day (the
 	// Paris day before the run), week (Monday to Monday before the run),
 	// month (the calendar month before the run) or since_last (from the
 	// schedule's previous time to this one).
-	Range string `mapstructure:"range"`
+	Range string `mapstructure:"range" json:"range"`
 }
 
 // Ranges a subscription's run can cover.
