@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -10,8 +9,6 @@ import (
 	"github.com/vigie-fr/vigie/cmd/vigie/app"
 	"github.com/vigie-fr/vigie/dashboards/reach"
 	"github.com/vigie-fr/vigie/dashboards/report/export"
-	"github.com/vigie-fr/vigie/dashboards/sqlapi"
-	"github.com/vigie-fr/vigie/internal/paris"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 )
 
@@ -31,21 +28,15 @@ incidents.* configuration keys. Times are RFC 3339 (2021-04-06T06:00:00+02:00) o
 			if err != nil {
 				return err
 			}
-			f, t, err := paris.ParseRange(from, to)
-			if re := (*paris.RangeError)(nil); errors.As(err, &re) {
-				return fmt.Errorf("--%s: %s", re.Param, re.Msg)
-			} else if err != nil {
+			f, t, err := rangeFlags(from, to)
+			if err != nil {
 				return err
 			}
 			// A running server owns the warehouse (chDB: one process per
 			// data dir): export.Run asks it, once it proved it owns the data
 			// dir (a report from another program could be forged), with the
-			// data dir's token (none when no server wrote one: an open server
-			// needs none), else opens the warehouse here.
-			token := cfg.HTTP.SQLToken
-			if token == "" {
-				token, _ = sqlapi.ReadToken(cfg.DataDir)
-			}
+			// data dir's token, else opens the warehouse here.
+			token := localToken(cfg)
 			paths, err := export.Run(cmd.Context(),
 				export.Request{From: f, To: t, Format: format, Out: out, DataDir: cfg.DataDir, Stdout: cmd.OutOrStdout(), Token: token},
 				reach.Options{ServerURL: reach.LocalURL(cfg.HTTP.Listen), DataDir: cfg.DataDir, OpenLocal: func(context.Context) (warehouse.Warehouse, error) {

@@ -16,6 +16,7 @@ import (
 	"github.com/vigie-fr/vigie/dashboards/delivery"
 	"github.com/vigie-fr/vigie/dashboards/reach"
 	"github.com/vigie-fr/vigie/dashboards/sqlapi"
+	"github.com/vigie-fr/vigie/internal/config"
 	"github.com/vigie-fr/vigie/internal/paris"
 	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/internal/warehouse"
@@ -40,17 +41,11 @@ as a period of the schedule: the scheduled e-mails are neither skipped nor repea
 			name := args[0]
 			var f, t time.Time
 			if from != "" || to != "" {
-				f, t, err = paris.ParseRange(from, to)
-				if re := (*paris.RangeError)(nil); errors.As(err, &re) {
-					return fmt.Errorf("--%s: %s", re.Param, re.Msg)
-				} else if err != nil {
+				if f, t, err = rangeFlags(from, to); err != nil {
 					return err
 				}
 			}
-			token := cfg.HTTP.SQLToken
-			if token == "" {
-				token, _ = sqlapi.ReadToken(cfg.DataDir)
-			}
+			token := localToken(cfg)
 			var sent string
 			err = reach.Warehouse(cmd.Context(),
 				reach.Options{ServerURL: reach.LocalURL(cfg.HTTP.Listen), DataDir: cfg.DataDir, OpenLocal: func(context.Context) (warehouse.Warehouse, error) {
@@ -98,6 +93,26 @@ as a period of the schedule: the scheduled e-mails are neither skipped nor repea
 	cmd.Flags().StringVar(&from, "from", "", "start of the range (default: the period the subscription's last run covered)")
 	cmd.Flags().StringVar(&to, "to", "", "end of the range, exclusive (default: one day after --from)")
 	return cmd
+}
+
+// rangeFlags parses --from and --to, naming the flag at fault.
+func rangeFlags(from, to string) (time.Time, time.Time, error) {
+	f, t, err := paris.ParseRange(from, to)
+	if re := (*paris.RangeError)(nil); errors.As(err, &re) {
+		return f, t, fmt.Errorf("--%s: %s", re.Param, re.Msg)
+	}
+	return f, t, err
+}
+
+// localToken is what a command sends the server on this machine: the
+// configured token, else the data dir's (none when no server wrote one:
+// an open server needs none).
+func localToken(cfg config.Config) string {
+	if cfg.HTTP.SQLToken != "" {
+		return cfg.HTTP.SQLToken
+	}
+	token, _ := sqlapi.ReadToken(cfg.DataDir)
+	return token
 }
 
 // sendRemote asks the server at base to send the report (POST

@@ -101,15 +101,11 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, map[string]any{"subscriptions": st})
 }
 
-// SubscriptionRequest is the body of POST /api/v1/admin/subscriptions.
+// SubscriptionRequest is the body of POST /api/v1/admin/subscriptions:
+// a name and the fields of a subscription in the file.
 type SubscriptionRequest struct {
-	Name       string   `json:"name"`
-	Recipients []string `json:"recipients"`
-	Regions    []string `json:"regions"`
-	Platforms  []string `json:"platforms"`
-	Lang       string   `json:"lang"`
-	Schedule   string   `json:"schedule"`
-	Range      string   `json:"range"`
+	Name string `json:"name"`
+	config.SubscriptionConfig
 }
 
 // put adds or replaces a subscription of the API; the configuration's
@@ -129,9 +125,7 @@ func (a *API) put(w http.ResponseWriter, r *http.Request) {
 	if !config.SubscriptionName(req.Name) {
 		bad("name", fmt.Sprintf("%q", req.Name), "is not a name (a letter, then letters, digits, _ and -, at most 64)")
 	}
-	sc := config.SubscriptionConfig{Recipients: req.Recipients, Regions: req.Regions, Platforms: req.Platforms,
-		Lang: req.Lang, Schedule: req.Schedule, Range: req.Range}
-	sc.Validate("subscription", bad)
+	req.Validate("subscription", bad)
 	if len(problems) > 0 {
 		reply(w, http.StatusBadRequest, map[string]any{"error": "invalid subscription", "problems": problems})
 		return

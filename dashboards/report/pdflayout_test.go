@@ -1,9 +1,7 @@
 package report_test
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"html"
 	"os"
@@ -89,18 +87,8 @@ func TestPrintedHeadingsStayWithTheirContent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var page bytes.Buffer
-	if err := r.WriteHTML(&page); err != nil {
-		t.Fatal(err)
-	}
-	pdf, err := report.PDF(context.Background(), page.Bytes())
-	if errors.Is(err, report.ErrNoBrowser) {
-		t.Skip("no Chromium: apt-get install -y chromium to test the printed layout")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	heads, captions := sections(page.String())
+	pdf, page := printed(t, r)
+	heads, captions := sections(page)
 	if len(heads) < 10 {
 		t.Fatalf("%d headings found in the page; the parser is broken", len(heads))
 	}
