@@ -25,7 +25,7 @@ const printCSS = `
   tr, svg, li, .kpis, .keep { break-inside: avoid; }
   h1, h2, h2 + p { break-after: avoid; }
   .screen { display: none; }
-  .cover { display: block; break-after: page; padding-top: 25mm; }
+  .cover { display: block !important; break-after: page; padding-top: 25mm; }
   .cover .kicker { font-size: 11pt; color: #555; letter-spacing: 0.05em; }
   .cover .title { font-size: 20pt; font-weight: bold; margin: 6mm 0; }
   .cover .status { font-size: 13pt; border: 1px solid #1d2327; display: inline-block; padding: 2mm 4mm; }
@@ -51,7 +51,9 @@ func (r *Report) writeCover(p printf, blocks []block) {
 	if r.status() == "final" {
 		status = pr.T("print.status.final")
 	}
-	p("<div class=\"cover\">\n<p class=\"kicker\">%s</p>\n<p class=\"title\">%s</p>\n", esc(pr.T("print.cover.kicker")), esc(r.title()))
+	// Hidden inline too: mail readers that drop the page's style (the
+	// report is also an e-mail's body) keep inline styles.
+	p("<div class=\"cover\" style=\"display:none\">\n<p class=\"kicker\">%s</p>\n<p class=\"title\">%s</p>\n", esc(pr.T("print.cover.kicker")), esc(r.title()))
 	p("<p class=\"status\">%s</p>\n<p>%s</p>\n", esc(pr.T("print.cover.status", "Status", status)), esc(pr.T("print.cover.printed")))
 	for i, bl := range blocks {
 		if !bl.cover {
