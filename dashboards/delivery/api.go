@@ -136,7 +136,7 @@ func (a *API) put(w http.ResponseWriter, r *http.Request) {
 	}
 	id, _ := auth.FromContext(r.Context())
 	row := store.ReportSubscription{Name: req.Name, Recipients: req.Recipients, Regions: req.Regions, Platforms: req.Platforms,
-		Lang: req.Lang, Schedule: req.Schedule, Range: req.Range, Author: id.Name, UpdatedAt: time.Now().UTC()}
+		Lang: req.Lang, Schedule: req.Schedule, Range: req.Range, Author: id.Name, UpdatedAt: a.s.opt.Now().UTC()}
 	if err := a.s.st.SaveSubscription(r.Context(), row); err != nil {
 		a.fail(w, r, http.StatusInternalServerError, err)
 		return
@@ -158,9 +158,12 @@ func (a *API) remove(w http.ResponseWriter, r *http.Request) {
 	id, _ := auth.FromContext(r.Context())
 	if err := a.s.st.SaveSubscription(r.Context(), store.ReportSubscription{Name: name, Recipients: sub.Recipients, Regions: sub.Regions,
 		Platforms: sub.Platforms, Lang: sub.SubscriptionConfig.Lang, Schedule: sub.Schedule, Range: sub.Range,
-		Deleted: true, Author: id.Name, UpdatedAt: time.Now().UTC()}); err != nil {
+		Deleted: true, Author: id.Name, UpdatedAt: a.s.opt.Now().UTC()}); err != nil {
 		a.fail(w, r, http.StatusInternalServerError, err)
 		return
+	}
+	if err := a.s.forget(r.Context(), name); err != nil {
+		a.log.Warn("expire a removed subscription's pending periods", "subscription", name, "err", err)
 	}
 	a.log.Info("subscription removed", "subscription", name, id.LogAttrs())
 	w.WriteHeader(http.StatusNoContent)

@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vigie-fr/vigie/dashboards/delivery"
 	"github.com/vigie-fr/vigie/dashboards/incident/incidenttest"
@@ -23,8 +22,10 @@ func TestSubscriptionsThroughTheAPI(t *testing.T) {
 	d := config.DefaultDelivery()
 	d.From = "vigie@example.fr"
 	d.Subscriptions = map[string]config.SubscriptionConfig{"hebdo": {Recipients: []string{"cse@example.fr"}, Schedule: "0 7 * * 1", Range: "week"}}
-	now := func() time.Time { return at("2021-04-07 10:00:00") }
-	s, err := delivery.New(st, delivery.Options{Delivery: d, Incidents: config.Default().Incidents, Now: now})
+	clk := &clock{t: at("2021-04-07 10:00:00")}
+	// The PDF is another test's; here every failed send would print one.
+	noPDF := delivery.ReportRenderer(config.Default().Incidents, nil)
+	s, err := delivery.New(st, delivery.Options{Delivery: d, Incidents: config.Default().Incidents, Now: clk.Now, Render: noPDF})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,8 +85,15 @@ func TestSubscriptionsThroughTheAPI(t *testing.T) {
 		!m.NextDue.Equal(at("2021-05-01 00:00:00").UTC()) || m.Last != nil {
 		t.Errorf("mensuel: %+v", m)
 	}
-	if pass, err := s.Run(context.Background()); err != nil || pass.Recorded != 2 {
-		t.Errorf("a pass plans %+v (%v), want the next run of both", pass, err)
+	// A subscription of the file is planned at first sight, one of the API
+	// from when it was added: both are due on 1 May (no mail server here,
+	// so every send fails and stays pending).
+	if pass, err := s.Run(context.Background()); err != nil || pass != (delivery.Pass{Recorded: 1}) {
+		t.Errorf("a pass plans %+v (%v), want hebdo's next run", pass, err)
+	}
+	clk.Set(at("2021-05-01 00:00:30"))
+	if pass, err := s.Run(context.Background()); err != nil || pass != (delivery.Pass{Recorded: 3, Failed: 4}) {
+		t.Errorf("the pass of 1 May: %+v (%v), want hebdo's 19 and 26 April and mensuel's 1 May recorded, 4 sends failed", pass, err)
 	}
 	if code := call("DELETE", "/api/v1/admin/subscriptions/hebdo", "", nil); code != 409 {
 		t.Errorf("removing a subscription of the file: %d, want 409", code)
@@ -98,5 +106,29 @@ func TestSubscriptionsThroughTheAPI(t *testing.T) {
 	}
 	if code := call("GET", "/api/v1/admin/subscriptions", "", &list); code != 200 || len(list.Subscriptions) != 1 {
 		t.Errorf("after the removal: %d, %d subscriptions, want 1", code, len(list.Subscriptions))
+	}
+
+	// Added again weeks later under the same name: it starts with its next
+	// run, and its 1 May, pending when it was removed, was expired then.
+	clk.Set(at("2021-05-20 09:00:00"))
+	if code := call("POST", "/api/v1/admin/subscriptions", `{"name":"mensuel","recipients":["dane@example.fr"],"schedule":"0 7 * * 1","range":"week"}`, nil); code != 200 {
+		t.Fatalf("adding mensuel again: %d", code)
+	}
+	clk.Set(at("2021-05-20 09:01:00"))
+	// hebdo records 3, 10 and 17 May, expires 12 and 19 April (beyond the
+	// 31 days of catch-up) and fails the four others; mensuel plans
+	// nothing before its next run.
+	if pass, err := s.Run(context.Background()); err != nil || pass != (delivery.Pass{Recorded: 3, Failed: 4, Expired: 2}) {
+		t.Errorf("a pass after the re-addition: %+v (%v)", pass, err)
+	}
+	if code := call("GET", "/api/v1/admin/subscriptions", "", &list); code != 200 || len(list.Subscriptions) != 2 {
+		t.Fatalf("list: %d, %d subscriptions", code, len(list.Subscriptions))
+	}
+	if m := list.Subscriptions[1]; m.Pending != 0 || m.Last == nil || m.Last.State != "expired" || m.Last.LastError != "the subscription was removed" ||
+		!m.Last.Due.Equal(at("2021-05-01 00:00:00").UTC()) || !m.NextDue.Equal(at("2021-05-24 07:00:00").UTC()) {
+		t.Errorf("mensuel after the re-addition: pending %d, last %+v, next %v", m.Pending, m.Last, m.NextDue)
+	}
+	if h := list.Subscriptions[0]; h.Pending != 4 || h.Last == nil || h.Last.Attempts != 1 || !strings.Contains(h.Last.LastError, "smtp") {
+		t.Errorf("hebdo: pending %d, last %+v; want 26 April and 3, 10, 17 May pending after failed tries", h.Pending, h.Last)
 	}
 }

@@ -213,7 +213,13 @@ func (s *Service) Run(ctx context.Context) (Pass, error) {
 			continue
 		}
 		scheds[sub.Name] = sc
-		planned = append(planned, s.plan(sub, sc, latest[sub.Name], now)...)
+		anchor := latest[sub.Name]
+		if sub.UpdatedAt.After(anchor) && !sub.UpdatedAt.After(now) {
+			// Added (or added again after a removal) through the API: the
+			// runs before that are none of its business.
+			anchor = sub.UpdatedAt
+		}
+		planned = append(planned, s.plan(sub, sc, anchor, now)...)
 	}
 	if len(planned) > 0 {
 		if err := s.st.SaveReportDeliveries(ctx, planned); err != nil {
@@ -267,10 +273,11 @@ func (s *Service) Run(ctx context.Context) (Pass, error) {
 }
 
 // plan returns the periods of sub to record: every run of its schedule
-// after the latest recorded one up to now (expired when older than
-// delivery.catch_up), or, for a subscription never seen, its next run: a
-// new subscription starts with the period that ends after it was added,
-// rather than sending a report of the past at once.
+// after latest (the latest recorded, or when the API last changed the
+// subscription) up to now, expired when older than delivery.catch_up;
+// for a subscription never seen, its next run. A new subscription starts
+// with the first run after it was added, rather than sending a report of
+// the past at once.
 func (s *Service) plan(sub Subscription, sc schedule, latest, now time.Time) []store.ReportDelivery {
 	row := func(due time.Time) store.ReportDelivery {
 		from, to := sc.period(due)
@@ -304,6 +311,22 @@ func (s *Service) plan(sub Subscription, sc schedule, latest, now time.Time) []s
 	return out
 }
 
+// forget expires the pending periods of a removed subscription, so that
+// adding one of the same name later does not send them.
+func (s *Service) forget(ctx context.Context, name string) error {
+	now := s.opt.Now().UTC()
+	rows, err := s.st.ReportDeliveries(ctx, now)
+	if err != nil {
+		return err
+	}
+	for _, d := range rows {
+		if d.Subscription == name && d.State == store.DeliveryPending {
+			s.expire(ctx, d, now, "the subscription was removed")
+		}
+	}
+	return nil
+}
+
 func (s *Service) expire(ctx context.Context, d store.ReportDelivery, now time.Time, why string) {
 	d.State, d.LastError, d.UpdatedAt = store.DeliveryExpired, why, now
 	if err := s.st.SaveReportDeliveries(ctx, []store.ReportDelivery{d}); err != nil {
@@ -320,6 +343,9 @@ func (s *Service) deliver(ctx context.Context, sub Subscription, d store.ReportD
 	d.Attempts++
 	d.UpdatedAt = now
 	log := s.log.With("subscription", sub.Name, "due", d.Due, "attempt", d.Attempts, "message_id", d.MessageID)
+	if err != nil && ctx.Err() != nil {
+		return err // stopping: not the server's failure, tried again at the next start
+	}
 	if err != nil {
 		d.LastError = clip(err.Error(), 500)
 		d.NextTry = now.Add(s.backoff(d.Attempts))
