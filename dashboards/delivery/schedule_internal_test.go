@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigie-fr/vigie/internal/i18n"
 	"github.com/vigie-fr/vigie/internal/paris"
 )
 
@@ -104,5 +105,24 @@ func TestPlanCatchesUpAfterAnOutage(t *testing.T) {
 	}
 	if got := s.plan(sub, sc, time.Time{}, now); len(got) != 1 || !got[0].Due.Equal(paristime("2021-05-10 07:00")) {
 		t.Errorf("a new subscription plans %v, want only its next run, 10 May 07:00", got)
+	}
+}
+
+func TestSubjectsNameThePeriodAsPeopleSayIt(t *testing.T) {
+	fr, en := i18n.For(i18n.French), i18n.For(i18n.English)
+	for _, tc := range []struct {
+		p                *i18n.Printer
+		covers, from, to string
+		want             string
+	}{
+		{fr, "day", "2021-04-06 00:00", "2021-04-07 00:00", "Vigie : rapport du 6 avril 2021"},
+		{fr, "week", "2021-03-22 00:00", "2021-03-29 00:00", "Vigie : rapport de la semaine du 22 mars 2021 au 28 mars 2021"},
+		{fr, "month", "2021-04-01 00:00", "2021-05-01 00:00", "Vigie : rapport mensuel, avril 2021"},
+		{en, "month", "2021-04-01 00:00", "2021-05-01 00:00", "Vigie: monthly report, April 2021"},
+		{en, "since_last", "2021-04-09 12:00", "2021-04-12 12:00", "Vigie: report from 9 April 2021 at 12:00 to 12 April 2021 at 12:00"},
+	} {
+		if got := subject(tc.p, tc.covers, paristime(tc.from), paristime(tc.to)); got != tc.want {
+			t.Errorf("%s %s: %q, want %q", tc.p.Lang(), tc.covers, got, tc.want)
+		}
 	}
 }
