@@ -148,7 +148,7 @@ func BenchmarkAggregator(b *testing.B) {
 	ctx := context.Background()
 
 	msgs := benchMessages(benchEventsN)
-	w := broker.NewWriter(brokers, kcfg.Topic, kcfg)
+	w := broker.NewWriter(broker.Plain(brokers), kcfg.Topic, kcfg)
 	start := time.Now()
 	if err := w.WriteMessages(ctx, msgs...); err != nil {
 		b.Fatal(err)
@@ -168,7 +168,7 @@ func BenchmarkAggregator(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	dlq := broker.NewWriter(brokers, kcfg.DLQTopic, kcfg)
+	dlq := broker.NewWriter(broker.Plain(brokers), kcfg.DLQTopic, kcfg)
 	b.Cleanup(func() { dlq.Close() })
 
 	runs := 0
@@ -197,7 +197,7 @@ func BenchmarkAggregator(b *testing.B) {
 			k.Group = fmt.Sprintf("vigie-bench-%d", runs)
 			reg := prometheus.NewRegistry()
 			agg, err := New(Options{
-				Brokers: brokers, Kafka: k, Config: config.Default().Aggregate, Database: database,
+				Access: broker.Plain(brokers), Kafka: k, Config: config.Default().Aggregate, Database: database,
 				Warehouse: db, DLQ: dlq, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registerer: reg,
 			})
 			if err != nil {

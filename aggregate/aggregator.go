@@ -45,7 +45,8 @@ import (
 
 // Options wires an Aggregator.
 type Options struct {
-	Brokers    []string
+	// Access is how the group and its readers reach the brokers (TLS, SASL).
+	Access     broker.Access
 	Kafka      config.KafkaConfig
 	Config     config.AggregateConfig
 	Database   string
@@ -68,7 +69,16 @@ type Aggregator struct {
 	cg      *kafka.ConsumerGroup
 	blocked map[int]string // partitions stopped on a log mismatch
 	noFence bool           // tests only: write without claiming, to show what fencing prevents
-	dialer  *kafka.Dialer  // tests only: how the group and the readers reach the brokers (nil: kafka-go's default)
+	dialer  *kafka.Dialer  // tests only: how the group and the readers reach the brokers (nil: o.Access's)
+}
+
+// dialerOf is the dialer of the group and the readers: o.Access's, unless
+// a test replaced it.
+func (a *Aggregator) dialerOf() *kafka.Dialer {
+	if a.dialer != nil {
+		return a.dialer
+	}
+	return a.o.Access.Dialer()
 }
 
 // finalFlushTimeout bounds the flush at the end of a generation: well under
@@ -79,7 +89,7 @@ const finalFlushTimeout = 5 * time.Second
 // New validates the options; it opens nothing.
 func New(o Options) (*Aggregator, error) {
 	switch {
-	case len(o.Brokers) == 0:
+	case len(o.Access.Brokers()) == 0:
 		return nil, errors.New("aggregate: no brokers")
 	case o.Warehouse == nil:
 		return nil, errors.New("aggregate: no warehouse")
@@ -113,7 +123,7 @@ func New(o Options) (*Aggregator, error) {
 func (a *Aggregator) Run(ctx context.Context) error {
 	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID:                a.o.Kafka.Group,
-		Brokers:           a.o.Brokers,
+		Brokers:           a.o.Access.Brokers(),
 		Topics:            []string{a.o.Kafka.Topic},
 		HeartbeatInterval: a.o.Config.SessionTimeout / 4,
 		SessionTimeout:    a.o.Config.SessionTimeout,
@@ -122,7 +132,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 		Timeout:           5 * time.Second,
 		StartOffset:       kafka.FirstOffset,
 		ErrorLogger:       broker.ErrorLogger(a.o.Log),
-		Dialer:            a.dialer,
+		Dialer:            a.dialerOf(),
 	})
 	if err != nil {
 		return fmt.Errorf("aggregate: join group %s: %w", a.o.Kafka.Group, err)
@@ -213,9 +223,9 @@ func (a *Aggregator) resumeWorker(ctx context.Context, gen *kafka.Generation, p 
 // (true: resume again).
 func (a *Aggregator) run(ctx context.Context, w *worker, log *slog.Logger) (restart bool) {
 	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: a.o.Brokers, Topic: a.o.Kafka.Topic, Partition: w.p,
+		Brokers: a.o.Access.Brokers(), Topic: a.o.Kafka.Topic, Partition: w.p,
 		MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 200 * time.Millisecond, ReadLagInterval: -1,
-		ErrorLogger: broker.ErrorLogger(log), Dialer: a.dialer,
+		ErrorLogger: broker.ErrorLogger(log), Dialer: a.dialerOf(),
 	})
 	defer r.Close()
 	if err := r.SetOffset(w.next); err != nil {
@@ -479,7 +489,7 @@ func rawEvent(ev *schemas.Event, user uint64, collector string, partition int, o
 	return store.Event{ID: ev.ID, Collector: collector, TS: ev.TS, Platform: ev.Platform, Service: ev.Service, Region: ev.Region,
 		Academy: ev.Academy, Kind: ev.Kind, Outcome: ev.Outcome, Status: uint16(ev.Status),
 		LatencyMS: f32(ev.LatencyMS), QueueMS: f32(ev.QueueMS), User: user, Role: ev.Role, Source: ev.Source,
-		Attrs: ev.Attrs, Partition: uint32(partition), Offset: offset, Epoch: epoch}
+		SampleRate: ev.SampleRate, Attrs: ev.Attrs, Partition: uint32(partition), Offset: offset, Epoch: epoch}
 }
 
 func f32(p *float64) *float32 {

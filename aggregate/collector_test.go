@@ -43,7 +43,7 @@ func TestAnotherCollectorsIDDoesNotShadowARealEvent(t *testing.T) {
 		return m
 	}
 	write := func(msgs ...kafka.Message) {
-		w := broker.NewWriter(b.Addrs(), kcfg.Topic, kcfg)
+		w := broker.NewWriter(b.Access(), kcfg.Topic, kcfg)
 		defer w.Close()
 		if err := w.WriteMessages(ctx, msgs...); err != nil {
 			t.Fatal(err)

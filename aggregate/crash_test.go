@@ -61,8 +61,8 @@ func childOptions(brokers []string, wh warehouse.Warehouse) Options {
 	a.FlushInterval = 50 * time.Millisecond
 	a.SessionTimeout = 6 * time.Second
 	return Options{
-		Brokers: brokers, Kafka: k, Config: a, Database: testDB, Warehouse: wh,
-		DLQ: broker.NewWriter(brokers, k.DLQTopic, k),
+		Access: broker.Plain(brokers), Kafka: k, Config: a, Database: testDB, Warehouse: wh,
+		DLQ: broker.NewWriter(broker.Plain(brokers), k.DLQTopic, k),
 		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 }
@@ -268,7 +268,7 @@ func TestKilledAggregatorRestartsWithExactlyTheTotalsOfAnUninterruptedRun(t *tes
 	b := brokertest.Start(t, brokertest.Config(4))
 	brokers := b.Addrs()
 	msgs, valid := testEvents(12000)
-	w := broker.NewWriter(brokers, "vigie.events.v1", brokertest.Config(4))
+	w := broker.NewWriter(broker.Plain(brokers), "vigie.events.v1", brokertest.Config(4))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := w.WriteMessages(ctx, msgs...); err != nil {

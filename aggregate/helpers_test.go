@@ -70,7 +70,7 @@ func foldAll(t *testing.T, ctx context.Context, n int, wh warehouse.Warehouse) (
 	kcfg := brokertest.Config(4)
 	b := brokertest.Start(t, kcfg)
 	msgs, valid = testEvents(n)
-	w := broker.NewWriter(b.Addrs(), kcfg.Topic, kcfg)
+	w := broker.NewWriter(b.Access(), kcfg.Topic, kcfg)
 	if err := w.WriteMessages(ctx, msgs...); err != nil {
 		t.Fatal(err)
 	}

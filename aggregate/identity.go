@@ -45,8 +45,8 @@ func (e *LogMismatch) Error() string {
 
 // Log is a topic's partitions as the broker holds them now.
 type Log struct {
-	Brokers []string
-	Topic   string
+	Access broker.Access
+	Topic  string
 	// ErrorLog receives kafka-go's own errors; nil discards them.
 	ErrorLog *slog.Logger
 }
@@ -54,7 +54,7 @@ type Log struct {
 // Bounds returns partition p's first offset and its end (the offset the
 // next record will get).
 func (l Log) Bounds(ctx context.Context, p int) (first, end int64, err error) {
-	c := &kafka.Client{Addr: kafka.TCP(l.Brokers...), Timeout: 10 * time.Second}
+	c := l.Access.Client(10 * time.Second)
 	resp, err := c.ListOffsets(ctx, &kafka.ListOffsetsRequest{
 		Topics: map[string][]kafka.OffsetRequest{l.Topic: {kafka.FirstOffsetOf(p), kafka.LastOffsetOf(p)}},
 	})
@@ -74,7 +74,7 @@ func (l Log) Bounds(ctx context.Context, p int) (first, end int64, err error) {
 
 // Record reads the record at offset off of partition p.
 func (l Log) Record(ctx context.Context, p int, off int64) (kafka.Message, error) {
-	return broker.ReadAt(ctx, l.Brokers, l.Topic, p, off, l.ErrorLog)
+	return broker.ReadAt(ctx, l.Access, l.Topic, p, off, l.ErrorLog)
 }
 
 // Check verifies that the log still holds, at the marker's last offset,

@@ -54,7 +54,7 @@ func TestALogThatNoLongerMatchesStopsThePartitionUntilAnOperatorResumesIt(t *tes
 			}
 			// The deletion completes in the background: create until it takes.
 			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-				err := broker.EnsureTopics(ctx, brokers, kcfg, quiet)
+				err := broker.EnsureTopics(ctx, broker.Plain(brokers), kcfg, quiet)
 				if err == nil {
 					return false
 				}
@@ -106,7 +106,7 @@ func TestALogThatNoLongerMatchesStopsThePartitionUntilAnOperatorResumesIt(t *tes
 			defer func() { b.Close() }()
 			_, portS, _ := net.SplitHostPort(b.Addrs()[0])
 			port, _ := strconv.Atoi(portS)
-			if err := broker.EnsureTopics(ctx, b.Addrs(), kcfg, quiet); err != nil {
+			if err := broker.EnsureTopics(ctx, b.Access(), kcfg, quiet); err != nil {
 				t.Fatal(err)
 			}
 			_, old := testEvents(3000)
@@ -119,7 +119,7 @@ func TestALogThatNoLongerMatchesStopsThePartitionUntilAnOperatorResumesIt(t *tes
 				if b, err = broker.StartEmbedded(ctx, kdir, port, quiet); err != nil {
 					t.Fatal(err)
 				}
-				if err := broker.EnsureTopics(ctx, b.Addrs(), kcfg, quiet); err != nil {
+				if err := broker.EnsureTopics(ctx, b.Access(), kcfg, quiet); err != nil {
 					t.Fatal(err)
 				}
 			}

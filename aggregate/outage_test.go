@@ -61,12 +61,12 @@ func TestABrokerOutageMidStreamChangesNoTotal(t *testing.T) {
 	_, portS, _ := net.SplitHostPort(b.Addrs()[0])
 	port, _ := strconv.Atoi(portS)
 	kcfg := brokertest.Config(4)
-	if err := broker.EnsureTopics(ctx, b.Addrs(), kcfg, quiet); err != nil {
+	if err := broker.EnsureTopics(ctx, b.Access(), kcfg, quiet); err != nil {
 		t.Fatal(err)
 	}
 	msgs, valid := testEvents(8000)
 	half := len(msgs) / 2
-	w := broker.NewWriter(b.Addrs(), kcfg.Topic, kcfg)
+	w := broker.NewWriter(b.Access(), kcfg.Topic, kcfg)
 	if err := w.WriteMessages(ctx, msgs[:half]...); err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestABrokerOutageMidStreamChangesNoTotal(t *testing.T) {
 		t.Fatalf("restart the broker on port %d: %v", port, err)
 	}
 	defer b.Close()
-	w = broker.NewWriter(b.Addrs(), kcfg.Topic, kcfg)
+	w = broker.NewWriter(b.Access(), kcfg.Topic, kcfg)
 	if err := w.WriteMessages(ctx, msgs[half:]...); err != nil {
 		t.Fatal(err)
 	}

@@ -197,7 +197,7 @@ func rebalanceRun(t *testing.T, run int, fence bool) {
 	streamed := make(chan struct{})
 	go func() {
 		defer close(streamed)
-		w := broker.NewWriter(b.Addrs(), kcfg.Topic, kcfg)
+		w := broker.NewWriter(b.Access(), kcfg.Topic, kcfg)
 		defer w.Close()
 		for i := 0; i < len(msgs); i += 100 {
 			if err := w.WriteMessages(ctx, msgs[i:min(i+100, len(msgs))]...); err != nil {

@@ -20,7 +20,7 @@ import (
 func produce(t *testing.T, ctx context.Context, brokers []string, msgs []kafka.Message) {
 	t.Helper()
 	k := brokertest.Config(4)
-	w := broker.NewWriter(brokers, k.Topic, k)
+	w := broker.NewWriter(broker.Plain(brokers), k.Topic, k)
 	defer w.Close()
 	if err := w.WriteMessages(ctx, msgs...); err != nil {
 		t.Fatal(err)

@@ -66,5 +66,5 @@ func (a *Aggregator) loadSeen(ctx context.Context, w *worker) error {
 }
 
 func (a *Aggregator) log() Log {
-	return Log{Brokers: a.o.Brokers, Topic: a.o.Kafka.Topic, ErrorLog: a.o.Log}
+	return Log{Access: a.o.Access, Topic: a.o.Kafka.Topic, ErrorLog: a.o.Log}
 }

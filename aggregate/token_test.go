@@ -246,7 +246,7 @@ func TestFlushesWithIdenticalWindowRowsAllCountAndAReplayDoesNot(t *testing.T) {
 	}
 	produce := func(m kafka.Message) {
 		t.Helper()
-		w := broker.NewWriter(b.Addrs(), kcfg.Topic, kcfg)
+		w := broker.NewWriter(b.Access(), kcfg.Topic, kcfg)
 		defer w.Close()
 		if err := w.WriteMessages(ctx, m); err != nil {
 			t.Fatal(err)

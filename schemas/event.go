@@ -38,6 +38,21 @@ type Event struct {
 	Role      string            `json:"role,omitempty"`
 	Source    string            `json:"source,omitempty"`
 	Attrs     map[string]string `json:"attrs,omitempty"`
+	// SampleRate is the share of events the sender kept, in (0, 1]: an
+	// event with 0.002 stands for 500 (1 / SampleRate). 0 means absent,
+	// which is 1: every event sent. Senders that sample keep or drop all
+	// of a user's events together, so that people can be estimated too
+	// (docs/reports.md, "Estimations").
+	SampleRate float64 `json:"sample_rate,omitempty"`
+}
+
+// Weight is how many events of the whole population this one stands for:
+// 1 / SampleRate, 1 when the sender did not sample.
+func (e *Event) Weight() float64 {
+	if e.SampleRate <= 0 {
+		return 1
+	}
+	return 1 / e.SampleRate
 }
 
 // Limits of schema v1.
@@ -244,7 +259,7 @@ func lineItems(br *bufio.Reader) func() ([]byte, error) {
 var knownFields = map[string]bool{
 	"id": true, "ts": true, "platform": true, "service": true, "region": true, "academy": true,
 	"kind": true, "outcome": true, "status": true, "latency_ms": true, "queue_ms": true,
-	"user": true, "role": true, "source": true, "attrs": true,
+	"user": true, "role": true, "source": true, "attrs": true, "sample_rate": true,
 }
 
 // DecodeEvent decodes and validates one event. Unknown fields are refused
@@ -352,6 +367,13 @@ func decodeEventSlow(raw []byte, maxFuture time.Duration, now time.Time) (Event,
 	}
 	if ev.Outcome == "ok" && ev.LatencyMS == nil {
 		return ev, fe("latency_ms", "required when outcome is \"ok\"")
+	}
+	if v, ok := obj["sample_rate"]; ok && string(v) != "null" {
+		var x float64
+		if json.Unmarshal(v, &x) != nil || !validSampleRate(x) {
+			return ev, fe("sample_rate", "%s is not a share of events kept, a number greater than 0 and at most 1", truncate(string(v), 40))
+		}
+		ev.SampleRate = x
 	}
 	if v, ok := obj["attrs"]; ok && string(v) != "null" {
 		if err := json.Unmarshal(v, &ev.Attrs); err != nil {
@@ -468,6 +490,7 @@ const (
 	slotRole
 	slotSource
 	slotAttrs
+	slotSampleRate
 	numSlots
 )
 
@@ -505,6 +528,8 @@ func slotOf(key []byte) int {
 		return slotSource
 	case "attrs":
 		return slotAttrs
+	case "sample_rate":
+		return slotSampleRate
 	}
 	return -1
 }
@@ -798,7 +823,7 @@ func decodeEventFast(raw []byte, maxFuture time.Duration, now time.Time) (Event,
 	}
 	v := &s.vals
 	var ev Event
-	var ok [14]bool
+	var ok [15]bool
 	ev.ID, ok[0] = fastString(v[slotID], true, MaxIDLen)
 	ev.Platform, ok[1] = fastEnum(v[slotPlatform], Platforms, true)
 	ev.Service, ok[2] = fastString(v[slotService], true, MaxServiceLen)
@@ -813,6 +838,7 @@ func decodeEventFast(raw []byte, maxFuture time.Duration, now time.Time) (Event,
 	ev.Status, ok[11] = fastStatus(v[slotStatus])
 	ev.LatencyMS, ok[12] = fastMillis(v[slotLatency])
 	ev.QueueMS, ok[13] = fastMillis(v[slotQueue])
+	ev.SampleRate, ok[14] = fastSampleRate(v[slotSampleRate])
 	for _, o := range ok {
 		if !o {
 			return Event{}, false
@@ -904,4 +930,21 @@ func fastMillis(v fastValue) (*float64, bool) {
 		return &x, true
 	}
 	return nil, false
+}
+
+// validSampleRate: a share of events kept, in (0, 1].
+func validSampleRate(x float64) bool { return x > 0 && x <= 1 }
+
+func fastSampleRate(v fastValue) (float64, bool) {
+	switch v.kind {
+	case valAbsent:
+		return 0, true
+	case valNumber:
+		x, err := strconv.ParseFloat(string(v.b), 64)
+		if err != nil || !validSampleRate(x) {
+			return 0, false
+		}
+		return x, true
+	}
+	return 0, false
 }

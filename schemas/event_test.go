@@ -60,6 +60,9 @@ func TestInvalidEventsNameTheFieldAndTheReason(t *testing.T) {
 		{"an unknown field", with("latency", `12`), "latency", "unknown field"},
 		{"attrs that are not strings", with("attrs", `{"a":1}`), "attrs", "string to string"},
 		{"an unknown role", with("role", `"pupil"`), "role", "not one of"},
+		{"a sample rate of zero", with("sample_rate", `0`), "sample_rate", "greater than 0 and at most 1"},
+		{"a sample rate above one", with("sample_rate", `1.5`), "sample_rate", "greater than 0 and at most 1"},
+		{"a sample rate as a string", with("sample_rate", `"0.5"`), "sample_rate", "greater than 0 and at most 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, ferr := DecodeEvent([]byte(tc.raw), time.Hour, now)
@@ -227,6 +230,9 @@ func TestTheFastPathDecodesWhatTheReferenceDecodes(t *testing.T) {
 		{"attrs with a nested object", with("attrs", `{"a":{}}`), false},
 		{"attrs with 33 entries", with("attrs", `{`+strings.Repeat(`"k":"v",`, 32)+`"k":"v"}`), false},
 		{"a status written 200.0", with("status", "200.0"), true},
+		{"a sample rate of 0.002", with("sample_rate", "0.002"), true},
+		{"a sample rate of 1", with("sample_rate", "1"), true},
+		{"a negative sample rate", with("sample_rate", "-0.5"), false},
 		{"a status written 2e2", with("status", "2e2"), true},
 		{"a status written 2.5E+2", with("status", "2.5E+2"), true},
 		{"a status with a fraction", with("status", "200.5"), false},
@@ -277,7 +283,7 @@ func FuzzFastMatchesSlow(f *testing.F) {
 	for _, l := range benchLines()[:8] {
 		f.Add(l)
 	}
-	for _, field := range []string{"id", "ts", "platform", "service", "region", "academy", "kind", "outcome", "status", "latency_ms", "queue_ms", "user", "role", "source", "attrs"} {
+	for _, field := range []string{"id", "ts", "platform", "service", "region", "academy", "kind", "outcome", "status", "latency_ms", "queue_ms", "user", "role", "source", "attrs", "sample_rate"} {
 		for _, v := range []string{"", "null", `""`, `"x"`, "0", "-0", "1e2", "200.0", "599", "1e400", "86400000.5", "true", "[]", "{}", `{"a":"b"}`, `"\u00e9\ud83d\ude00\n"`, `"é"`} {
 			f.Add([]byte(with(field, v)))
 		}
@@ -313,5 +319,22 @@ func TestReasonsAreBoundedLabels(t *testing.T) {
 		if ferr == nil || ferr.Reason() != tc.want {
 			t.Errorf("%s: reason %v, want %s", tc.raw, ferr, tc.want)
 		}
+	}
+}
+
+func TestASampleRateWeighsTheEvent(t *testing.T) {
+	ev, fe := DecodeEvent([]byte(with("sample_rate", "0.002")), 0, time.Now())
+	if fe != nil {
+		t.Fatal(fe)
+	}
+	if ev.SampleRate != 0.002 || ev.Weight() != 500 {
+		t.Fatalf("sample_rate %v weight %v, want 0.002 and 500", ev.SampleRate, ev.Weight())
+	}
+	ev, fe = DecodeEvent([]byte(good), 0, time.Now())
+	if fe != nil {
+		t.Fatal(fe)
+	}
+	if ev.SampleRate != 0 || ev.Weight() != 1 {
+		t.Fatalf("without sample_rate: %v weight %v, want 0 and 1", ev.SampleRate, ev.Weight())
 	}
 }

@@ -11,9 +11,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigie-fr/vigie/cmd/vigie/app"
+	"github.com/vigie-fr/vigie/dashboards/report"
 	"github.com/vigie-fr/vigie/dashboards/report/export"
 	"github.com/vigie-fr/vigie/ingest/simulate"
 	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/i18n"
 )
 
 // demoMarker marks a data dir that vigie demo created, so that a later demo
@@ -23,6 +25,7 @@ const demoMarker = ".vigie-demo"
 func demoCmd(g *globals) *cobra.Command {
 	var f simFlags
 	var exit bool
+	var langFlag string
 	var compare string
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -46,11 +49,22 @@ earlier demo created it.`,
 			if err != nil {
 				return err
 			}
+			lang, err := i18n.Parse(langFlag)
+			if err != nil {
+				return fmt.Errorf("--lang: %w", err)
+			}
 			// The demo serves everyone with every role: this machine only.
 			if !config.IsLoopback(cfg.HTTP.Listen) {
 				return fmt.Errorf("http.listen: %q is not a loopback address, but vigie demo runs without authentication: listen on 127.0.0.1 (or run vigie serve with users, docs/access.md)", cfg.HTTP.Listen)
 			}
 			cfg.Auth.Users, cfg.Ingest.Collectors, cfg.Auth.OIDC.Issuer = nil, nil, ""
+			// The report names the simulated services with the simulator's
+			// own (fictional) catalogue unless the configuration has one.
+			if len(cfg.Catalogue.Services) == 0 {
+				if cfg.Catalogue, err = simulate.Catalogue(); err != nil {
+					return err
+				}
+			}
 			if len(cfg.Kafka.Brokers) == 0 && cfg.Warehouse.Driver == "chdb" {
 				if err := freshDataDir(cfg.DataDir); err != nil {
 					return err
@@ -85,7 +99,7 @@ earlier demo created it.`,
 				return err
 			}
 			sc, _ := simulate.Lookup(f.scenario)
-			src, err := export.Local(ctx, a.Store(), sc.Start, sc.End, cfg.Incidents)
+			src, err := export.Local(ctx, a.Store(), sc.Start, sc.End, report.Options{Incidents: cfg.Incidents, Catalogue: cfg.Catalogue}, lang)
 			if err != nil {
 				return err
 			}
@@ -110,6 +124,7 @@ earlier demo created it.`,
 	}
 	f.register(cmd)
 	cmd.Flags().BoolVar(&exit, "exit", false, "stop after writing the report (for scripts)")
+	cmd.Flags().StringVar(&langFlag, "lang", "fr", "language of the report: fr (French) or en (English)")
 	cmd.Flags().StringVar(&compare, "compare", "2020-03-16", `earlier scenario replayed first, for the report's comparison ("" for none)`)
 	return cmd
 }

@@ -64,7 +64,7 @@ by an environment variable (kafka.partitions → VIGIE_KAFKA_PARTITIONS) and by 
 	config.RegisterFlags(pf)
 	root.AddCommand(
 		demoCmd(g), serveCmd(g, "serve"), serveCmd(g, "collect"), serveCmd(g, "aggregate"), serveCmd(g, "dashboards"),
-		simulateCmd(g), reportCmd(g), queryCmd(g), migrateCmd(g), offsetsCmd(g), probeCmd(g), tailCmd(g), authCmd(),
+		simulateCmd(g), reportCmd(g), annotateCmd(g), actionCmd(g), queryCmd(g), migrateCmd(g), offsetsCmd(g), probeCmd(g), tailCmd(g), authCmd(),
 	)
 	return root
 }

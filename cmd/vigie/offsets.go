@@ -105,14 +105,19 @@ func withOffsets(cmd *cobra.Command, g *globals, run func(context.Context, confi
 		return err
 	}
 	ctx := cmd.Context()
-	brokers := cfg.Kafka.Brokers
+	var access broker.Access
 	if cfg.Kafka.Embedded() {
 		b, err := broker.StartEmbedded(ctx, cfg.DataDir, 0, log)
 		if err != nil {
 			return fmt.Errorf("%w (is vigie serve running on this data dir? stop it first)", err)
 		}
 		defer b.Close()
-		brokers = b.Addrs()
+		access = b.Access()
+	} else {
+		if access, err = broker.Connect(ctx, cfg.Kafka.Brokers, cfg.Kafka); err != nil {
+			return err
+		}
+		defer access.Close()
 	}
 	wh, err := app.OpenWarehouse(cfg)
 	if err != nil {
@@ -124,5 +129,5 @@ func withOffsets(cmd *cobra.Command, g *globals, run func(context.Context, confi
 		return err
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	return run(ctx, cfg, aggregate.Log{Brokers: brokers, Topic: cfg.Kafka.Topic, ErrorLog: quiet}, st.Offsets(cfg.Kafka.Group, cfg.Kafka.Topic))
+	return run(ctx, cfg, aggregate.Log{Access: access, Topic: cfg.Kafka.Topic, ErrorLog: quiet}, st.Offsets(cfg.Kafka.Group, cfg.Kafka.Topic))
 }

@@ -184,7 +184,7 @@ func checkDemoReport(r *report.Report, md string, now, then simulate.Scenario) [
 		if capacity[svc] != 1 {
 			errf("%s: %d capacity lines in the report, want 1", svc, capacity[svc])
 		}
-		if n := countNaming(lines, "**"+svc+"**"); n != 1 {
+		if n := countNaming(lines, "**"+shown(r, svc)+"**"); n != 1 {
 			errf("the Markdown's capacity section has %d lines for %s, want 1", n, svc)
 		}
 	}
@@ -242,7 +242,7 @@ func checkDemoReport(r *report.Report, md string, now, then simulate.Scenario) [
 	}
 	lines = bullets(section(md, "Comparison with earlier incidents"))
 	for svc := range services {
-		n := countNaming(lines, "("+svc+")")
+		n := countNaming(lines, shown(r, svc))
 		if bothTimes[svc] && n != 1 || !bothTimes[svc] && n != 0 {
 			errf("the Markdown's comparison has %d lines naming %s, want %d", n, svc, map[bool]int{true: 1}[bothTimes[svc]])
 		}
@@ -346,4 +346,82 @@ func countNaming(lines []string, s string) int {
 		}
 	}
 	return n
+}
+
+// shown is how the report names a service: its catalogue name and
+// operator, else its id.
+func shown(r *report.Report, svc string) string {
+	for _, e := range r.Catalogue {
+		if e.ID == svc {
+			return e.Name + " (" + e.Operator + ")"
+		}
+	}
+	return svc
+}
+
+// checkHeadline checks the report's first numbers against the scenario:
+// regions hit per platform, wall-clock time in incident per platform and
+// in all (the union of the scripted periods, never their sum), and people
+// by role estimated for the whole population with the method stated in
+// the (French) Markdown md.
+func checkHeadline(r *report.Report, md string, now simulate.Scenario) []string {
+	var bad []string
+	errf := func(format string, a ...any) { bad = append(bad, fmt.Sprintf(format, a...)) }
+	union := func(keep func(simulate.TruthIncident) bool) (int, []string) {
+		var ivs [][2]time.Time
+		regions := map[string]bool{}
+		for _, tr := range now.Truth() {
+			if keep(tr) {
+				ivs = append(ivs, [2]time.Time{tr.Start, tr.End})
+				regions[tr.Region] = true
+			}
+		}
+		sort.Slice(ivs, func(i, j int) bool { return ivs[i][0].Before(ivs[j][0]) })
+		total, end := 0, time.Time{}
+		for _, iv := range ivs {
+			if iv[0].After(end) {
+				total += minutes(iv[0], iv[1])
+				end = iv[1]
+			} else if iv[1].After(end) {
+				total += minutes(end, iv[1])
+				end = iv[1]
+			}
+		}
+		return total, sortedKeys(regions)
+	}
+	for _, ph := range r.Headline.Platforms {
+		wall, regions := union(func(tr simulate.TruthIncident) bool { return tr.Platform == ph.Platform })
+		if ph.WallMinutes != wall || !sameSet(ph.Regions, regions) {
+			errf("headline %s: %d min in %d regions, the scenario says %d min in %d regions", ph.Platform, ph.WallMinutes, len(ph.Regions), wall, len(regions))
+		}
+	}
+	if wall, _ := union(func(simulate.TruthIncident) bool { return true }); r.Headline.WallMinutes != wall || len(r.Headline.Platforms) != 2 {
+		errf("headline: %d min in incident over %d platforms, the scenario says %d min over 2", r.Headline.WallMinutes, len(r.Headline.Platforms), wall)
+	}
+	e := r.Estimate
+	if !e.Available || !e.Sampled || e.Total.Failed == 0 {
+		errf("estimate: available %v, sampled %v, %d people seen failing; want sampled people", e.Available, e.Sampled, e.Total.Failed)
+		return bad
+	}
+	// Each simulated user stands for pupils/users of its region: between
+	// 1 and PupilsPerUser people (small regions have at least 40 users).
+	if ratio := e.Total.EstFailed / float64(e.Total.Failed); ratio < 100 || ratio > simulate.PupilsPerUser+1 {
+		errf("estimate: %.0f people for %d seen, %.0f each; want each simulated user to stand for up to %d", e.Total.EstFailed, e.Total.Failed, ratio, simulate.PupilsPerUser)
+	}
+	roles := map[string]bool{}
+	for _, p := range e.ByRole {
+		if p.Failed > 0 {
+			roles[p.Role] = true
+		}
+	}
+	if !roles["student"] || !roles["teacher"] || !roles["parent"] {
+		errf("estimate: roles affected %v, want pupils, teachers and parents", sortedKeys(roles))
+	}
+	for _, want := range []string{"Méthode : les émetteurs n'envoient qu'une partie des usagers", "élèves", "enseignants", "parents",
+		"estimation pour l'ensemble des usagers"} {
+		if !strings.Contains(md, want) {
+			errf("the French report does not say %q", want)
+		}
+	}
+	return bad
 }

@@ -15,8 +15,6 @@ import (
 	"github.com/vigie-fr/vigie/cmd/vigie/app"
 	"github.com/vigie-fr/vigie/dashboards/delivery"
 	"github.com/vigie-fr/vigie/dashboards/reach"
-	"github.com/vigie-fr/vigie/dashboards/sqlapi"
-	"github.com/vigie-fr/vigie/internal/config"
 	"github.com/vigie-fr/vigie/internal/paris"
 	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/internal/warehouse"
@@ -60,7 +58,7 @@ as a period of the schedule: the scheduled e-mails are neither skipped nor repea
 					if err != nil {
 						return err
 					}
-					s, err := delivery.New(st, delivery.Options{Delivery: cfg.Delivery, Incidents: cfg.Incidents})
+					s, err := delivery.New(st, delivery.Options{Delivery: cfg.Delivery, Incidents: cfg.Incidents, Catalogue: cfg.Catalogue})
 					if err != nil {
 						return err
 					}
@@ -102,17 +100,6 @@ func rangeFlags(from, to string) (time.Time, time.Time, error) {
 		return f, t, fmt.Errorf("--%s: %s", re.Param, re.Msg)
 	}
 	return f, t, err
-}
-
-// localToken is what a command sends the server on this machine: the
-// configured token, else the data dir's (none when no server wrote one:
-// an open server needs none).
-func localToken(cfg config.Config) string {
-	if cfg.HTTP.SQLToken != "" {
-		return cfg.HTTP.SQLToken
-	}
-	token, _ := sqlapi.ReadToken(cfg.DataDir)
-	return token
 }
 
 // sendRemote asks the server at base to send the report (POST

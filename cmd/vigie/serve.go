@@ -26,7 +26,13 @@ const (
   GET  /api/v1/availability   region × hour availability (JSON)                  analyst, union, engineer
   GET  /api/v1/incidents      incidents found in a range (JSON)                  analyst, union, engineer
   GET  /api/v1/range          the time range the warehouse holds                 analyst, union, engineer
-  GET  /api/v1/report         the lessons-learned report (md, json, html, pdf)   analyst, union, engineer (logged)
+  GET  /api/v1/report         the post-mortem report (?format=md|json|html|pdf, ?lang=fr|en)  analyst, union, engineer (logged)
+  GET  /api/v1/annotations    a range's annotations (timeline, lessons)          analyst, union, engineer
+  POST /api/v1/annotations    add, replace or delete one (docs/reports.md)       analyst, engineer (logged)
+  GET  /api/v1/actions        a range's action items                             analyst, union, engineer
+  POST /api/v1/actions        add, replace or delete one                         analyst, engineer (logged)
+  GET  /api/v1/report/status  a report range's status, draft or final            analyst, union, engineer
+  POST /api/v1/report/status  set it                                             analyst, engineer (logged)
   POST /api/v1/sql            read-only SQL in the sandbox (docs/security.md)    engineer (each statement logged)
   GET  /api/v1/proof          proves to vigie query that this server owns the data dir   anyone
   GET  /login, POST /login    the login page; POST /logout; /auth/oidc/… with auth.oidc

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigie-fr/vigie/dashboards/delivery"
 	"github.com/vigie-fr/vigie/dashboards/incident/incidenttest"
+	"github.com/vigie-fr/vigie/dashboards/report"
 	"github.com/vigie-fr/vigie/internal/auth"
 	"github.com/vigie-fr/vigie/internal/config"
 )
@@ -24,7 +25,7 @@ func TestSubscriptionsThroughTheAPI(t *testing.T) {
 	d.Subscriptions = map[string]config.SubscriptionConfig{"hebdo": {Recipients: []string{"cse@example.fr"}, Schedule: "0 7 * * 1", Range: "week"}}
 	clk := &clock{t: at("2021-04-07 10:00:00")}
 	// The PDF is another test's; here every failed send would print one.
-	noPDF := delivery.ReportRenderer(config.Default().Incidents, nil)
+	noPDF := delivery.ReportRenderer(report.Options{Incidents: config.Default().Incidents}, nil)
 	s, err := delivery.New(st, delivery.Options{Delivery: d, Incidents: config.Default().Incidents, Now: clk.Now, Render: noPDF})
 	if err != nil {
 		t.Fatal(err)

@@ -68,6 +68,8 @@ func (s Subscription) Lang() i18n.Lang {
 type Options struct {
 	Delivery  config.DeliveryConfig
 	Incidents config.IncidentsConfig
+	// Catalogue names the services in the reports (catalogue.*).
+	Catalogue config.CatalogueConfig
 	// Now is the clock; nil means time.Now. Tests move their own.
 	Now func() time.Time
 	// Render writes a period's report; nil is ReportRenderer with
@@ -103,7 +105,7 @@ func New(st Store, opt Options) (*Service, error) {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
 	if opt.Render == nil {
-		opt.Render = ReportRenderer(opt.Incidents, report.PDF)
+		opt.Render = ReportRenderer(report.Options{Incidents: opt.Incidents, Catalogue: opt.Catalogue}, report.PDF)
 	}
 	if opt.Sender == nil {
 		opt.Sender = NewMailer(opt.Delivery)

@@ -109,10 +109,15 @@ func deliveryConfig(srv *smtptest.Server, subs map[string]config.SubscriptionCon
 	return d
 }
 
+// catalogue names one service of the morning, as catalogue.* would: the
+// mailed report names it as the API's does.
+var catalogue = config.CatalogueConfig{Services: []config.ServiceEntry{{ID: "ent-11", Name: "monlycee.net", Platform: "ent",
+	Operator: "Région Île-de-France", Provider: "Hébergeur Nord", Regions: []string{"11"}}}}
+
 func newService(t *testing.T, st *store.Store, d config.DeliveryConfig, now func() time.Time) (*delivery.Service, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	s, err := delivery.New(st, delivery.Options{Delivery: d, Incidents: config.Default().Incidents, Now: now, Registerer: reg})
+	s, err := delivery.New(st, delivery.Options{Delivery: d, Incidents: config.Default().Incidents, Catalogue: catalogue, Now: now, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,6 +144,11 @@ func TestAWeeklySubscriptionSendsOneMailPerPeriodAcrossRestarts(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Options{})
 	st := incidenttest.Store(t, incidenttest.DB(t))
 	incidenttest.Insert(t, st, incidenttest.Morning()) // Tuesday 6 April 2021
+	// What people added to the week: in the mailed report as in the API's.
+	if err := st.PutAnnotation(context.Background(), store.Annotation{ID: "n1", At: at("2021-04-06 08:50:00").UTC(), Kind: store.AnnotationEvent,
+		Text: "Premières plaintes des familles", Author: "analyste.idf", WrittenAt: at("2021-04-07 09:00:00").UTC()}); err != nil {
+		t.Fatal(err)
+	}
 	subs := map[string]config.SubscriptionConfig{"hebdo": {Recipients: []string{"syndicat@example.fr", "rectorat@example.fr"},
 		Lang: "fr", Schedule: "0 7 * * 1", Range: "week"}}
 	d := deliveryConfig(srv, subs)
@@ -193,14 +203,17 @@ func TestAWeeklySubscriptionSendsOneMailPerPeriodAcrossRestarts(t *testing.T) {
 		t.Fatalf("parts %v, want text/plain, text/html and the PDF", types)
 	}
 	html, text := string(byType["text/html"]), string(byType["text/plain"])
-	title := "Lessons learned: 2021-04-05 00:00 to 2021-04-12 00:00 (Paris time)"
-	for _, want := range []string{"<title>" + title + "</title>", "Rapport « hebdo » de Vigie, du 5 avril 2021 à 00\u00a0h\u00a000 au 12 avril 2021 à 00\u00a0h\u00a000",
-		"ent-11", "Le même rapport est joint en PDF"} {
+	// The report in the subscription's language (French), its services
+	// named by the catalogue, with the week's annotation.
+	title := "Retour d'expérience : du 5 avril 2021 à 00\u00a0h\u00a000 au 12 avril 2021 à 00\u00a0h\u00a000 (heure de Paris)"
+	for _, want := range []string{`<html lang="fr">`, "<title>" + strings.ReplaceAll(title, "'", "&#39;") + "</title>",
+		"Rapport « hebdo » de Vigie, du 5 avril 2021 à 00\u00a0h\u00a000 au 12 avril 2021 à 00\u00a0h\u00a000",
+		"monlycee.net", "Premières plaintes des familles", "Le même rapport est joint en PDF", "Statut : brouillon"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("the HTML body lacks %q", want)
 		}
 	}
-	if !strings.Contains(text, "# "+title) || !strings.Contains(text, "abonnement « hebdo »") {
+	if !strings.Contains(text, "# "+title) || !strings.Contains(text, "abonnement « hebdo »") || !strings.Contains(text, "Premières plaintes des familles") {
 		t.Errorf("the text part is not the Markdown report with its note:\n%.400s", text)
 	}
 	pdf := byType["application/pdf"]

@@ -16,6 +16,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"github.com/vigie-fr/vigie/dashboards/report"
+	"github.com/vigie-fr/vigie/dashboards/report/export"
 	"github.com/vigie-fr/vigie/internal/config"
 	"github.com/vigie-fr/vigie/internal/i18n"
 	"github.com/vigie-fr/vigie/internal/paris"
@@ -34,27 +35,28 @@ type Rendered struct {
 // Renderer writes the report of [from, to) over src in a language.
 type Renderer func(ctx context.Context, src report.Source, from, to time.Time, lang i18n.Lang) (*Rendered, error)
 
-// ReportRenderer is the Renderer of package report, printing the PDF with
-// pdf (report.PDF; nil prints none).
-func ReportRenderer(incidents config.IncidentsConfig, pdf func(context.Context, []byte) ([]byte, error)) Renderer {
+// ReportRenderer is the Renderer of package report: the report built as
+// GET /api/v1/report builds it (export.Local: incident definition and
+// catalogue opt, the range's notes and status), in the subscription's
+// language, its page printed to PDF with pdf (report.PDF; nil prints
+// none).
+func ReportRenderer(opt report.Options, pdf func(context.Context, []byte) ([]byte, error)) Renderer {
 	return func(ctx context.Context, src report.Source, from, to time.Time, lang i18n.Lang) (*Rendered, error) {
-		// The report is written in English until it takes a language
-		// (issue 12, item 1); lang is then passed to its writers here.
-		_ = lang
-		r, err := report.Build(ctx, src, from, to, incidents)
+		rep, err := export.Local(ctx, src, from, to, opt, lang)
 		if err != nil {
 			return nil, err
 		}
-		var page, md bytes.Buffer
-		if err := r.WriteHTML(&page); err != nil {
+		page, err := rep(ctx, "html")
+		if err != nil {
 			return nil, err
 		}
-		if err := r.WriteMarkdown(&md); err != nil {
+		md, err := rep(ctx, "md")
+		if err != nil {
 			return nil, err
 		}
-		out := &Rendered{HTML: page.Bytes(), Markdown: md.Bytes(), PDFErr: report.ErrNoBrowser}
+		out := &Rendered{HTML: page, Markdown: md, PDFErr: report.ErrNoBrowser}
 		if pdf != nil {
-			out.PDF, out.PDFErr = pdf(ctx, page.Bytes())
+			out.PDF, out.PDFErr = pdf(ctx, page)
 		}
 		return out, nil
 	}

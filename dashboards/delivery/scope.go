@@ -49,3 +49,15 @@ func (s *scoped) Grid(ctx context.Context, platform string, grain store.Grain, f
 	rows, err := s.Source.Grid(ctx, platform, grain, from, to)
 	return slices.DeleteFunc(rows, func(c store.GridCell) bool { return !s.keep(platform, c.Region) }), err
 }
+
+// Annotations keeps the notes that concern the scope: those narrowed to
+// another platform or region belong to another subscription's report
+// (an empty platform or region is everyone's). Action items have no
+// place and are all kept.
+func (s *scoped) Annotations(ctx context.Context, from, to time.Time) ([]store.Annotation, error) {
+	rows, err := s.Source.Annotations(ctx, from, to)
+	return slices.DeleteFunc(rows, func(a store.Annotation) bool {
+		return (a.Platform != "" && len(s.platforms) > 0 && !slices.Contains(s.platforms, a.Platform)) ||
+			(a.Region != "" && len(s.regions) > 0 && !slices.Contains(s.regions, a.Region))
+	}), err
+}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/vigie-fr/vigie/dashboards/incident"
 	"github.com/vigie-fr/vigie/dashboards/incident/incidenttest"
 	"github.com/vigie-fr/vigie/dashboards/report"
 	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/store"
 )
 
 // A subscription's report is the report of its regions and platforms: the
@@ -18,6 +20,25 @@ import (
 func TestAScopedReportSeesOnlyItsRegionsAndPlatforms(t *testing.T) {
 	st := incidenttest.Store(t, incidenttest.DB(t))
 	incidenttest.Insert(t, st, incidenttest.Morning())
+	// Annotations narrowed to a platform or region go to that scope's
+	// reports; one narrowed to neither goes to every report.
+	written := incidenttest.MorningTo.Add(time.Hour)
+	for _, a := range []store.Annotation{
+		{ID: "n-idf", At: incidenttest.MorningFrom.Add(time.Hour), Platform: "ent", Region: "11", Kind: store.AnnotationEvent, Text: "idf", Author: "a", WrittenAt: written},
+		{ID: "n-cned", At: incidenttest.MorningFrom.Add(time.Hour), Platform: "cned", Kind: store.AnnotationEvent, Text: "cned", Author: "a", WrittenAt: written},
+		{ID: "n-all", At: incidenttest.MorningFrom.Add(time.Hour), Kind: store.AnnotationBadly, Text: "all", Author: "a", WrittenAt: written},
+	} {
+		if err := st.PutAnnotation(context.Background(), a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	notes := func(r *report.Report) (ids []string) {
+		for _, a := range r.Notes.Annotations {
+			ids = append(ids, a.ID)
+		}
+		slices.Sort(ids)
+		return ids
+	}
 	build := func(regions, platforms []string) *report.Report {
 		r, err := report.Build(context.Background(), scope(st, regions, platforms), incidenttest.MorningFrom, incidenttest.MorningTo, config.Default().Incidents)
 		if err != nil {
@@ -42,7 +63,16 @@ func TestAScopedReportSeesOnlyItsRegionsAndPlatforms(t *testing.T) {
 			t.Errorf("%s heatmap regions %v, want %v", g.Platform, g.Regions, want)
 		}
 	}
+	if got := notes(all); !slices.Equal(got, []string{"n-all", "n-cned", "n-idf"}) {
+		t.Errorf("the unscoped report's annotations %v, want all three", got)
+	}
+	if got := notes(idf); !slices.Equal(got, []string{"n-all", "n-idf"}) {
+		t.Errorf("Île-de-France's ENT annotations %v, want n-all and n-idf", got)
+	}
 	cned := build(nil, []string{"cned"})
+	if got := notes(cned); !slices.Equal(got, []string{"n-all", "n-cned"}) {
+		t.Errorf("the CNED's annotations %v, want n-all and n-cned", got)
+	}
 	if cned.Summary.Incidents != 4 || slices.ContainsFunc(cned.Incidents, func(in incident.Incident) bool { return in.Platform != "cned" }) {
 		t.Errorf("the CNED alone: %d incidents, want its 4", cned.Summary.Incidents)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/vigie-fr/vigie/dashboards/delivery"
 	"github.com/vigie-fr/vigie/dashboards/delivery/smtptest"
 	"github.com/vigie-fr/vigie/dashboards/incident/incidenttest"
+	"github.com/vigie-fr/vigie/dashboards/report"
 	"github.com/vigie-fr/vigie/internal/config"
 )
 
@@ -32,7 +33,7 @@ func TestSTARTTLSAndAuthentication(t *testing.T) {
 	}
 	d.SMTP.PasswordFile = secret
 	now := func() time.Time { return at("2021-04-07 09:00:00") }
-	noPDF := delivery.ReportRenderer(config.Default().Incidents, nil) // the PDF is another test's: this one is about the wire
+	noPDF := delivery.ReportRenderer(report.Options{Incidents: config.Default().Incidents}, nil) // the PDF is another test's: this one is about the wire
 	send := func(d config.DeliveryConfig) error {
 		s, err := delivery.New(st, delivery.Options{Delivery: d, Incidents: config.Default().Incidents, Now: now, Render: noPDF})
 		if err != nil {
@@ -54,6 +55,12 @@ func TestSTARTTLSAndAuthentication(t *testing.T) {
 	}
 	if got := msg.Header.Get("Subject"); got != "Vigie: report of 6 April 2021" {
 		t.Errorf("Subject %q", got)
+	}
+	// The report itself in the subscription's language, like the e-mail.
+	if len(ps) != 2 || !strings.HasPrefix(string(ps[0].Body), "Vigie report “quotidien”") ||
+		!strings.Contains(string(ps[0].Body), "# Post-mortem: 6 April 2021 at 00:00 to 7 April 2021 at 00:00 (Paris time)") ||
+		!strings.Contains(string(ps[1].Body), `<html lang="en">`) || strings.Contains(string(ps[1].Body), "Retour d") {
+		t.Errorf("an English subscription's report is not in English; parts %d, text %.300s", len(ps), ps[0].Body)
 	}
 	if len(ps) != 2 || !strings.Contains(string(ps[1].Body), "No PDF is attached") ||
 		!strings.Contains(string(ps[1].Body), "scope: ENT, Île-de-France") {

@@ -37,26 +37,7 @@ type Capacity struct {
 func Capacities(incs []incident.Incident, groups []incident.Group, minutes []incident.Minute) []Capacity {
 	out := []Capacity{}
 	for _, g := range groups {
-		members := map[incident.Key]bool{}
-		for _, i := range g.Incidents {
-			members[incs[i].Key()] = true
-		}
-		type sums struct{ events, ok, users uint64 }
-		byMinute := map[time.Time]*sums{}
-		for _, m := range minutes {
-			if !members[incident.Key{Platform: m.Platform, Service: m.Service, Region: m.Region}] ||
-				m.Bucket.Before(g.Start) || !m.Bucket.Before(g.End) {
-				continue
-			}
-			s := byMinute[m.Bucket]
-			if s == nil {
-				s = &sums{}
-				byMinute[m.Bucket] = s
-			}
-			s.events += m.Events
-			s.ok += m.OK
-			s.users += m.Users
-		}
+		byMinute := groupMinutes(incs, g, minutes)
 		c := Capacity{Platform: g.Platform, Service: g.Service, Regions: g.Regions, Start: g.Start, End: g.End}
 		buckets := make([]time.Time, 0, len(byMinute))
 		for b := range byMinute {
@@ -91,4 +72,33 @@ func median(v []uint64) float64 {
 		return float64(s[n/2])
 	}
 	return (float64(s[n/2-1]) + float64(s[n/2])) / 2
+}
+
+// minuteSums add up a group's regions in one minute.
+type minuteSums struct{ events, ok, failed, users uint64 }
+
+// groupMinutes sums, minute by minute, the series of a group's incidents
+// within the group's period.
+func groupMinutes(incs []incident.Incident, g incident.Group, minutes []incident.Minute) map[time.Time]*minuteSums {
+	members := map[incident.Key]bool{}
+	for _, i := range g.Incidents {
+		members[incs[i].Key()] = true
+	}
+	by := map[time.Time]*minuteSums{}
+	for _, m := range minutes {
+		if !members[incident.Key{Platform: m.Platform, Service: m.Service, Region: m.Region}] ||
+			m.Bucket.Before(g.Start) || !m.Bucket.Before(g.End) {
+			continue
+		}
+		s := by[m.Bucket]
+		if s == nil {
+			s = &minuteSums{}
+			by[m.Bucket] = s
+		}
+		s.events += m.Events
+		s.ok += m.OK
+		s.failed += m.Failed()
+		s.users += m.Users
+	}
+	return by
 }

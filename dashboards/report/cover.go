@@ -1,9 +1,5 @@
 package report
 
-import (
-	"github.com/vigie-fr/vigie/internal/i18n"
-)
-
 // The printed page (PDF) opens on a cover: the title with its range, the
 // report's status and the definitions, then a page break. On screen the
 // cover is hidden: the page starts with its title as before.
@@ -23,7 +19,7 @@ const printCSS = `
   th, td { padding: 2px 4px; }
   thead { display: table-header-group; }
   tr, svg, li, .kpis, .keep { break-inside: avoid; }
-  h1, h2, h2 + p { break-after: avoid; }
+  h1, h2, h3, h2 + p { break-after: avoid; }
   .screen { display: none; }
   .cover { display: block !important; break-after: page; padding-top: 25mm; }
   .cover .kicker { font-size: 11pt; color: #555; letter-spacing: 0.05em; }
@@ -34,26 +30,19 @@ const printCSS = `
 }
 `
 
-// printLang is the language of the cover's own words. The report is
-// written in English until it takes a language (issue 12, item 1); then
-// the report's language is returned here.
-func (r *Report) printLang() i18n.Lang { return i18n.English }
-
-// status is the report's status on the cover: a draft until someone
-// records it as final (issue 12, item 4, adds the record).
-func (r *Report) status() string { return "draft" }
-
-// writeCover writes the cover: the definitions are the blocks marked for
-// it (the Definitions section's list), with that section's heading.
-func (r *Report) writeCover(p printf, blocks []block) {
-	pr := i18n.For(r.printLang())
+// writeCover writes the cover in the report's language: its status is
+// the one recorded for the report's range (a draft until someone records
+// it as final), the definitions are the blocks marked for it (the
+// Definitions section's list), with that section's heading.
+func (d *doc) writeCover(p printf, blocks []block) {
+	pr := d.p
 	status := pr.T("print.status.draft")
-	if r.status() == "final" {
+	if d.r.Notes.Status == StatusFinal {
 		status = pr.T("print.status.final")
 	}
 	// Hidden inline too: mail readers that drop the page's style (the
 	// report is also an e-mail's body) keep inline styles.
-	p("<div class=\"cover\" style=\"display:none\">\n<p class=\"kicker\">%s</p>\n<p class=\"title\">%s</p>\n", esc(pr.T("print.cover.kicker")), esc(r.title()))
+	p("<div class=\"cover\" style=\"display:none\">\n<p class=\"kicker\">%s</p>\n<p class=\"title\">%s</p>\n", esc(pr.T("print.cover.kicker")), inline(d.title()))
 	p("<p class=\"status\">%s</p>\n<p>%s</p>\n", esc(pr.T("print.cover.status", "Status", status)), esc(pr.T("print.cover.printed")))
 	for i, bl := range blocks {
 		if !bl.cover {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vigie-fr/vigie/dashboards/incident"
+	"github.com/vigie-fr/vigie/internal/i18n"
 )
 
 func TestANationalServiceFailingAgainEverywhereIsOneSentence(t *testing.T) {
@@ -19,17 +20,21 @@ func TestANationalServiceFailingAgainEverywhereIsOneSentence(t *testing.T) {
 	if len(groups) != 2 || len(groups[0]) != 5 || groups[1][0].Service != "ent-11" {
 		t.Fatalf("groups = %v", groups)
 	}
-	want := "The CNED (cned-classe-virtuelle) failed in 5 regions on 16 March 2020 (up to 1 h 44 min) and again in the same 5 regions on 6 April 2021 (up to 2 h 00 min)."
-	if got := repeatManySentence(d, groups[0]); got != want {
-		t.Errorf("sentence\n got %s\nwant %s", got, want)
-	}
-	r := &Report{Comparison: &Comparison{DaysWithData: 1, CandidateDays: 1, ExaminedDays: 1, Days: []EarlierDay{d}}}
-	var lines []string
-	for _, b := range r.comparisonBlocks() {
-		lines = append(lines, b.items...)
-	}
-	if len(lines) != 2 || lines[0] != want {
-		t.Errorf("comparison sentences = %q, want the CNED in one sentence and ent-11 in another", lines)
+	for lang, want := range map[i18n.Lang]string{
+		i18n.English: "The CNED (cned-classe-virtuelle) failed in 5 regions on 16 March 2020 (up to 1 h 44 min) and again in the same 5 regions on 6 April 2021 (up to 2 h).",
+		i18n.French:  "CNED (cned-classe-virtuelle) est tombé dans 5 régions le 16 mars 2020 (jusqu'à 1 h 44 min) et de nouveau dans les mêmes 5 régions le 6 avril 2021 (jusqu'à 2 h).",
+	} {
+		r := &Report{Lang: lang, Comparison: &Comparison{DaysWithData: 1, CandidateDays: 1, ExaminedDays: 1, Days: []EarlierDay{d}}}
+		if got := r.doc().repeatManySentence(d, groups[0]); got != want {
+			t.Errorf("%s sentence\n got %s\nwant %s", lang, got, want)
+		}
+		var lines []string
+		for _, b := range r.doc().comparisonBlocks() {
+			lines = append(lines, b.items...)
+		}
+		if len(lines) != 2 || lines[0] != want {
+			t.Errorf("%s comparison sentences = %q, want the CNED in one sentence and ent-11 in another", lang, lines)
+		}
 	}
 }
 

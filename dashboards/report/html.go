@@ -48,19 +48,20 @@ const (
 func (r *Report) WriteHTML(w io.Writer) error {
 	b := bufio.NewWriter(w)
 	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
-	p("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n")
+	d := r.doc()
+	p("<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\"/>\n", d.p.Lang())
 	p("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n")
-	p("<title>%s</title>\n<style>%s%s</style>\n</head>\n<body>\n<main>\n", esc(r.title()), pageCSS, printCSS)
-	blocks := r.blocks()
-	r.writeCover(p, blocks)
-	p("<h1>%s</h1>\n", esc(r.title()))
+	p("<title>%s</title>\n<style>%s%s</style>\n</head>\n<body>\n<main>\n", inline(d.title()), pageCSS, printCSS)
+	blocks := d.blocks()
+	d.writeCover(p, blocks)
+	p("<h1>%s</h1>\n", inline(d.title()))
 	for i := 0; i < len(blocks); i++ {
 		bl := blocks[i]
 		// A heading and the heatmap it introduces print as one piece: the
 		// heatmap is never cut, so it would leave its heading behind.
 		if bl.heading != "" && i+1 < len(blocks) && blocks[i+1].grid != nil {
 			p("<div class=\"keep\">\n<h2>%s</h2>\n", inline(bl.heading))
-			r.writeHeatmap(p, blocks[i+1].grid)
+			d.writeHeatmap(p, blocks[i+1].grid)
 			p("</div>\n")
 			i++
 			continue
@@ -68,6 +69,8 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		switch {
 		case bl.heading != "":
 			p("<h2>%s</h2>\n", inline(bl.heading))
+		case bl.sub != "":
+			p("<h3>%s</h3>\n", inline(bl.sub))
 		case bl.para != "":
 			p("<p>%s</p>\n", inline(bl.para))
 		case bl.items != nil:
@@ -79,11 +82,11 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		case bl.table != nil:
 			writeHTMLTable(p, bl.table)
 		case bl.grid != nil:
-			r.writeHeatmap(p, bl.grid)
+			d.writeHeatmap(p, bl.grid)
 		case bl.chart == chartKPIs:
-			r.writeKPIs(p)
+			d.writeKPIs(p)
 		case bl.chart == chartTimeline:
-			r.writeTimelineChart(p)
+			d.writeTimelineChart(p)
 		}
 	}
 	p("</main>\n</body>\n</html>\n")
@@ -110,7 +113,7 @@ func writeHTMLTable(p printf, t *table) {
 	}
 	p("<div class=\"scroll\"><table>\n<thead><tr>")
 	for i, h := range t.head {
-		p("<th%s>%s</th>", class(i, ""), esc(h))
+		p("<th%s>%s</th>", class(i, ""), inline(h))
 	}
 	p("</tr></thead>\n<tbody>\n")
 	for _, row := range t.rows {
@@ -123,15 +126,25 @@ func writeHTMLTable(p printf, t *table) {
 	p("</tbody>\n</table></div>\n")
 }
 
-func (r *Report) writeKPIs(p printf) {
-	s := r.Summary
-	kpi := func(value, label string) { p("<div class=\"kpi\"><b>%s</b>%s</div>", esc(value), esc(label)) }
+func (d *doc) writeKPIs(p printf) {
+	r := d.r
+	kpi := func(value, label string) { p("<div class=\"kpi\"><b>%s</b>%s</div>", inline(value), inline(label)) }
 	p("<div class=\"kpis\">")
-	kpi(fmt.Sprint(s.Incidents), "incidents")
-	kpi(duration(s.IncidentMinutes), "in incident in total")
-	kpi(count(s.UsersAffected), "users saw a failure")
-	kpi(pct(ratio(s.Failed, s.Events)), "of attempts failed during the incidents")
-	kpi(fmt.Sprint(len(s.Regions)), "regions hit")
+	kpi(d.dur(r.Headline.WallMinutes), d.p.T("report.kpi.wall"))
+	for _, ph := range r.Headline.Platforms {
+		kpi(d.dur(ph.WallMinutes), d.p.T("report.kpi.platform_wall", "Platform", d.platform(ph.Platform)))
+		kpi(d.p.Int(int64(len(ph.Regions))), d.p.T("report.kpi.platform_regions", "Platform", d.platform(ph.Platform)))
+	}
+	if e := r.Estimate; e.Available {
+		label := d.p.T("report.kpi.people.counted")
+		if e.Sampled {
+			label = d.p.T("report.kpi.people.estimated")
+		}
+		kpi(d.est(e.Total.EstFailed), label)
+	} else {
+		kpi(d.count(r.Summary.UsersAffected), d.p.T("report.kpi.users"))
+	}
+	kpi(d.pct(ratio(r.Summary.Failed, r.Summary.Events)), d.p.T("report.kpi.failed"))
 	p("</div>\n")
 }
 
@@ -147,14 +160,16 @@ func (r *Report) xOf(t time.Time, left, right float64) float64 {
 
 // ticks are the chart's gridlines: every hour (Paris) for ranges up to
 // maxHourColumns hours, else every Paris midnight.
-func (r *Report) ticks() (at []time.Time, label func(time.Time) string) {
+func (d *doc) ticks() (at []time.Time, label func(time.Time) string) {
+	r := d.r
+	hour := func(t time.Time) string { return d.p.T("report.grid.hour", "H", t.In(paris).Format("15")) }
 	if r.To.Sub(r.From) <= maxHourColumns*time.Hour {
 		for t := r.From.Truncate(time.Hour); !t.After(r.To); t = t.Add(time.Hour) {
 			if !t.Before(r.From) {
 				at = append(at, t)
 			}
 		}
-		return at, func(t time.Time) string { return t.In(paris).Format("15h") }
+		return at, hour
 	}
 	f := r.From.In(paris)
 	for d := time.Date(f.Year(), f.Month(), f.Day(), 0, 0, 0, 0, paris); !d.After(r.To); d = time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, paris) {
@@ -167,15 +182,16 @@ func (r *Report) ticks() (at []time.Time, label func(time.Time) string) {
 
 // writeTimelineChart draws one bar per failing service (group) over the
 // range, with hour gridlines in Paris time.
-func (r *Report) writeTimelineChart(p printf) {
+func (d *doc) writeTimelineChart(p printf) {
+	r := d.r
 	if len(r.Groups) == 0 {
 		return
 	}
 	left, right := float64(labelWidth), float64(chartWidth-16)
 	height := axisHeight + rowHeight*len(r.Groups) + 8
-	p("<svg viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"Timeline of the incidents, Paris time\">\n",
-		chartWidth, height, chartWidth, height)
-	at, label := r.ticks()
+	p("<svg viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"%s\">\n",
+		chartWidth, height, chartWidth, height, esc(d.p.T("report.chart.timeline")))
+	at, label := d.ticks()
 	for _, t := range at {
 		x := r.xOf(t, left, right)
 		p("<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#d0d4d9\"/>", x, axisHeight-6, x, height-4)
@@ -183,16 +199,16 @@ func (r *Report) writeTimelineChart(p printf) {
 	}
 	for i, g := range r.Groups {
 		y := axisHeight + i*rowHeight
-		name := g.Service + " (" + RegionName(g.Regions[0]) + ")"
+		name := d.plainService(g.Service) + " (" + RegionName(g.Regions[0]) + ")"
 		if len(g.Regions) > 1 {
-			name = fmt.Sprintf("%s (%d regions)", g.Service, len(g.Regions))
+			name = d.p.T("report.chart.bar", "Service", d.plainService(g.Service), "N", len(g.Regions))
 		}
 		p("<text x=\"%d\" y=\"%d\">%s</text>", 4, y+rowHeight/2+4, esc(clip(name, 36)))
 		x1, x2 := r.xOf(g.Start, left, right), r.xOf(g.End, left, right)
 		p("<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" rx=\"3\" fill=\"%s\"><title>%s</title></rect>\n",
 			x1, y+4, math.Max(x2-x1, 2), rowHeight-8, platformColor(g.Platform),
-			esc(fmt.Sprintf("%s, %s: %s, %s, worst availability %s, %s users affected",
-				g.Service, r.regionList(g.Platform, g.Regions), period(g.Start, g.End), duration(g.Minutes), pct(g.WorstAvailability), count(g.UsersAffected))))
+			inline(d.p.T("report.chart.bar.title", "Service", d.service(g.Service), "Regions", d.regionList(g.Platform, g.Regions),
+				"Period", d.period(g.Start, g.End), "Duration", d.dur(g.Minutes), "Worst", d.pct(g.WorstAvailability), "Users", d.count(g.UsersAffected))))
 	}
 	p("</svg>\n")
 }
@@ -233,24 +249,25 @@ func heat(a, target float64) string {
 const noData = "#e3e6ea"
 
 // writeHeatmap draws a platform's region × hour availability.
-func (r *Report) writeHeatmap(p printf, g *Grid) {
+func (d *doc) writeHeatmap(p printf, g *Grid) {
+	r := d.r
 	if len(g.Cells) == 0 {
-		p("<p>No %s traffic in the range.</p>\n", esc(strings.ToUpper(g.Platform)))
+		p("<p>%s</p>\n", inline(d.p.T("report.grid.empty", "Platform", d.platform(g.Platform))))
 		return
 	}
-	c := r.columns(g)
-	unit := "hour"
+	c := d.columns(g)
+	unit := d.p.T("report.grid.per_hour")
 	if c.daily {
-		unit = "day"
+		unit = d.p.T("report.grid.per_day")
 	}
 	target := r.Objective.AvailabilityTarget
-	p("<p>One column per %s (Paris); red to amber below the %s target, green above it, grey where there was no attempt. "+
-		"<span class=\"screen\">Point at a cell for its value.</span></p>\n", unit, esc(pct(target)))
+	p("<p>%s <span class=\"screen\">%s</span></p>\n", inline(d.p.T("report.grid.legend.html", "Unit", unit, "Target", d.share(target))),
+		inline(d.p.T("report.grid.hover")))
 	cellW := math.Min(56, math.Max(6, float64(chartWidth-labelWidth-8)/float64(len(c.cols))))
 	width := labelWidth + int(math.Ceil(cellW*float64(len(c.cols)))) + 8
 	height := axisHeight + rowHeight*len(g.Regions) + 4
-	p("<svg viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"%s availability by region and %s\">\n",
-		width, height, width, height, esc(strings.ToUpper(g.Platform)), unit)
+	p("<svg viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"%s\">\n",
+		width, height, width, height, inline(d.p.T("report.chart.heatmap", "Platform", d.platform(g.Platform), "Unit", unit)))
 	labelEvery := int(math.Ceil(40 / cellW)) // keep column labels from overlapping
 	for j, col := range c.cols {
 		if j%labelEvery == 0 {
@@ -263,14 +280,14 @@ func (r *Report) writeHeatmap(p printf, g *Grid) {
 		for j, col := range c.cols {
 			x := labelWidth + cellW*float64(j)
 			a, ok := c.sums[region][col].availability()
-			fill, value := noData, "no attempt"
+			fill, value := noData, d.p.T("report.grid.noattempt")
 			if ok {
-				fill, value = heat(a, target), num1(a*100)+" %"
+				fill, value = heat(a, target), d.pct(a)
 			}
 			p("<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"><title>%s</title></rect>",
 				x+1, y+1, cellW-2, rowHeight-2, fill, esc(fmt.Sprintf("%s, %s: %s", RegionName(region), c.label(col), value)))
 			if ok && cellW >= 34 {
-				p("<text class=\"in\" x=\"%.1f\" y=\"%d\">%s</text>", x+cellW/2, y+rowHeight/2+4, num1(a*100))
+				p("<text class=\"in\" x=\"%.1f\" y=\"%d\">%s</text>", x+cellW/2, y+rowHeight/2+4, d.num1(a))
 			}
 			p("\n")
 		}

@@ -65,28 +65,33 @@ func TestHTMLIsSelfContainedWellFormedAndHasTheNumbers(t *testing.T) {
 		}
 		// Two heatmaps (ENT, CNED) and the timeline; 16 cells per heatmap;
 		// one bar per group (4); the tables of the Markdown version (impact,
-		// timeline, detection, time by region, comparison, capacity,
-		// objectives).
-		if counts["svg"] != 3 || counts["rect"] != 2*16+4 || counts["table"] != 7 || counts["h1"] != 1 {
-			t.Errorf("svg %d, rect %d, table %d, h1 %d; want 3, 36, 7, 1", counts["svg"], counts["rect"], counts["table"], counts["h1"])
+		// people by role, detection, response, timeline, incidents, time by
+		// region, comparison, capacity, action items, objectives).
+		if counts["svg"] != 3 || counts["rect"] != 2*16+4 || counts["table"] != 11 || counts["h1"] != 1 || counts["h3"] != 6 {
+			t.Errorf("svg %d, rect %d, table %d, h1 %d, h3 %d; want 3, 36, 11, 1, 6", counts["svg"], counts["rect"], counts["table"], counts["h1"], counts["h3"])
 		}
 	})
 
 	t.Run("the key numbers are on the page", func(t *testing.T) {
+		nb := strings.NewReplacer("_", "\u202f", "~", "\u00a0").Replace
 		for _, want := range []string{
-			"<title>Lessons learned: 2021-04-06 08:00 to 2021-04-06 12:00 (Paris time)</title>",
-			"<div class=\"kpi\"><b>7</b>incidents</div>",
-			"<div class=\"kpi\"><b>9 h 40 min</b>in incident in total</div>",
-			"<strong>60 users</strong> saw at least one failure",
-			"Île-de-France&#39;s ENT (ent-11) failed on 16 March 2020 for 3 h 10 min and again on 6 April 2021 for 20 min.",
-			"<td class=\"nw\">2020-03-16</td><td class=\"num nw\">386</td>",
-			"<strong>ent-76</strong> would have needed <strong>≈ 1.8× the capacity it served</strong>",
-			"<title>Occitanie, 08h: 90.5 %</title>",
-			"<title>cned-classe-virtuelle, all regions with traffic (4): 2021-04-06 08:00–10:00, 2 h 00 min, worst availability 83.3 %, 20 users affected</title>",
-			"<strong>attack-like traffic</strong>",
+			"<html lang=\"fr\">",
+			"<title>Retour d&#39;expérience : du 6 avril 2021 à 08~h~00 au 6 avril 2021 à 12~h~00 (heure de Paris)</title>",
+			"<div class=\"kpi\"><b>2 h</b>au moins un service en panne</div>",
+			"<div class=\"kpi\"><b>1 h</b>de panne ENT</div><div class=\"kpi\"><b>3</b>régions touchées par une panne ENT</div>",
+			"<div class=\"kpi\"><b>311</b>personnes touchées (estimation)</div>",
+			"Environ <strong>311 personnes</strong> ont subi au moins un échec",
+			"ENT monlycee.net (Région Île-de-France) en Île-de-France est tombé le 16 mars 2020 pendant 3 h 10 min et de nouveau le 6 avril 2021 pendant 20 min.",
+			"<td class=\"nw\">16 mars 2020</td><td class=\"num nw\">386</td>",
+			"<strong>ENT Occitanie (Région Occitanie)</strong> aurait eu besoin d&#39;<strong>environ 1,8 fois la capacité qu&#39;il a servie</strong>",
+			"<title>Occitanie, 08 h: 90,5~%</title>",
+			"<title>Ma classe à la maison (CNED), toutes les régions avec du trafic (4) : 6 avril 2021, de 08~h~00 à 10~h~00, 2 h, pire disponibilité 83,3~%, 20 usagers touchés</title>",
+			"<strong>trafic qui ressemble à une attaque</strong>",
+			"<h3>Ce qui a bien fonctionné</h3>",
+			"<span class=\"screen\">Survolez une case pour lire sa valeur.</span>",
 		} {
-			if !strings.Contains(page, want) {
-				t.Errorf("the page lacks %q", want)
+			if !strings.Contains(page, nb(want)) {
+				t.Errorf("the page lacks %q", nb(want))
 			}
 		}
 	})

@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/vigie-fr/vigie/dashboards/incident"
 	tzparis "github.com/vigie-fr/vigie/internal/paris"
 )
 
@@ -21,8 +19,13 @@ const maxHourColumns = 36
 // paris is where the readers are; every time in the Markdown is local.
 var paris = tzparis.Location
 
-// WriteJSON writes the report as indented JSON, times in UTC.
+// WriteJSON writes the report as indented JSON, times in UTC; the labels
+// meant for people are in the report's language.
 func (r *Report) WriteJSON(w io.Writer) error {
+	d := r.doc()
+	for i := range r.Signals {
+		r.Signals[i].Label = d.signalLabel(r.Signals[i].Kind)
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
@@ -32,8 +35,9 @@ func (r *Report) WriteJSON(w io.Writer) error {
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	b := bufio.NewWriter(w)
 	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
-	p("# %s\n", r.title())
-	for _, bl := range r.blocks() {
+	d := r.doc()
+	p("# %s\n", d.title())
+	for _, bl := range d.blocks() {
 		if bl.chart != "" {
 			continue // charts are drawn in HTML only
 		}
@@ -41,6 +45,8 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		switch {
 		case bl.heading != "":
 			p("## %s\n", bl.heading)
+		case bl.sub != "":
+			p("### %s\n", bl.sub)
 		case bl.para != "":
 			p("%s\n", bl.para)
 		case bl.items != nil:
@@ -50,7 +56,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		case bl.table != nil:
 			writeMarkdownTable(p, bl.table)
 		case bl.grid != nil:
-			r.writeGrid(p, bl.grid)
+			d.writeGrid(p, bl.grid)
 		}
 	}
 	return b.Flush()
@@ -64,8 +70,8 @@ func writeMarkdownTable(p printf, t *table) {
 		p(" %s |", h)
 	}
 	p("\n|")
-	for _, right := range t.right {
-		if right {
+	for i := range t.head {
+		if i < len(t.right) && t.right[i] {
 			p("---:|")
 		} else {
 			p("---|")
@@ -101,11 +107,14 @@ func (s *okFailed) availability() (float64, bool) {
 	return ratio(s.ok, s.ok+s.failed), true
 }
 
-func (r *Report) columns(g *Grid) gridColumns {
+func (d *doc) columns(g *Grid) gridColumns {
+	r := d.r
 	colOf := func(t time.Time) time.Time { return t }
-	c := gridColumns{label: func(t time.Time) string { return t.In(paris).Format("15h") }}
+	c := gridColumns{label: func(t time.Time) string { return d.p.T("report.grid.hour", "H", t.In(paris).Format("15")) }}
 	if r.From.In(paris).YearDay() != r.To.Add(-time.Nanosecond).In(paris).YearDay() {
-		c.label = func(t time.Time) string { return t.In(paris).Format("02/01 15h") }
+		c.label = func(t time.Time) string {
+			return t.In(paris).Format("02/01 ") + d.p.T("report.grid.hour", "H", t.In(paris).Format("15"))
+		}
 	}
 	c.cols = distinctBuckets(g.Cells, colOf)
 	if len(c.cols) > maxHourColumns {
@@ -133,19 +142,19 @@ func (r *Report) columns(g *Grid) gridColumns {
 }
 
 // writeGrid writes one platform's availability table, rows = regions.
-func (r *Report) writeGrid(p printf, g *Grid) {
+func (d *doc) writeGrid(p printf, g *Grid) {
+	r := d.r
 	if len(g.Cells) == 0 {
-		p("No %s traffic in the range.\n", strings.ToUpper(g.Platform))
+		p("%s\n", d.p.T("report.grid.empty", "Platform", d.platform(g.Platform)))
 		return
 	}
-	c := r.columns(g)
+	c := d.columns(g)
+	unit := d.p.T("report.grid.per_hour")
 	if c.daily {
-		p("One column per day (Paris); ")
-	} else {
-		p("One column per hour (Paris); ")
+		unit = d.p.T("report.grid.per_day")
 	}
-	p("availability in %%, **bold** below the %s target, · where there was no attempt.\n\n", pct(r.Objective.AvailabilityTarget))
-	p("| Region |")
+	p("%s\n\n", d.p.T("report.grid.legend.md", "Unit", unit, "Target", d.share(r.Objective.AvailabilityTarget)))
+	p("| %s |", d.p.T("report.col.region"))
 	for _, col := range c.cols {
 		p(" %s |", c.label(col))
 	}
@@ -158,7 +167,7 @@ func (r *Report) writeGrid(p printf, g *Grid) {
 				p(" · |")
 				continue
 			}
-			v := num1(a * 100)
+			v := d.num1(a)
 			if a < r.Objective.AvailabilityTarget {
 				v = "**" + v + "**"
 			}
@@ -190,82 +199,11 @@ func regionLabel(code string) string {
 	return text(code)
 }
 
-func reasonText(reason string) string {
-	switch reason {
-	case incident.ReasonAvailability:
-		return "availability"
-	case incident.ReasonLatency:
-		return "response time"
-	case incident.ReasonBoth:
-		return "availability and response time"
-	case incident.ReasonNoData:
-		return "no data (silent)"
-	}
-	return reason
-}
-
-// period shows [start, end) in Paris, the date once when it is one day.
-func period(start, end time.Time) string {
-	s, e := start.In(paris), end.In(paris)
-	if s.YearDay() == e.Add(-time.Nanosecond).YearDay() && s.Year() == e.Year() {
-		return fmt.Sprintf("%s %s–%s", s.Format("2006-01-02"), s.Format("15:04"), e.Format("15:04"))
-	}
-	return fmt.Sprintf("%s – %s", s.Format("2006-01-02 15:04"), e.Format("2006-01-02 15:04"))
-}
-
-// endTime shows end in Paris, without its date when start has the same one.
-func endTime(start, end time.Time) string {
-	s, e := start.In(paris), end.In(paris)
-	if s.Format(time.DateOnly) == e.Format(time.DateOnly) {
-		return e.Format("15:04")
-	}
-	return e.Format("2006-01-02 15:04")
-}
-
-// duration shows minutes as "45 min" or "2 h 05 min".
-func duration(minutes int) string {
-	if minutes < 60 {
-		return fmt.Sprintf("%d min", minutes)
-	}
-	return fmt.Sprintf("%d h %02d min", minutes/60, minutes%60)
-}
-
-// num1 shows a percentage rounded down to 0.1, so 99.96 is never shown as
-// 100.0 (which would hide a failure).
-func num1(v float64) string {
-	return fmt.Sprintf("%.1f", math.Floor(v*10+1e-9)/10)
-}
-
-func pct(a float64) string { return num1(a*100) + " %" }
-
-func ms(v float64) string { return count(uint64(math.Round(v))) + " ms" }
-
-// count groups digits by three with spaces (12 400 000), readable in
-// French and English alike.
-func count(n uint64) string {
-	s := fmt.Sprint(n)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
 func ratio(a, b uint64) float64 {
 	if b == 0 {
 		return 0
 	}
 	return float64(a) / float64(b)
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // plainRegionLabel is regionLabel as plain text, for places that escape

@@ -1,6 +1,7 @@
 package report_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"html"
@@ -10,11 +11,14 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigie-fr/vigie/dashboards/incident/incidenttest"
 	"github.com/vigie-fr/vigie/dashboards/report"
 	"github.com/vigie-fr/vigie/ingest/simulate"
 	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/i18n"
+	"github.com/vigie-fr/vigie/internal/store"
 )
 
 // sections are the page's headings, each with the caption paragraph that
@@ -65,7 +69,7 @@ func strandedHeadings(t *testing.T, pdf []byte, heads, captions []string) (stran
 // The issue's complaint, checked on paper: printed by Chromium and read
 // back page by page with pdftotext, no page ends with a heading alone (or
 // with only its caption): the table or heatmap it introduces starts on the
-// same page. Screen-only hints ("point at a cell") are not printed.
+// same page. Screen-only hints ("survolez une case") are not printed.
 func TestPrintedHeadingsStayWithTheirContent(t *testing.T) {
 	if _, err := exec.LookPath("pdftotext"); err != nil {
 		t.Skip("no pdftotext: apt-get install poppler-utils (scripts/install-test-deps.sh)")
@@ -98,18 +102,47 @@ func TestPrintedHeadingsStayWithTheirContent(t *testing.T) {
 		t.Error(s)
 	}
 	text := pdfText(t, pdf)
-	if strings.Contains(text, "Point at a cell") {
-		t.Error("the screen's hint \"Point at a cell\" is printed")
+	if strings.Contains(text, "Survolez une case") {
+		t.Error("the screen's hint \"Survolez une case\" is printed")
 	}
+	// The cover speaks the report's language (French by default) and
+	// carries the status recorded for the range: a draft until then.
 	cover, _, _ := strings.Cut(text, "\f")
-	for _, want := range []string{"Lessons learned: 2021-04-06 06:00 to 2021-04-06 12:00 (Paris time)", "Status: draft", "Definitions",
-		"Availability = successful attempts"} {
+	for _, want := range []string{"Retour d'expérience : du 6 avril 2021 à 06 h 00 au 6 avril 2021 à 12 h 00 (heure de Paris)", "Statut : brouillon",
+		"Définitions", "Disponibilité = tentatives réussies"} {
 		if !strings.Contains(squeeze(cover), want) {
 			t.Errorf("the cover (page 1) lacks %q:\n%s", want, cover)
 		}
 	}
-	if strings.Contains(cover, "Summary") {
+	if strings.Contains(cover, "Résumé") {
 		t.Error("the report starts on the cover's page: the cover must have a page of its own")
+	}
+
+	// Recorded as final, in English: the cover says so, in English only.
+	if err := st.SetReportStatus(context.Background(), store.ReportStatus{From: sc.Start, To: sc.End, Status: report.StatusFinal,
+		Author: "alice", WrittenAt: sc.End.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	r, err = report.Build(context.Background(), st, sc.Start, sc.End, config.Default().Incidents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Lang = i18n.English
+	var buf bytes.Buffer
+	if err := r.WriteHTML(&buf); err != nil {
+		t.Fatal(err)
+	}
+	coverHTML, _, _ := strings.Cut(strings.SplitN(buf.String(), `<div class="cover"`, 2)[1], "<h1>")
+	for _, want := range []string{"Post-mortem: 6 April 2021 at 06:00 to 6 April 2021 at 12:00 (Paris time)", "Status: final", "<b>Definitions</b>",
+		"<strong>Availability</strong> = successful attempts"} {
+		if !strings.Contains(coverHTML, want) {
+			t.Errorf("the English cover of a final report lacks %q:\n%s", want, coverHTML)
+		}
+	}
+	for _, french := range []string{"Statut", "brouillon", "Définitions"} {
+		if strings.Contains(coverHTML, french) {
+			t.Errorf("the English cover says %q:\n%s", french, coverHTML)
+		}
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/vigie-fr/vigie/dashboards/incident"
 	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/i18n"
 	"github.com/vigie-fr/vigie/internal/store"
 )
 
@@ -29,6 +30,18 @@ type Source interface {
 	// Anonymous counts a service's raw attempts without a user, inside a
 	// period and around it.
 	Anonymous(ctx context.Context, service string, regions []string, inFrom, inTo, from, to time.Time) (store.Anonymous, error)
+	// People counts the people and attempts of the raw events in spans,
+	// by role, weighed by their sample rate.
+	People(ctx context.Context, spans []store.Span) ([]store.People, error)
+	NoteSource
+}
+
+// Options are what a report is built with besides its range.
+type Options struct {
+	// Incidents is the incident definition (incidents.*).
+	Incidents config.IncidentsConfig
+	// Catalogue names services and their hosts (catalogue.*).
+	Catalogue config.CatalogueConfig
 }
 
 // Platforms the report has a region × hour table for, in this order.
@@ -37,8 +50,11 @@ var Platforms = []string{"ent", "cned"}
 // Report is a lessons-learned report. Times are UTC; the Markdown shows
 // them in Europe/Paris.
 type Report struct {
-	From      time.Time           `json:"from"`
-	To        time.Time           `json:"to"`
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// Lang is the language the report is written in (set it before
+	// writing; "" is French).
+	Lang      i18n.Lang           `json:"lang"`
 	Objective Objective           `json:"objective"`
 	Summary   Summary             `json:"summary"`
 	Incidents []incident.Incident `json:"incidents"`
@@ -51,6 +67,22 @@ type Report struct {
 	Capacity []Capacity `json:"capacity"`
 	// ByRegion is the time each region's pupils had a platform in incident.
 	ByRegion []RegionTime `json:"by_region"`
+	// Headline are the first numbers, wall-clock and without double counts.
+	Headline Headline `json:"headline"`
+	// Estimate is who was affected, by role, and what it stands for.
+	Estimate Estimate `json:"estimate"`
+	// Recovery has one entry per group, in the groups' order.
+	Recovery []Recovery `json:"recovery"`
+	// Trigger is how the first failure began; nil without incident.
+	Trigger *Trigger `json:"trigger"`
+	// Providers compare the failing services' hosting providers.
+	Providers []ProviderShare `json:"providers"`
+	// Catalogue holds the catalogue's entries of the services the report
+	// names: in incident now or on an earlier day, and those sharing a
+	// failing service's provider.
+	Catalogue []config.ServiceEntry `json:"catalogue"`
+	// Notes are the status, annotations and action items people entered.
+	Notes Notes `json:"notes"`
 }
 
 // Objective is the incident definition the report applied
@@ -119,8 +151,12 @@ type Summary struct {
 	// Services and Regions are those with at least one incident, sorted.
 	Services []string `json:"services"`
 	Regions  []string `json:"regions"`
-	// IncidentMinutes adds up every incident's duration.
+	// IncidentMinutes adds up every incident's duration: region-incidents
+	// that overlap count several times, so the report never shows it as
+	// a duration (Headline has the wall-clock ones).
 	IncidentMinutes int `json:"incident_minutes"`
+	// WallMinutes is how long at least one service was in incident.
+	WallMinutes int `json:"wall_minutes"`
 	// UsersAffected counts unique users who saw a failure in any incident.
 	UsersAffected uint64 `json:"users_affected"`
 	// Failed and Events add up the incidents' attempts.
@@ -132,6 +168,12 @@ type Summary struct {
 // reads the LookbackDays before from, for the comparison with earlier
 // incidents (see compare for how the cost stays bounded).
 func Build(ctx context.Context, src Source, from, to time.Time, cfg config.IncidentsConfig) (*Report, error) {
+	return BuildWith(ctx, src, from, to, Options{Incidents: cfg})
+}
+
+// BuildWith is Build with a catalogue.
+func BuildWith(ctx context.Context, src Source, from, to time.Time, opt Options) (*Report, error) {
+	cfg := opt.Incidents
 	if !to.After(from) {
 		return nil, fmt.Errorf("report: range %s..%s is empty", from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
@@ -159,13 +201,66 @@ func Build(ctx context.Context, src Source, from, to time.Time, cfg config.Incid
 	if r.Comparison, err = compare(ctx, src, from, f.Incidents, cfg); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
+	r.Headline = headline(f.Incidents)
+	spans := make([]store.Span, len(f.Incidents))
+	for i, in := range f.Incidents {
+		spans[i] = store.Span{Platform: in.Platform, Service: in.Service, Region: in.Region, Start: in.Start, End: in.End}
+	}
+	people, err := src.People(ctx, spans)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	r.Estimate = estimate(people)
+	r.Recovery = Recoveries(f.Incidents, f.Groups, minutes, cfg.AvailabilityTarget)
+	r.Trigger = trigger(f.Incidents, minutes, r.Signals)
+	if len(f.Incidents) > 0 {
+		r.Providers = providerShares(opt.Catalogue, r.Summary.Services)
+	}
+	for i := range r.Signals {
+		if r.Signals[i].Kind == SignalSharedProvider {
+			r.Signals[i].Providers = providerShares(opt.Catalogue, r.Signals[i].Services)
+		}
+	}
+	r.Catalogue = r.catalogueOf(opt.Catalogue)
+	if r.Notes, err = loadNotes(ctx, src, from, to); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
 	return r, nil
+}
+
+// catalogueOf returns the entries of the services the report names.
+func (r *Report) catalogueOf(cat config.CatalogueConfig) []config.ServiceEntry {
+	ids := map[string]bool{}
+	for _, s := range r.Summary.Services {
+		ids[s] = true
+	}
+	for _, ps := range r.Providers {
+		for _, s := range ps.Held {
+			ids[s] = true
+		}
+	}
+	if r.Comparison != nil {
+		for _, d := range r.Comparison.Days {
+			for _, s := range d.Services {
+				ids[s] = true
+			}
+		}
+	}
+	out := []config.ServiceEntry{}
+	for _, id := range keys(ids) {
+		if e, ok := cat.Service(id); ok {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func summarise(f *incident.Findings) Summary {
 	s := Summary{Incidents: len(f.Incidents), UsersAffected: f.UsersAffected, Services: []string{}, Regions: []string{}}
 	services, regions := map[string]bool{}, map[string]bool{}
+	var ivs [][2]time.Time
 	for _, in := range f.Incidents {
+		ivs = append(ivs, [2]time.Time{in.Start, in.End})
 		s.IncidentMinutes += in.Minutes
 		s.Failed += in.Failed
 		s.Events += in.Events
@@ -178,6 +273,7 @@ func summarise(f *incident.Findings) Summary {
 			s.Regions = append(s.Regions, in.Region)
 		}
 	}
+	s.WallMinutes = unionMinutes(ivs)
 	sortStrings(s.Services)
 	SortRegions(s.Regions)
 	return s

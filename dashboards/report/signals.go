@@ -53,6 +53,9 @@ type Signal struct {
 	// Sources counts the distinct networks (attrs.src, /24 or /48) the
 	// anonymous attempts came from (anonymous flood only).
 	Sources uint64 `json:"sources,omitempty"`
+	// Providers compare the services of a shared-provider signal with the
+	// catalogue's hosts: which failed together, which held.
+	Providers []ProviderShare `json:"providers,omitempty"`
 }
 
 var labels = map[string]string{

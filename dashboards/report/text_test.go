@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigie-fr/vigie/dashboards/incident"
 	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/store"
 )
 
 func TestTextCannotForgeMarkup(t *testing.T) {
@@ -50,11 +51,21 @@ func TestAReportOfHostileNamesKeepsItsStructure(t *testing.T) {
 	svc := "ent-11\n## Incident forgé\n| a | b |\n<img src=x onerror=alert(1)>"
 	region := "99\n# région"
 	in := incident.Incident{Platform: "ent", Service: svc, Region: region, Start: from.Add(8 * time.Hour), End: from.Add(9 * time.Hour), Minutes: 60, WorstAvailability: 0.5}
+	// What people type is as hostile as what events carry: annotations,
+	// action items, the status's author, the catalogue.
+	evil := "</td><script>alert(1)</script>\n## Incident forgé\n| x |"
 	r := &Report{From: from, To: from.Add(24 * time.Hour), Objective: objective(config.Default().Incidents, nil),
 		Summary:   Summary{Incidents: 1, Services: []string{svc}, Regions: []string{region}, IncidentMinutes: 60},
 		Incidents: []incident.Incident{in},
 		Groups:    []incident.Group{{Platform: "ent", Service: svc, Regions: []string{region}, Start: in.Start, End: in.End}},
-		Grids:     []*Grid{{Platform: "ent"}}}
+		Grids:     []*Grid{{Platform: "ent"}},
+		Notes: Notes{Status: StatusFinal, StatusBy: evil, Annotations: []store.Annotation{
+			{At: in.Start, Platform: "<b>", Region: region, Kind: store.AnnotationEvent, Text: evil, Author: evil},
+			{At: in.Start, Kind: store.AnnotationLucky, Text: evil, Author: evil}},
+			Actions: []store.Action{{At: in.Start, Title: evil, Owner: evil, Priority: evil, State: evil, Author: evil}}},
+		Providers: []ProviderShare{{Provider: evil, Network: evil, Failed: []string{svc}, Held: []string{"ent-32"}}},
+		Catalogue: []config.ServiceEntry{{ID: "ent-32", Name: evil, Operator: evil, Provider: evil}}}
+	r.Recovery = Recoveries(r.Incidents, r.Groups, nil, 0.95)
 	var md, page bytes.Buffer
 	if err := r.WriteMarkdown(&md); err != nil {
 		t.Fatal(err)
@@ -63,18 +74,37 @@ func TestAReportOfHostileNamesKeepsItsStructure(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(md.String(), "\n") {
-		if strings.HasPrefix(line, "#") && !strings.HasPrefix(line, "# Lessons learned") && !strings.HasPrefix(line, "## ") {
+		if strings.HasPrefix(line, "#") && !strings.HasPrefix(line, "# Retour d'expérience") && !strings.HasPrefix(line, "## ") && !strings.HasPrefix(line, "### ") {
 			t.Errorf("a heading from data: %q", line)
 		}
-		if strings.Contains(line, "Incident forgé") && strings.HasPrefix(line, "## ") {
+		if strings.Contains(line, "Incident forgé") && strings.HasPrefix(line, "#") {
 			t.Errorf("a heading from data: %q", line)
+		}
+		if strings.HasPrefix(line, "| x |") {
+			t.Errorf("a table row from data: %q", line)
 		}
 	}
 	// In Markdown a tag is escaped (\<img), in HTML it is &lt;img.
-	for name, out := range map[string]string{"Markdown": strings.ReplaceAll(md.String(), `\<img`, ""), "HTML": page.String()} {
-		if i := strings.Index(out, "<img"); i >= 0 {
-			t.Errorf("a tag from data reached the %s: …%s…", name, out[max(0, i-80):min(len(out), i+40)])
+	for name, out := range map[string]string{"Markdown": strings.NewReplacer(`\<img`, "", `\<script`, "", `\<b`, "").Replace(md.String()), "HTML": page.String()} {
+		for _, tag := range []string{"<img", "<script"} {
+			if i := strings.Index(out, tag); i >= 0 {
+				t.Errorf("a tag from data reached the %s: …%s…", name, out[max(0, i-80):min(len(out), i+40)])
+			}
 		}
+	}
+	for _, want := range []string{
+		"Statut : **définitif**, arrêté par \\</td\\>\\<script\\>alert(1)\\</script\\> ## Incident forgé \\| x \\|",
+		"Saisi par \\</td\\>", "ce qui relève de la chance",
+	} {
+		if !strings.Contains(strings.ToLower(md.String()), strings.ToLower(want)) {
+			t.Errorf("the Markdown lacks %q:\n%s", want, md.String())
+		}
+	}
+	if !strings.Contains(page.String(), "&lt;B&gt;") {
+		t.Errorf("the annotation's platform is not shown as plain text")
+	}
+	if n := strings.Count(page.String(), "&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt; ## Incident forgé | x |"); n < 10 {
+		t.Errorf("the people's text shows as plain text %d times in the HTML, want it in the status, timeline, lessons, actions and catalogue (10 or more)", n)
 	}
 	if !strings.Contains(page.String(), "ent-11 ## Incident forgé | a | b | &lt;img src=x onerror=alert(1)&gt;") {
 		t.Errorf("the HTML does not show the service as plain text:\n%s", page.String())

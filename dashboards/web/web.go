@@ -19,7 +19,9 @@ import (
 	"github.com/vigie-fr/vigie/dashboards/incident"
 	"github.com/vigie-fr/vigie/dashboards/report"
 	"github.com/vigie-fr/vigie/dashboards/report/export"
+	"github.com/vigie-fr/vigie/internal/auth"
 	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/i18n"
 	tzparis "github.com/vigie-fr/vigie/internal/paris"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 	"github.com/vigie-fr/vigie/schemas"
@@ -50,8 +52,15 @@ type Source interface {
 type Server struct {
 	src      Source
 	cfg      config.IncidentsConfig
+	cat      config.CatalogueConfig
 	log      *slog.Logger
 	printing chan struct{} // print's slots
+}
+
+// WithCatalogue names the services of reports with cat (catalogue.*).
+func (s *Server) WithCatalogue(cat config.CatalogueConfig) *Server {
+	s.cat = cat
+	return s
 }
 
 // New returns a Server reading src with the incident definition cfg. It
@@ -197,9 +206,14 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := fs[0]
+	lang, err := reportLang(r)
+	if err != nil {
+		s.fail(w, r, badParam("lang", "%v", err))
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
 	defer cancel()
-	src, err := export.Local(ctx, s.src, from, to, s.cfg)
+	src, err := export.Local(ctx, s.src, from, to, report.Options{Incidents: s.cfg, Catalogue: s.cat}, lang)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -244,6 +258,18 @@ func (s *Server) print(ctx context.Context, src export.Source, f export.Format) 
 
 // maxPrinting bounds the PDFs printed at once.
 const maxPrinting = 2
+
+// reportLang is the report's language: ?lang= when given, else the
+// user's preference (auth.users[].lang), else French.
+func reportLang(r *http.Request) (i18n.Lang, error) {
+	if q := r.URL.Query().Get("lang"); q != "" {
+		return i18n.Parse(q)
+	}
+	if id, ok := auth.FromContext(r.Context()); ok && id.Lang != "" {
+		return i18n.Parse(id.Lang)
+	}
+	return i18n.Default, nil
+}
 
 // DataRange is the answer of /api/v1/range: where the data is, and the
 // day (Europe/Paris) the page opens on.

@@ -250,8 +250,16 @@ func TestTheReportIsServedAsMarkdownAndJSON(t *testing.T) {
 	}
 	defer res.Body.Close()
 	md, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/markdown; charset=utf-8" || !strings.HasPrefix(string(md), "# Lessons learned") {
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/markdown; charset=utf-8" || !strings.HasPrefix(string(md), "# Retour d'expérience : du 6 avril 2021") {
 		t.Errorf("Markdown report: %d %s %.60q", res.StatusCode, res.Header.Get("Content-Type"), md)
+	}
+	res, err = http.Get(srv.URL + "/api/v1/report?lang=en&" + morning)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if md, _ := io.ReadAll(res.Body); res.StatusCode != 200 || !strings.HasPrefix(string(md), "# Post-mortem: 6 April 2021 at 08:00") {
+		t.Errorf("English Markdown report: %d %.60q", res.StatusCode, md)
 	}
 	res, err = http.Get(srv.URL + "/api/v1/report?format=html&" + morning)
 	if err != nil {
@@ -268,6 +276,9 @@ func TestTheReportIsServedAsMarkdownAndJSON(t *testing.T) {
 	}
 	if code := get(t, srv, "/api/v1/report?format=all&"+morning, &bad); code != 400 || bad["parameter"] != "format" {
 		t.Errorf("format=all: %d %v, want 400 naming format", code, bad)
+	}
+	if code := get(t, srv, "/api/v1/report?lang=english&"+morning, &bad); code != 400 || bad["parameter"] != "lang" {
+		t.Errorf("lang=english: %d %v, want 400 naming lang", code, bad)
 	}
 }
 

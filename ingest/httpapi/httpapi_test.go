@@ -47,7 +47,7 @@ func start(t *testing.T, maxBody int64, edit func(*config.IngestConfig, *kafka.W
 	t.Helper()
 	kcfg := brokertest.Config(4)
 	b := brokertest.Start(t, kcfg)
-	w := broker.NewWriter(b.Addrs(), kcfg.Topic, kcfg)
+	w := broker.NewWriter(b.Access(), kcfg.Topic, kcfg)
 	icfg := config.Default().Ingest
 	icfg.Collectors = testCollectors
 	if edit != nil {
@@ -376,7 +376,7 @@ func onHungBroker(t *testing.T, cfg config.IngestConfig) *httpapi.Handler {
 			c.Close()
 		}
 	})
-	w := broker.NewWriter([]string{ln.Addr().String()}, "vigie.events.v1", config.Default().Kafka)
+	w := broker.NewWriter(broker.Plain([]string{ln.Addr().String()}), "vigie.events.v1", config.Default().Kafka)
 	t.Cleanup(func() { w.Close() })
 	p, _ := pseudonym.New([]byte(testKey))
 	h, err := httpapi.New(cfg, 1<<20, w, p, quiet(), prometheus.NewRegistry())
@@ -409,7 +409,9 @@ func TestBrokerThatDoesNotAnswerIs503WithinTheProduceTimeout(t *testing.T) {
 func TestNewRefusesUnsafeWiring(t *testing.T) {
 	p, _ := pseudonym.New([]byte(testKey))
 	cfg := config.Default().Ingest
-	good := func() *kafka.Writer { return broker.NewWriter([]string{"127.0.0.1:1"}, "t", config.Default().Kafka) }
+	good := func() *kafka.Writer {
+		return broker.NewWriter(broker.Plain([]string{"127.0.0.1:1"}), "t", config.Default().Kafka)
+	}
 	for _, tc := range []struct {
 		name    string
 		edit    func(*kafka.Writer)
@@ -444,7 +446,7 @@ func TestNewRefusesUnsafeWiring(t *testing.T) {
 func BenchmarkIngest(b *testing.B) {
 	kcfg := brokertest.Config(4)
 	br := brokertest.Start(b, kcfg)
-	w := broker.NewWriter(br.Addrs(), kcfg.Topic, kcfg)
+	w := broker.NewWriter(br.Access(), kcfg.Topic, kcfg)
 	defer w.Close()
 	p, _ := pseudonym.New([]byte(testKey))
 	h, err := httpapi.New(config.Default().Ingest, 8<<20, w, p, quiet(), prometheus.NewRegistry())

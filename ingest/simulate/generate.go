@@ -95,6 +95,7 @@ type pair struct {
 	rate                      float64 // arrivals per minute at demand 1, scaled
 	attackRate                float64 // attack requests per minute while attacked, scaled
 	users                     []simUser
+	sampleRate                float64 // users / the people they stand for: schemas.Event.SampleRate
 	state                     []uint8
 	seen                      []bool
 	active                    []int32 // open sessions' users
@@ -157,6 +158,7 @@ func newGenerator(sc Scenario, seed int64, scale float64) (*generator, error) {
 				p.latencyMedian = 320
 			}
 			p.users = pool(platform, r, pupils[r], byRegion[r])
+			p.sampleRate = min(1, float64(len(p.users))/float64(max(1, pupils[r])))
 			p.state = make([]uint8, len(p.users))
 			p.seen = make([]bool, len(p.users))
 			p.pos = make([]int32, len(p.users))
@@ -647,6 +649,9 @@ func (g *generator) add(p *pair, u int32, ts time.Time, kind, outcome string, st
 	}
 	ev := g.event(p, ts, kind, outcome, status, lat, queueMS, attrs)
 	ev.User, ev.Role, ev.Academy = usr.id, usr.role, usr.academy
+	// Each simulated user stands for the people of the region it was drawn
+	// for (PupilsPerUser): the sample rate lets reports estimate them.
+	ev.SampleRate = p.sampleRate
 	p.buf = append(p.buf, ev)
 }
 

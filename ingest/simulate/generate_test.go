@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigie-fr/vigie/internal/config"
 	"github.com/vigie-fr/vigie/internal/paris"
 	"github.com/vigie-fr/vigie/schemas"
 )
@@ -176,6 +177,19 @@ var (
 
 // generate runs a scenario at scale 1, seed 42, once per test binary, checks
 // each event's fields and keeps per-minute aggregates.
+// regionPupils are the pupils of each region, from academies.csv.
+var regionPupils = func() map[string]int {
+	acs, err := Academies()
+	if err != nil {
+		panic(err)
+	}
+	out := map[string]int{}
+	for _, a := range acs {
+		out[a.Region] += a.Pupils
+	}
+	return out
+}()
+
 func generate(t *testing.T, name string) *generated {
 	t.Helper()
 	genOnce[name].Do(func() {
@@ -208,6 +222,16 @@ func generate(t *testing.T, name string) *generated {
 			}
 			if ev.User != "" && (ev.Role == "" || ev.Academy == "") {
 				return fmt.Errorf("event %s: user without role or académie", ev.ID)
+			}
+			// A user stands for the people of its region: its events weigh
+			// pupils / users, the pool holding max(40, pupils / 500) users.
+			if ev.User != "" {
+				pupils := regionPupils[ev.Region]
+				if want := float64(max(40, pupils/PupilsPerUser)) / float64(pupils); ev.SampleRate != want {
+					return fmt.Errorf("event %s in %s: sample_rate %v, want %v", ev.ID, ev.Region, ev.SampleRate, want)
+				}
+			} else if ev.SampleRate != 0 {
+				return fmt.Errorf("event %s without a user has sample_rate %v, want none", ev.ID, ev.SampleRate)
 			}
 			return g.add(ev)
 		})
@@ -595,5 +619,31 @@ func TestHealthyDaysHaveADiurnalCurveAndRandomErrors(t *testing.T) {
 	}
 	if rate := float64(failed) / float64(requests); rate < 0.007 || rate > 0.013 {
 		t.Errorf("%d of %d requests failed (%.4f), want about 1 %%", failed, requests, rate)
+	}
+}
+
+// The demo's catalogue names every service the simulator sends, and passes
+// the configuration's own rules.
+func TestTheCatalogueNamesEverySimulatedService(t *testing.T) {
+	cat, err := Catalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Catalogue = cat
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range schemas.Regions {
+		e, ok := cat.Service(ENTService(r))
+		if !ok || e.Provider == "" || len(e.Academies) == 0 || e.Regions[0] != r {
+			t.Errorf("ENT of %s: %+v (found %v)", r, e, ok)
+		}
+	}
+	if e, ok := cat.Service(CNEDService); !ok || e.Name != "Ma classe à la maison" || len(e.Regions) != len(schemas.Regions) {
+		t.Errorf("CNED: %+v (found %v)", e, ok)
+	}
+	if e, _ := cat.Service("ent-11"); e.Name != "monlycee.net" || e.Operator != "Région Île-de-France" {
+		t.Errorf("ent-11 = %+v", e)
 	}
 }

@@ -79,7 +79,7 @@ func newRig(t testing.TB) *rig {
 
 // start runs a tailer until the returned stop is called.
 func (r *rig) start() (stop func(), reg *prometheus.Registry) {
-	w := broker.NewWriter(r.brokers, r.kafka.Topic, r.kafka)
+	w := broker.NewWriter(broker.Plain(r.brokers), r.kafka.Topic, r.kafka)
 	ps, _ := pseudonym.New(r.key)
 	pub, err := publish.New(w, ps, Source)
 	if err != nil {

@@ -52,6 +52,9 @@ type Identity struct {
 	Name  string
 	Roles []Role
 	Via   string
+	// Lang is the user's preferred language (auth.users[].lang), "" when
+	// none is set.
+	Lang string
 	// Scope is what a collector may send; nil for identities without the
 	// collector role.
 	Scope *Scope

@@ -103,7 +103,7 @@ func New(o Options) (*Guard, error) {
 		for i, r := range u.Roles {
 			roles[i] = Role(r)
 		}
-		id := Identity{Name: u.Name, Roles: roles, Via: ViaToken}
+		id := Identity{Name: u.Name, Roles: roles, Via: ViaToken, Lang: u.Lang}
 		for _, h := range u.TokenHashes {
 			addToken(h, id)
 		}

@@ -13,6 +13,8 @@ type Rule struct {
 var (
 	viewers = []Role{Analyst, Union, Engineer}
 	ops     = []Role{Engineer, Admin}
+	// writers add to post-mortems: annotations, action items, status.
+	writers = []Role{Analyst, Engineer}
 )
 
 // Policy is every route of the server, as the ServeMux pattern its part
@@ -41,10 +43,18 @@ func Policy() map[string]Rule {
 		"GET /api/v1/incidents":    {Roles: viewers},
 		"GET /api/v1/range":        {Roles: viewers},
 		"GET /api/v1/report":       {Roles: viewers, Audit: true},
-		"/api/v1/sql":              {Roles: []Role{Engineer}, Audit: true},
-		"/v1/events":               {Roles: []Role{Collector}},
-		"GET /api/v1/admin/users":  {Roles: []Role{Admin}},
-		"GET /api/v1/admin/config": {Roles: []Role{Admin}}, // registered by the app: config.Redacted
+		// What people add to a post-mortem: unions read it, analysts and
+		// engineers write it (each write logged with its author).
+		"GET /api/v1/annotations":    {Roles: viewers},
+		"POST /api/v1/annotations":   {Roles: writers, Audit: true},
+		"GET /api/v1/actions":        {Roles: viewers},
+		"POST /api/v1/actions":       {Roles: writers, Audit: true},
+		"GET /api/v1/report/status":  {Roles: viewers},
+		"POST /api/v1/report/status": {Roles: writers, Audit: true},
+		"/api/v1/sql":                {Roles: []Role{Engineer}, Audit: true},
+		"/v1/events":                 {Roles: []Role{Collector}},
+		"GET /api/v1/admin/users":    {Roles: []Role{Admin}},
+		"GET /api/v1/admin/config":   {Roles: []Role{Admin}}, // registered by the app: config.Redacted
 		// Report e-mails (dashboards/delivery): recipients are personal
 		// data, so only admins see and change them; engineers may also
 		// send a subscription's report now (vigie report send).

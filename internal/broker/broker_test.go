@@ -28,7 +28,7 @@ func ctxT(t *testing.T) context.Context {
 // produce writes n messages with keys cycling over keys and values "v<i>".
 func produce(t *testing.T, brokers []string, topic string, n int, keys []string) {
 	t.Helper()
-	w := broker.NewWriter(brokers, topic, brokertest.Config(4))
+	w := broker.NewWriter(broker.Plain(brokers), topic, brokertest.Config(4))
 	defer w.Close()
 	msgs := make([]kafka.Message, n)
 	for i := range msgs {
@@ -100,7 +100,7 @@ func TestEnsureTopicsKeepsExistingTopics(t *testing.T) {
 	changed := cfg
 	changed.Partitions = 8
 	changed.Retention = 24 * time.Hour
-	if err := broker.EnsureTopics(ctxT(t), b.Addrs(), changed, log); err != nil {
+	if err := broker.EnsureTopics(ctxT(t), b.Access(), changed, log); err != nil {
 		t.Fatalf("ensure topics again: %v", err)
 	}
 	if got := partitions(t, b.Addrs(), cfg.Topic); got != 4 {
@@ -185,7 +185,7 @@ func TestMessagesSurviveABrokerRestartOnTheSameDataDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := broker.EnsureTopics(ctxT(t), b.Addrs(), cfg, quiet()); err != nil {
+	if err := broker.EnsureTopics(ctxT(t), b.Access(), cfg, quiet()); err != nil {
 		t.Fatal(err)
 	}
 	produce(t, b.Addrs(), cfg.Topic, 300, []string{"11/a", "28/b", "53/c"})
@@ -242,7 +242,7 @@ func TestRetentionDeletesOldMessages(t *testing.T) {
 
 func TestNewWriterIsConfiguredForDurability(t *testing.T) {
 	cfg := brokertest.Config(4)
-	w := broker.NewWriter([]string{"127.0.0.1:1"}, "t", cfg)
+	w := broker.NewWriter(broker.Plain([]string{"127.0.0.1:1"}), "t", cfg)
 	if w.RequiredAcks != kafka.RequireAll {
 		t.Errorf("RequiredAcks = %v, want RequireAll", w.RequiredAcks)
 	}

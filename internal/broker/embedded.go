@@ -70,6 +70,9 @@ func StartEmbedded(ctx context.Context, dataDir string, port int, log *slog.Logg
 // Addrs returns the broker's host:port, to use as the brokers list.
 func (e *Embedded) Addrs() []string { return e.cluster.ListenAddrs() }
 
+// Access is how clients reach the embedded broker: loopback, plaintext.
+func (e *Embedded) Access() Access { return Plain(e.Addrs()) }
+
 // Close stops the broker, saves its state and releases the data dir. It is
 // safe to call more than once.
 func (e *Embedded) Close() {

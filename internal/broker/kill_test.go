@@ -25,7 +25,7 @@ func TestAcknowledgedMessagesSurviveSIGKILL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := broker.EnsureTopics(ctxT(t), b.Addrs(), cfg, quiet()); err != nil {
+		if err := broker.EnsureTopics(ctxT(t), b.Access(), cfg, quiet()); err != nil {
 			t.Fatal(err)
 		}
 		produce(t, b.Addrs(), cfg.Topic, 250, []string{"11/a", "24/b", "27/c"})

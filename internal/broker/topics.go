@@ -24,15 +24,16 @@ const adminTimeout = 10 * time.Second
 // configuration is updated, so that a changed kafka.retention takes effect.
 // It works the same on the embedded broker and on a real cluster. cfg is
 // trusted to have passed config.Validate.
-func EnsureTopics(ctx context.Context, brokers []string, cfg config.KafkaConfig, log *slog.Logger) error {
+func EnsureTopics(ctx context.Context, access Access, cfg config.KafkaConfig, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	brokers := access.Brokers()
 	if len(brokers) == 0 {
 		return errors.New("ensure topics: no brokers given")
 	}
 	// An own transport, closed on return: set-up leaves no idle connections behind.
-	transport := &kafka.Transport{}
+	transport := access.newTransport()
 	defer transport.CloseIdleConnections()
 	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: adminTimeout, Transport: transport}
 	retention := strconv.FormatInt(cfg.Retention.Milliseconds(), 10)
@@ -152,12 +153,14 @@ const (
 // in-sync replicas, keys hashed with murmur2 like the Java client (so a
 // region/service key lands on the same partition whoever produces it), a
 // BatchTimeout of cfg.BatchTimeout, lz4 compression, and no topic
-// auto-creation (a mistyped topic is an error, not a new topic). Share one
-// Writer across goroutines and Close it on shutdown. Set its ErrorLogger with
-// ErrorLogger(log) so that retried produce errors reach the log.
-func NewWriter(brokers []string, topic string, cfg config.KafkaConfig) *kafka.Writer {
+// auto-creation (a mistyped topic is an error, not a new topic), over
+// access's TLS and SASL. Share one Writer across goroutines and Close it on
+// shutdown. Set its ErrorLogger with ErrorLogger(log) so that retried produce
+// errors reach the log.
+func NewWriter(access Access, topic string, cfg config.KafkaConfig) *kafka.Writer {
 	return &kafka.Writer{
-		Addr:                   kafka.TCP(brokers...),
+		Addr:                   kafka.TCP(access.Brokers()...),
+		Transport:              access.Transport(),
 		Topic:                  topic,
 		Balancer:               kafka.Murmur2Balancer{},
 		RequiredAcks:           kafka.RequireAll,
@@ -175,8 +178,8 @@ func NewWriter(brokers []string, topic string, cfg config.KafkaConfig) *kafka.Wr
 // NewestHeaders returns the headers of the newest message of each
 // partition of topic (nil for an empty partition): what collectors check
 // their pseudonymisation key against before they produce.
-func NewestHeaders(ctx context.Context, brokers []string, topic string) ([][]kafka.Header, error) {
-	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+func NewestHeaders(ctx context.Context, access Access, topic string) ([][]kafka.Header, error) {
+	c := access.Client(10 * time.Second)
 	md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return nil, fmt.Errorf("metadata of %s: %w", topic, err)
@@ -203,7 +206,7 @@ func NewestHeaders(ctx context.Context, brokers []string, topic string) ([][]kaf
 			out = append(out, nil)
 			continue
 		}
-		m, err := ReadAt(ctx, brokers, topic, po.Partition, po.LastOffset-1, nil)
+		m, err := ReadAt(ctx, access, topic, po.Partition, po.LastOffset-1, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -214,9 +217,9 @@ func NewestHeaders(ctx context.Context, brokers []string, topic string) ([][]kaf
 
 // ReadAt reads the record at offset off of topic's partition p (within 10
 // s); errLog receives kafka-go's own errors (nil discards them).
-func ReadAt(ctx context.Context, brokers []string, topic string, p int, off int64, errLog *slog.Logger) (kafka.Message, error) {
+func ReadAt(ctx context.Context, access Access, topic string, p int, off int64, errLog *slog.Logger) (kafka.Message, error) {
 	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: brokers, Topic: topic, Partition: p,
+		Brokers: access.Brokers(), Topic: topic, Partition: p, Dialer: access.Dialer(),
 		MinBytes: 1, MaxBytes: 1 << 20, MaxWait: 100 * time.Millisecond, ReadLagInterval: -1,
 		ErrorLogger: ErrorLogger(errLog),
 	})

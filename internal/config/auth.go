@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/vigie-fr/vigie/internal/i18n"
+
 	"fmt"
 	"net"
 	"net/url"
@@ -31,6 +33,9 @@ type UserConfig struct {
 	PasswordHash string `mapstructure:"password_hash"`
 	// TokenHashes are "sha256:<64 hex>" of the user's API tokens.
 	TokenHashes []string `mapstructure:"token_hashes"`
+	// Lang is the language the user reads reports in ("fr" or "en");
+	// empty: French, or what a request asks for.
+	Lang string `mapstructure:"lang"`
 }
 
 // OIDCConfig is the optional single sign-on of a ministry's identity provider.
@@ -133,6 +138,11 @@ func (c *Config) validateAuth(bad func(key string, val any, rule string)) {
 			bad(key+".password_hash", "(hidden)", passwordRule)
 		}
 		tokens(key+".token_hashes", u.TokenHashes)
+		if u.Lang != "" {
+			if _, err := i18n.Parse(u.Lang); err != nil {
+				bad(key+".lang", quote(u.Lang), "is not a language Vigie speaks (fr, en)")
+			}
+		}
 	}
 	for i, col := range c.Ingest.Collectors {
 		key := fmt.Sprintf("ingest.collectors[%d]", i)

@@ -42,8 +42,9 @@ type Config struct {
 	Tail      TailConfig      `mapstructure:"tail"`
 	Sandbox   SandboxConfig   `mapstructure:"sandbox"` // sandbox.go
 	Alerts    AlertsConfig    `mapstructure:"alerts"`
-	Auth      AuthConfig      `mapstructure:"auth"`     // auth.go
-	Delivery  DeliveryConfig  `mapstructure:"delivery"` // delivery.go
+	Auth      AuthConfig      `mapstructure:"auth"`      // auth.go
+	Catalogue CatalogueConfig `mapstructure:"catalogue"` // catalogue.go
+	Delivery  DeliveryConfig  `mapstructure:"delivery"`  // delivery.go
 }
 
 // LogConfig sets slog's output.
@@ -78,6 +79,9 @@ type KafkaConfig struct {
 	BatchTimeout time.Duration `mapstructure:"batch_timeout"`
 	// EmbeddedPort is the embedded broker's loopback port; 0 picks a free one.
 	EmbeddedPort int `mapstructure:"embedded_port"`
+	// TLS and SASL secure the connections to a cluster (kafka.go).
+	TLS  KafkaTLSConfig  `mapstructure:"tls"`
+	SASL KafkaSASLConfig `mapstructure:"sasl"`
 }
 
 // Embedded reports whether Vigie runs its own in-process broker.
@@ -110,6 +114,15 @@ type ClickHouseConfig struct {
 	Cluster     string        `mapstructure:"cluster"` // non-empty: Replicated tables and ON CLUSTER DDL
 	MaxOpenConn int           `mapstructure:"max_open_conns"`
 	DialTimeout time.Duration `mapstructure:"dial_timeout"`
+
+	// TLSCAFile is the only CA the servers' certificates may be signed by
+	// (empty: the system's roots); TLSCertFile and TLSKeyFile are Vigie's
+	// client certificate (mutual TLS); TLSServerName the name the servers'
+	// certificates carry when it is not the host dialled.
+	TLSCAFile     string `mapstructure:"tls_ca_file"`
+	TLSCertFile   string `mapstructure:"tls_cert_file"`
+	TLSKeyFile    string `mapstructure:"tls_key_file"`
+	TLSServerName string `mapstructure:"tls_server_name"`
 }
 
 // RetentionConfig is how long each table keeps rows, counted from ingestion.
@@ -264,6 +277,7 @@ func (c *Config) Validate() error {
 	if c.Kafka.EmbeddedPort < 0 || c.Kafka.EmbeddedPort > 65535 {
 		bad("kafka.embedded_port", c.Kafka.EmbeddedPort, "is not a port number")
 	}
+	c.Kafka.validateSecurity(bad)
 	w := c.Warehouse
 	if !oneOf(w.Driver, "chdb", "clickhouse") {
 		bad("warehouse.driver", quote(w.Driver), "is not one of chdb, clickhouse")
@@ -284,6 +298,7 @@ func (c *Config) Validate() error {
 			bad("warehouse.clickhouse.max_open_conns", w.ClickHouse.MaxOpenConn, "is not allowed, use 1 or more")
 		}
 		positiveDur(&errs, "warehouse.clickhouse.dial_timeout", w.ClickHouse.DialTimeout)
+		w.ClickHouse.validateTLS(bad)
 	} else if w.ClickHouse.Cluster != "" {
 		// The migrator would render ON CLUSTER and Replicated tables, which
 		// the in-process engine has no cluster for.
@@ -305,6 +320,7 @@ func (c *Config) Validate() error {
 		bad("warehouse.query.max_rows", w.Query.MaxRows, "is not allowed, use 1 or more")
 	}
 	c.Sandbox.validate(bad, w.Driver)
+	c.Catalogue.validate(bad)
 	if c.Ingest.HMACKey != "" && len(c.Ingest.HMACKey) < 32 {
 		bad("ingest.hmac_key", "(hidden)", fmt.Sprintf("is %d characters, use at least 32 (or leave it empty to generate one)", len(c.Ingest.HMACKey)))
 	}

@@ -16,6 +16,8 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vigie-fr/vigie/internal/tlsconf"
 )
 
 // exampleFile is the reference a user copies; it must say the defaults.
@@ -139,6 +141,9 @@ func normalized(c Config) Config {
 	if len(c.Auth.Users) == 0 {
 		c.Auth.Users = nil
 	}
+	if len(c.Catalogue.Services) == 0 {
+		c.Catalogue.Services = nil
+	}
 	if len(c.Ingest.Collectors) == 0 {
 		c.Ingest.Collectors = nil
 	}
@@ -184,6 +189,9 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 			Brokers: []string{"kafka-1:9092", "kafka-2:9092"},
 			Topic:   "test.events", DLQTopic: "test.events.dlq", Partitions: 12, Group: "test-aggregate",
 			Retention: 72 * time.Hour, BatchTimeout: 10 * time.Millisecond, EmbeddedPort: 19092,
+			TLS: KafkaTLSConfig{Enabled: true, CAFile: "testdata/tls/ca.pem", CertFile: "testdata/tls/client.pem",
+				KeyFile: "testdata/tls/client-key.pem", ServerName: "kafka.test.example"},
+			SASL: KafkaSASLConfig{Mechanism: "SCRAM-SHA-512", Username: "vigie", Password: "kafka-password-of-the-test-file"},
 		},
 		Warehouse: WarehouseConfig{
 			Driver: "clickhouse", Database: "vigie_test", MigrateOnStart: false,
@@ -225,7 +233,7 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 		Auth: AuthConfig{
 			Users: []UserConfig{{Name: "alice", Roles: []string{"analyst", "union"},
 				PasswordHash: "$2b$10$abcdefghijklmnopqrstuuJ3cWQ1VjV3mE4yDiDnP6gS6Xl6aNq0e",
-				TokenHashes:  []string{"sha256:" + strings.Repeat("2", 64)}}},
+				TokenHashes:  []string{"sha256:" + strings.Repeat("2", 64)}, Lang: "en"}},
 			SessionTTL: time.Hour, TrustForwardedProto: true,
 			OIDC: OIDCConfig{Issuer: "https://sso.example.fr/realms/education", ClientID: "vigie", ClientSecretFile: "/run/secrets/oidc",
 				RedirectURL: "https://vigie.example.fr/auth/oidc/callback", Scopes: []string{"openid", "email"},
@@ -237,25 +245,50 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 			SMTP: SMTPConfig{Host: "smtp.example.fr", Port: 465, Security: "tls", Username: "vigie", PasswordFile: "/run/secrets/smtp", Timeout: 20 * time.Second, TLSInsecure: true},
 			Subscriptions: map[string]SubscriptionConfig{"hebdo-idf": {Recipients: []string{"syndicat@example.fr", "rectorat@example.fr"},
 				Regions: []string{"11"}, Platforms: []string{"ent"}, Lang: "fr", Schedule: "0 7 * * 1", Range: "week"}}},
+		Catalogue: CatalogueConfig{Services: []ServiceEntry{{ID: "ent-11", Name: "monlycee.net", Platform: "ent", Operator: "Région Île-de-France",
+			Provider: "Hébergeur Nord", Network: "AS64501", Regions: []string{"11"}, Academies: []string{"paris", "creteil", "versailles"},
+			Contact: "astreinte@example.fr"}}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("testdata/config.yaml loads to\n%+v\nwant\n%+v", got, want)
 	}
 
 	// The file must keep up with Config: a new key gets a non-default line,
-	// or this test would prove nothing about it.
-	if keys, all := fileKeys(t, "testdata/config.yaml"), leafKeys(reflect.TypeOf(Config{}), ""); !slices.Equal(keys, all) {
-		t.Errorf("testdata/config.yaml sets keys\n%v\nwant every key\n%v", keys, all)
+	// or this test would prove nothing about it. Keys that exclude one
+	// another (a password or its file, a CA or no verification) are set in
+	// exclusiveFile, which must also load.
+	exclusive, err := Load(exclusiveFile, nil, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	gotVals, defVals := map[string]any{}, map[string]any{}
+	exclusiveKeys := fileKeys(t, exclusiveFile)
+	keys := slices.Compact(slices.Sorted(slices.Values(append(fileKeys(t, "testdata/config.yaml"), exclusiveKeys...))))
+	if all := leafKeys(reflect.TypeOf(Config{}), ""); !slices.Equal(keys, all) {
+		t.Errorf("testdata/config.yaml and %s set keys\n%v\nwant every key\n%v", exclusiveFile, keys, all)
+	}
+	gotVals, exclusiveVals, defVals := map[string]any{}, map[string]any{}, map[string]any{}
 	leafValues(reflect.ValueOf(got), "", gotVals)
+	leafValues(reflect.ValueOf(exclusive), "", exclusiveVals)
 	leafValues(reflect.ValueOf(Default()), "", defVals)
 	for key, v := range gotVals {
+		if slices.Contains(exclusiveKeys, key) {
+			v = exclusiveVals[key]
+		}
 		if reflect.DeepEqual(v, defVals[key]) {
-			t.Errorf("testdata/config.yaml sets %s to its default %v: use another value", key, v)
+			t.Errorf("testdata/config.yaml or %s sets %s to its default %v: use another value", exclusiveFile, key, v)
 		}
 	}
+	ex := exclusive.Kafka
+	if ex.TLS.InsecureSkipVerify != true || ex.SASL.PasswordFile != "testdata/tls/kafka-password" ||
+		exclusive.Warehouse.ClickHouse.TLSFiles() != (tlsconf.Files{CAFile: "testdata/tls/ca.pem", CertFile: "testdata/tls/client.pem",
+			KeyFile: "testdata/tls/client-key.pem", ServerName: "clickhouse.test.example"}) {
+		t.Errorf("%s loads to kafka %+v, clickhouse %+v", exclusiveFile, ex, exclusive.Warehouse.ClickHouse)
+	}
 }
+
+// exclusiveFile sets the keys testdata/config.yaml cannot set beside the
+// ones they exclude.
+const exclusiveFile = "testdata/config-exclusive.yaml"
 
 func TestExampleFileSaysTheDefaults(t *testing.T) {
 	cleanEnv(t)
@@ -346,6 +379,12 @@ func TestEachValidationRuleNamesItsKey(t *testing.T) {
 		{"zero events per judged minute are refused", "incidents-min-events", "incidents.min_events", "0 is not allowed"},
 		{"a negative merge gap is refused", "incidents-merge-gap-minutes", "incidents.merge_gap_minutes", "-1 must not be negative"},
 		{"zero sandbox sessions are refused", "sandbox-sessions", "sandbox.sessions", "0 is not allowed"},
+		{"a user language Vigie does not speak is refused", "auth-user-lang", "auth.users[0].lang", `"english" is not a language Vigie speaks`},
+		{"a network that is not an AS number is refused", "catalogue-network", "catalogue.services[0].network", `"16276" is not an autonomous system number`},
+		{"a service listed twice is refused", "catalogue-duplicate", "catalogue.services[1].id", `"ent-11" is already catalogue.services[0]`},
+		{"a service of an unknown platform is refused", "catalogue-platform", "catalogue.services[0].platform", `"moodle" is not one of ent, cned`},
+		{"a service in an unknown region is refused", "catalogue-region", "catalogue.services[0].regions[0]", `"99" is not an INSEE region code`},
+		{"a service without a name is refused", "catalogue-name", "catalogue.services[0].name", `"" is empty`},
 		{"a sandbox memory limit of 1 MB is refused", "sandbox-max-memory-bytes", "sandbox.max_memory_bytes", "1000000 is too small"},
 		{"a sandbox result limit of 1 kB is refused", "sandbox-max-result-bytes", "sandbox.max_result_bytes", "1024 is too small"},
 		{"zero sandbox threads are refused", "sandbox-max-threads", "sandbox.max_threads", "0 is not allowed"},
@@ -705,6 +744,31 @@ var secretEnv = map[string][]string{
 	"dashboards": {"VIGIE_WAREHOUSE_CLICKHOUSE_PASSWORD", "VIGIE_HTTP_SQL_TOKEN"},
 }
 
+// kubernetesSecretEnv is secretEnv plus the live-detection replica.
+var kubernetesSecretEnv = map[string][]string{
+	"collect":    secretEnv["collect"],
+	"aggregate":  secretEnv["aggregate"],
+	"dashboards": secretEnv["dashboards"],
+	"alerts":     {"VIGIE_WAREHOUSE_CLICKHOUSE_PASSWORD", "VIGIE_HTTP_SQL_TOKEN"},
+}
+
+// partSettings are the non-secret settings a Deployment gives over the
+// shared configuration: its least-privileged ClickHouse account
+// (deploy/clickhouse/users.sql) and who runs live detection.
+var partSettings = map[string]map[string]string{
+	"vigie-dashboards": {"VIGIE_ALERTS_ENABLED": "false", "VIGIE_WAREHOUSE_CLICKHOUSE_USERNAME": "vigie_reader", "VIGIE_WAREHOUSE_MIGRATE_ON_START": "false"},
+	"vigie-alerts":     {"VIGIE_WAREHOUSE_CLICKHOUSE_USERNAME": "vigie_alerts", "VIGIE_WAREHOUSE_MIGRATE_ON_START": "false"},
+}
+
+func usersSQL(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../../deploy/clickhouse/users.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func TestKubernetesManifestsRunTheClusterConfig(t *testing.T) {
 	cleanEnv(t)
 	const dir = "../../deploy/kubernetes/"
@@ -746,7 +810,7 @@ func TestKubernetesManifestsRunTheClusterConfig(t *testing.T) {
 	_, port, _ := strings.Cut(want.HTTP.Listen, ":")
 	_, opsPort, _ := strings.Cut(want.HTTP.OpsListen, ":")
 	keys := envKeys()
-	for part, secrets := range secretEnv {
+	for part, secrets := range kubernetesSecretEnv {
 		t.Run("vigie "+part, func(t *testing.T) {
 			d := deployments["vigie-"+part]
 			if d == nil {
@@ -754,8 +818,12 @@ func TestKubernetesManifestsRunTheClusterConfig(t *testing.T) {
 			}
 			pod := dig(d, "spec", "template")
 			c := dig(pod, "spec", "containers", 0)
+			command := part
+			if part == "alerts" {
+				command = "dashboards" // with alerts.enabled, its default
+			}
 			checks := []struct{ what, got, want any }{
-				{"args", dig(c, "args"), []any{part, "--config", "/etc/vigie/vigie.yaml"}},
+				{"args", dig(c, "args"), []any{command, "--config", "/etc/vigie/vigie.yaml"}},
 				{"config mount", dig(c, "volumeMounts", 0, "mountPath"), "/etc/vigie"},
 				{"config volume", dig(pod, "spec", "volumes", 0, "configMap", "name"), "vigie-config"},
 				{"data mount (data_dir)", dig(c, "volumeMounts", 1, "mountPath"), want.DataDir},
@@ -773,26 +841,42 @@ func TestKubernetesManifestsRunTheClusterConfig(t *testing.T) {
 				}
 			}
 			var names []string
+			settings := partSettings["vigie-"+part]
 			for _, e := range dig(c, "env").([]any) {
 				name := dig(e, "name").(string)
 				if keys[name] == "" {
 					t.Errorf("env %s is no configuration key", name)
 				}
-				// The one setting that differs between Deployments of the
-				// same configuration: live detection runs in vigie-alerts only.
-				if part == "dashboards" && name == "VIGIE_ALERTS_ENABLED" {
-					if v := dig(e, "value"); v != "false" {
-						t.Errorf("env %s = %v, want \"false\" (vigie-alerts runs live detection)", name, v)
+				// Settings that differ between Deployments of the same
+				// configuration: each part's ClickHouse account, and live
+				// detection in vigie-alerts only.
+				if v, ok := settings[name]; ok {
+					if got := dig(e, "value"); got != v {
+						t.Errorf("env %s = %v, want %q", name, got, v)
 					}
+					t.Setenv(name, v)
 					continue
 				}
 				names = append(names, name)
 				if ref := dig(e, "valueFrom", "secretKeyRef", "name"); ref != "vigie-secrets" {
 					t.Errorf("env %s comes from %v, want the Secret vigie-secrets", name, ref)
 				}
+				t.Setenv(name, strings.Repeat("s", 32))
 			}
 			if !slices.Equal(names, secrets) {
 				t.Errorf("env %v, want exactly the secrets %v", names, secrets)
+			}
+			// What this part runs: the configuration with its environment,
+			// and its ClickHouse account exists in deploy/clickhouse/users.sql.
+			got, err := Load(clusterFile, nil, nil)
+			if err != nil {
+				t.Fatalf("vigie-%s's configuration: %v", part, err)
+			}
+			if part != "collect" && !strings.Contains(usersSQL(t), "CREATE USER OR REPLACE "+got.Warehouse.ClickHouse.Username+"\n") {
+				t.Errorf("vigie-%s logs in to ClickHouse as %q, which deploy/clickhouse/users.sql does not create", part, got.Warehouse.ClickHouse.Username)
+			}
+			if part != "aggregate" && part != "collect" && got.Warehouse.MigrateOnStart {
+				t.Errorf("vigie-%s migrates on start: only vigie aggregate's account may change the schema", part)
 			}
 		})
 	}

@@ -11,7 +11,7 @@ const Hidden = "(hidden)"
 // Redacted is the configuration as an administrator may read it (GET
 // /api/v1/admin/config): every key by its YAML name, durations written as
 // in the file, and every secret — the SQL token, the HMAC key, the
-// ClickHouse password, password and token hashes — replaced by Hidden when
+// ClickHouse and Kafka passwords, password and token hashes — replaced by Hidden when
 // set. (A hash is no password, but it lets a thief guess offline.)
 func (c Config) Redacted() map[string]any {
 	hide := func(s *string) {
@@ -22,6 +22,7 @@ func (c Config) Redacted() map[string]any {
 	hide(&c.HTTP.SQLToken)
 	hide(&c.Ingest.HMACKey)
 	hide(&c.Warehouse.ClickHouse.Password)
+	hide(&c.Kafka.SASL.Password)
 	users := make([]UserConfig, len(c.Auth.Users))
 	for i, u := range c.Auth.Users {
 		hide(&u.PasswordHash)

@@ -17,13 +17,13 @@ func TestRedactedHidesEverySecretAndKeepsTheRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := string(b)
-	for _, secret := range []string{c.HTTP.SQLToken, c.Ingest.HMACKey, c.Warehouse.ClickHouse.Password,
+	for _, secret := range []string{c.HTTP.SQLToken, c.Ingest.HMACKey, c.Warehouse.ClickHouse.Password, c.Kafka.SASL.Password,
 		c.Auth.Users[0].PasswordHash, c.Auth.Users[0].TokenHashes[0], c.Ingest.Collectors[0].TokenHashes[0]} {
 		if strings.Contains(out, secret) {
 			t.Errorf("Redacted shows the secret %q", secret)
 		}
 	}
-	for _, kept := range []string{`"listen":"0.0.0.0:9090"`, `"sql_token":"(hidden)"`, `"hmac_key":"(hidden)"`, `"password":"(hidden)"`,
+	for _, kept := range []string{`"listen":"0.0.0.0:9090"`, `"sql_token":"(hidden)"`, `"hmac_key":"(hidden)"`, `"password":"(hidden)"`, `"mechanism":"SCRAM-SHA-512"`,
 		`"max_past":"48h0m0s"`, `"regions":["11"]`, `"name":"alice"`, `"roles":["analyst","union"]`, `"password_hash":"(hidden)"`,
 		`"token_hashes":["(hidden)"]`, `"client_secret_file":"/run/secrets/oidc"`, `"availability_target":0.99`} {
 		if !strings.Contains(out, kept) {

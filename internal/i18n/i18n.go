@@ -135,7 +135,8 @@ func For(l Lang) *Printer {
 	if err := loaded(); err != nil {
 		panic(err)
 	}
-	if _, err := Parse(string(l)); err != nil {
+	l, err := Parse(string(l))
+	if err != nil {
 		l = Default
 	}
 	return &Printer{lang: l, loc: goi18n.NewLocalizer(bundle, string(l))}

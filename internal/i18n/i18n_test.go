@@ -97,6 +97,9 @@ func TestEveryIDUsedExists(t *testing.T) {
 }
 
 func TestMissingIDIsVisible(t *testing.T) {
+	if p := For(""); p.Lang() != French || p.Percent(0.5, 0) != "50\u00a0%" {
+		t.Errorf("For(\"\") speaks %q and writes %q, want the default, French", p.Lang(), p.Percent(0.5, 0))
+	}
 	if got := For(French).T("test.no-such-message"); got != "⟦test.no-such-message⟧" {
 		t.Errorf("missing id gave %q", got)
 	}

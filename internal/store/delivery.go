@@ -81,11 +81,6 @@ func stringList(v any) []string {
 	return out
 }
 
-func asTime(v any) time.Time {
-	t, _ := v.(time.Time)
-	return t.UTC()
-}
-
 // States of a report delivery.
 const (
 	// DeliveryPending: the period is due (or will be at Due) and no mail

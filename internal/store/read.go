@@ -114,10 +114,12 @@ type Span struct {
 	Start, End                time.Time
 }
 
-func (sp Span) cond() string {
+// cond selects the span's rows; col is the time column (bucket, or ts in
+// the raw events).
+func (sp Span) cond(col string) string {
 	return fmt.Sprintf("(platform = %s AND service = %s AND region = %s AND %s)",
 		warehouse.QuoteString(sp.Platform), warehouse.QuoteString(sp.Service), warehouse.QuoteString(sp.Region),
-		span("bucket", sp.Start, sp.End))
+		span(col, sp.Start, sp.End))
 }
 
 // UsersFailed returns, for each set of spans, the unique users who saw a
@@ -137,7 +139,7 @@ func (s *Store) UsersFailed(ctx context.Context, grain Grain, sets [][]Span) ([]
 	for i, set := range sets {
 		conds := make([]string, len(set))
 		for k, sp := range set {
-			conds[k] = sp.cond()
+			conds[k] = sp.cond("bucket")
 			if !seen[conds[k]] {
 				seen[conds[k]] = true
 				all = append(all, conds[k])

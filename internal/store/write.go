@@ -22,23 +22,30 @@ type Event struct {
 	LatencyMS, QueueMS *float32 // nil: not measured
 	User               uint64   // pseudonym as a number; 0: none
 	Role, Source       string
-	Attrs              map[string]string
-	Partition          uint32
-	Offset             int64
-	Epoch              uint32 // the partition's log epoch (Range.Epoch)
+	// SampleRate is the share of events the sender kept, (0, 1]; 0 is
+	// stored as 1 (not sampled).
+	SampleRate float64
+	Attrs      map[string]string
+	Partition  uint32
+	Offset     int64
+	Epoch      uint32 // the partition's log epoch (Range.Epoch)
 }
 
 // eventColumns are the events table's columns in Event.values' order.
 var eventColumns = []string{"id", "collector", "ts", "platform", "service", "region", "academy", "kind", "outcome",
-	"status", "latency_ms", "queue_ms", "user", "role", "source", "attrs", "kafka_partition", "kafka_offset", "kafka_epoch"}
+	"status", "latency_ms", "queue_ms", "user", "role", "source", "sample_rate", "attrs", "kafka_partition", "kafka_offset", "kafka_epoch"}
 
 func (e *Event) values() []any {
 	attrs := e.Attrs
 	if attrs == nil {
 		attrs = map[string]string{}
 	}
+	rate := e.SampleRate
+	if rate <= 0 {
+		rate = 1
+	}
 	return []any{e.ID, e.Collector, e.TS, e.Platform, e.Service, e.Region, e.Academy, e.Kind, e.Outcome,
-		e.Status, e.LatencyMS, e.QueueMS, e.User, e.Role, e.Source, attrs, e.Partition, e.Offset, e.Epoch}
+		e.Status, e.LatencyMS, e.QueueMS, e.User, e.Role, e.Source, rate, attrs, e.Partition, e.Offset, e.Epoch}
 }
 
 // Window is one row of agg_in: what one flush adds to a minute of a

@@ -26,6 +26,7 @@ import (
 	"github.com/vigie-fr/vigie/aggregate"
 	"github.com/vigie-fr/vigie/dashboards/alert"
 	"github.com/vigie-fr/vigie/dashboards/delivery"
+	"github.com/vigie-fr/vigie/dashboards/notes"
 	"github.com/vigie-fr/vigie/dashboards/reach"
 	"github.com/vigie-fr/vigie/dashboards/sqlapi"
 	"github.com/vigie-fr/vigie/dashboards/web"
@@ -59,7 +60,7 @@ type App struct {
 	registerer prometheus.Registerer
 
 	embedded *broker.Embedded
-	brokers  []string
+	kafka    broker.Access // the brokers, with kafka.tls and kafka.sasl
 	wh       warehouse.Warehouse
 	st       *store.Store
 	sql      *sqlapi.Handler // the ad-hoc SQL endpoint, cancelled first at Shutdown
@@ -192,17 +193,20 @@ func (a *App) Start(ctx context.Context) error {
 		return err
 	}
 	a.srv, a.ln = srv, ln
-	a.brokers = a.cfg.Kafka.Brokers
 	needKafka := a.parts.Ingest || a.parts.Aggregate
 	if needKafka && a.cfg.Kafka.Embedded() {
 		b, err := broker.StartEmbedded(ctx, a.cfg.DataDir, a.cfg.Kafka.EmbeddedPort, a.log)
 		if err != nil {
 			return err
 		}
-		a.embedded, a.brokers = b, b.Addrs()
+		a.embedded, a.kafka = b, b.Access()
+	} else if needKafka {
+		if a.kafka, err = broker.Connect(ctx, a.cfg.Kafka.Brokers, a.cfg.Kafka); err != nil {
+			return err
+		}
 	}
 	if needKafka {
-		if err := broker.EnsureTopics(ctx, a.brokers, a.cfg.Kafka, a.log); err != nil {
+		if err := broker.EnsureTopics(ctx, a.kafka, a.cfg.Kafka, a.log); err != nil {
 			return err
 		}
 	}
@@ -234,13 +238,13 @@ func (a *App) Start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		a.producer = broker.NewWriter(a.brokers, a.cfg.Kafka.Topic, a.cfg.Kafka)
+		a.producer = broker.NewWriter(a.kafka, a.cfg.Kafka.Topic, a.cfg.Kafka)
 		a.producer.ErrorLogger = broker.ErrorLogger(a.log.With("topic", a.cfg.Kafka.Topic))
 		h, err := httpapi.New(a.cfg.Ingest, a.cfg.HTTP.MaxBodyBytes, a.producer, ps, a.log, a.registerer)
 		if err != nil {
 			return err
 		}
-		if err := checkKey(ctx, a.brokers, a.cfg.Kafka.Topic, h.CheckKey); err != nil {
+		if err := checkKey(ctx, a.kafka, a.cfg.Kafka.Topic, h.CheckKey); err != nil {
 			return err
 		}
 		a.gate.open(h)
@@ -260,7 +264,8 @@ func (a *App) Start(ctx context.Context) error {
 		mux.Handle(reach.ProofPath, reach.ProofHandler(nonce, a.URL()))
 		a.sql = sqlapi.NewHandler(a.wh, a.localToken, SQLLimits(a.cfg), a.log)
 		mux.Handle(sqlapi.Path, a.sql)
-		web.New(a.st, a.cfg.Incidents, a.log).Register(mux)
+		web.New(a.st, a.cfg.Incidents, a.log).WithCatalogue(a.cfg.Catalogue).Register(mux)
+		notes.New(a.st, a.log).Register(mux)
 		if a.cfg.Alerts.Enabled {
 			live, err := alert.New(a.st, alert.Options{Incidents: a.cfg.Incidents, Alerts: a.cfg.Alerts, Log: a.log, Registerer: a.registerer})
 			if err != nil {
@@ -274,7 +279,7 @@ func (a *App) Start(ctx context.Context) error {
 		// The subscriptions' API is there whether or not this process
 		// sends (administrators prepare them; delivery.enabled picks the
 		// one replica that sends).
-		dl, err := delivery.New(a.st, delivery.Options{Delivery: a.cfg.Delivery, Incidents: a.cfg.Incidents, Log: a.log, Registerer: a.registerer})
+		dl, err := delivery.New(a.st, delivery.Options{Delivery: a.cfg.Delivery, Incidents: a.cfg.Incidents, Catalogue: a.cfg.Catalogue, Log: a.log, Registerer: a.registerer})
 		if err != nil {
 			return err
 		}
@@ -287,10 +292,10 @@ func (a *App) Start(ctx context.Context) error {
 		}
 	}
 	if a.parts.Aggregate {
-		a.dlq = broker.NewWriter(a.brokers, a.cfg.Kafka.DLQTopic, a.cfg.Kafka)
+		a.dlq = broker.NewWriter(a.kafka, a.cfg.Kafka.DLQTopic, a.cfg.Kafka)
 		a.dlq.ErrorLogger = broker.ErrorLogger(a.log.With("topic", a.cfg.Kafka.DLQTopic))
 		agg, err := aggregate.New(aggregate.Options{
-			Brokers: a.brokers, Kafka: a.cfg.Kafka, Config: a.cfg.Aggregate,
+			Access: a.kafka, Kafka: a.cfg.Kafka, Config: a.cfg.Aggregate,
 			Database: a.cfg.Warehouse.Database, Warehouse: a.wh, DLQ: a.dlq,
 			Log: a.log, Registerer: a.registerer,
 		})
@@ -304,7 +309,7 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	a.watchHealth()
 	a.health.setPhase("running")
-	a.log.Info("vigie started", "url", a.URL(), "brokers", a.brokers, "warehouse", a.cfg.Warehouse.Driver)
+	a.log.Info("vigie started", "url", a.URL(), "brokers", a.kafka.Brokers(), "kafka_tls", a.cfg.Kafka.TLS.Enabled, "kafka_sasl", a.cfg.Kafka.SASL.Mechanism, "warehouse", a.cfg.Warehouse.Driver)
 	return nil
 }
 
@@ -323,7 +328,7 @@ func (a *App) localDisk() func(context.Context) string {
 func (a *App) watchHealth() {
 	cs := checks{}
 	if a.parts.Ingest || a.parts.Aggregate {
-		cs[partBroker] = brokerCheck(a.brokers, a.cfg.Kafka.Topic)
+		cs[partBroker] = brokerCheck(a.kafka, a.cfg.Kafka.Topic)
 	}
 	if a.st != nil {
 		cs[partWarehouse] = func(ctx context.Context) string {
@@ -495,6 +500,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 		if a.dlq != nil {
 			errs = append(errs, a.dlq.Close())
 		}
+		a.kafka.Close() // the secured transport's idle connections, once its writers closed
 		if a.wh != nil {
 			errs = append(errs, a.wh.Close())
 		}

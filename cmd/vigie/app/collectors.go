@@ -56,12 +56,17 @@ func RunCollector(ctx context.Context, c Collector, cfg config.Config, log *slog
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	w, pub, err := newPublisher(cfg, cfg.Kafka.Brokers, log, sourceOf(c))
+	access, err := broker.Connect(ctx, cfg.Kafka.Brokers, cfg.Kafka)
+	if err != nil {
+		return err
+	}
+	defer access.Close()
+	w, pub, err := newPublisher(cfg, access, log, sourceOf(c))
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	if err := checkKey(ctx, cfg.Kafka.Brokers, cfg.Kafka.Topic, pub.CheckKey); err != nil {
+	if err := checkKey(ctx, access, cfg.Kafka.Topic, pub.CheckKey); err != nil {
 		return err
 	}
 	var run func(context.Context) error
@@ -108,7 +113,7 @@ func sourceOf(c Collector) string {
 
 // newPublisher is the producer of a collector: broker.NewWriter (acks=all)
 // and the pseudonym key of ingest.hmac_key or the data dir.
-func newPublisher(cfg config.Config, brokers []string, log *slog.Logger, source string) (*kafka.Writer, *publish.Publisher, error) {
+func newPublisher(cfg config.Config, access broker.Access, log *slog.Logger, source string) (*kafka.Writer, *publish.Publisher, error) {
 	key, err := pseudonym.LoadOrCreateKey(cfg.DataDir, cfg.Ingest.HMACKey)
 	if err != nil {
 		return nil, nil, err
@@ -117,7 +122,7 @@ func newPublisher(cfg config.Config, brokers []string, log *slog.Logger, source 
 	if err != nil {
 		return nil, nil, err
 	}
-	w := broker.NewWriter(brokers, cfg.Kafka.Topic, cfg.Kafka)
+	w := broker.NewWriter(access, cfg.Kafka.Topic, cfg.Kafka)
 	w.ErrorLogger = broker.ErrorLogger(log.With("topic", cfg.Kafka.Topic))
 	pub, err := publish.New(w, ps, source)
 	if err != nil {
@@ -129,10 +134,10 @@ func newPublisher(cfg config.Config, brokers []string, log *slog.Logger, source 
 
 // checkKey refuses to produce with a pseudonymisation key other than the
 // one of the topic's newest events (check is a Publisher's CheckKey).
-func checkKey(ctx context.Context, brokers []string, topic string, check func([][]kafka.Header) error) error {
+func checkKey(ctx context.Context, access broker.Access, topic string, check func([][]kafka.Header) error) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	newest, err := broker.NewestHeaders(ctx, brokers, topic)
+	newest, err := broker.NewestHeaders(ctx, access, topic)
 	if err != nil {
 		return fmt.Errorf("check the pseudonymisation key against %s: %w", topic, err)
 	}

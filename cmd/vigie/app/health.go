@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/segmentio/kafka-go"
+
+	"github.com/vigie-fr/vigie/internal/broker"
 )
 
 // Parts of the process /readyz reports on.
@@ -130,11 +131,12 @@ func (h *health) watch(ctx context.Context, cs checks) {
 // brokerCheck asks a broker for the topic's partitions, on a connection of
 // its own each time (kafka-go's client caches metadata: a broker gone
 // would look alive for seconds).
-func brokerCheck(brokers []string, topic string) func(context.Context) string {
+func brokerCheck(access broker.Access, topic string) func(context.Context) string {
 	return func(ctx context.Context) string {
 		var last error
-		for _, b := range brokers {
-			conn, err := kafka.DialContext(ctx, "tcp", b)
+		d := access.Dialer()
+		for _, b := range access.Brokers() {
+			conn, err := d.DialContext(ctx, "tcp", b)
 			if err != nil {
 				last = err
 				continue

@@ -61,7 +61,7 @@ func TestReadinessFollowsEveryPart(t *testing.T) {
 	if code != http.StatusOK || !r.Ready || r.Phase != "running" || !equal(r.Parts, want) {
 		t.Fatalf("readyz = %d %+v, want 200 with %v", code, r, want)
 	}
-	_, port, _ := net.SplitHostPort(a.brokers[0])
+	_, port, _ := net.SplitHostPort(a.kafka.Brokers()[0])
 	a.embedded.Close()
 	until := func(what string, ok func(int, Readiness) bool) {
 		t.Helper()

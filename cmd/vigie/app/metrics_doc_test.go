@@ -19,6 +19,7 @@ import (
 
 	"github.com/vigie-fr/vigie/ingest/probe"
 	"github.com/vigie-fr/vigie/ingest/tail"
+	"github.com/vigie-fr/vigie/internal/broker"
 	"github.com/vigie-fr/vigie/internal/config"
 	"github.com/vigie-fr/vigie/internal/warehouse/chdb"
 )
@@ -250,7 +251,7 @@ func TestCollectorMetricsDocMatchesTheRegistry(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	cfg.Ingest.HMACKey = strings.Repeat("k", 32)
 	rec := &recorder{Registerer: prometheus.NewRegistry(), rows: map[string]metricRow{}}
-	w, pub, err := newPublisher(cfg, []string{"127.0.0.1:1"}, slog.New(slog.DiscardHandler), "probe")
+	w, pub, err := newPublisher(cfg, broker.Plain([]string{"127.0.0.1:1"}), slog.New(slog.DiscardHandler), "probe")
 	if err != nil {
 		t.Fatal(err)
 	}

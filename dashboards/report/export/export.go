@@ -22,7 +22,7 @@ import (
 
 	"github.com/vigie-fr/vigie/dashboards/reach"
 	"github.com/vigie-fr/vigie/dashboards/report"
-	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/i18n"
 	"github.com/vigie-fr/vigie/internal/paris"
 	"github.com/vigie-fr/vigie/internal/store"
 	"github.com/vigie-fr/vigie/internal/warehouse"
@@ -96,13 +96,14 @@ func Served(name string) (Format, error) {
 // (md, json or html): built here or fetched from a server.
 type Source func(ctx context.Context, format string) ([]byte, error)
 
-// Local builds the report of [from, to) from the warehouse's store, once;
-// the Source writes it in each format asked.
-func Local(ctx context.Context, st report.Source, from, to time.Time, incidents config.IncidentsConfig) (Source, error) {
-	r, err := report.Build(ctx, st, from, to, incidents)
+// Local builds the report of [from, to) from the warehouse's store, once,
+// in language lang; the Source writes it in each format asked.
+func Local(ctx context.Context, st report.Source, from, to time.Time, opt report.Options, lang i18n.Lang) (Source, error) {
+	r, err := report.BuildWith(ctx, st, from, to, opt)
 	if err != nil {
 		return nil, err
 	}
+	r.Lang = lang
 	return func(_ context.Context, format string) ([]byte, error) {
 		f, err := Served(format)
 		if err != nil {
@@ -114,14 +115,14 @@ func Local(ctx context.Context, st report.Source, from, to time.Time, incidents 
 	}, nil
 }
 
-// Remote asks the server at base for the report of [from, to)
+// Remote asks the server at base for the report of [from, to) in lang
 // (GET /api/v1/report); hc nil is http.DefaultClient.
-func Remote(hc *http.Client, base, token string, from, to time.Time) Source {
+func Remote(hc *http.Client, base, token string, from, to time.Time, lang i18n.Lang) Source {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
 	return func(ctx context.Context, format string) ([]byte, error) {
-		q := url.Values{"from": {from.Format(time.RFC3339)}, "to": {to.Format(time.RFC3339)}, "format": {format}}
+		q := url.Values{"from": {from.Format(time.RFC3339)}, "to": {to.Format(time.RFC3339)}, "format": {format}, "lang": {string(lang)}}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/report?"+q.Encode(), nil)
 		if err != nil {
 			return nil, err
@@ -176,6 +177,8 @@ type Request struct {
 	// Token is sent as a bearer to the server (the data dir's local token);
 	// "" sends none.
 	Token string
+	// Lang is the report's language ("" is French).
+	Lang i18n.Lang
 }
 
 func (r Request) formats() ([]Format, error) {
@@ -231,8 +234,9 @@ func (r Request) Write(ctx context.Context, src Source) ([]string, error) {
 // Run is `vigie report`: the report of r's range from the running server
 // when one answers at via.ServerURL (it owns the warehouse), else built
 // here from the warehouse via.OpenLocal opens (database db, incident
-// definition incidents), written as r asks. It returns the files written.
-func Run(ctx context.Context, r Request, via reach.Options, db string, incidents config.IncidentsConfig) ([]string, error) {
+// definition and catalogue opt), written as r asks. It returns the files
+// written.
+func Run(ctx context.Context, r Request, via reach.Options, db string, opt report.Options) ([]string, error) {
 	if _, err := r.formats(); err != nil {
 		return nil, err
 	}
@@ -242,14 +246,14 @@ func Run(ctx context.Context, r Request, via reach.Options, db string, incidents
 	var paths []string
 	err := reach.Warehouse(ctx, via, func(ctx context.Context, base string) error {
 		var err error
-		paths, err = r.Write(ctx, Remote(via.HTTP, base, r.Token, r.From, r.To))
+		paths, err = r.Write(ctx, Remote(via.HTTP, base, r.Token, r.From, r.To, r.Lang))
 		return err
 	}, func(ctx context.Context, wh warehouse.Warehouse) error {
 		st, err := store.New(wh, db)
 		if err != nil {
 			return err
 		}
-		src, err := Local(ctx, st, r.From, r.To, incidents)
+		src, err := Local(ctx, st, r.From, r.To, opt, r.Lang)
 		if err != nil {
 			return err
 		}

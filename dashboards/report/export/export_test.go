@@ -19,6 +19,7 @@ import (
 	"github.com/vigie-fr/vigie/dashboards/report"
 	"github.com/vigie-fr/vigie/dashboards/report/export"
 	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/i18n"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 )
 
@@ -193,12 +194,12 @@ func server(t *testing.T) (*httptest.Server, *[]string) {
 
 func TestRemote(t *testing.T) {
 	srv, asked := server(t)
-	src := export.Remote(nil, srv.URL, "", from, to)
+	src := export.Remote(nil, srv.URL, "", from, to, i18n.English)
 	body, err := src(t.Context(), "md")
 	if err != nil || string(body) != "md from the server\n" {
 		t.Fatalf("md: %q, %v", body, err)
 	}
-	if want := "format=md&from=2021-04-06T06%3A00%3A00Z&to=2021-04-06T10%3A00%3A00Z"; !reflect.DeepEqual(*asked, []string{want}) {
+	if want := "format=md&from=2021-04-06T06%3A00%3A00Z&lang=en&to=2021-04-06T10%3A00%3A00Z"; !reflect.DeepEqual(*asked, []string{want}) {
 		t.Errorf("asked %v, want %s", *asked, want)
 	}
 	if _, err := src(t.Context(), "json"); err == nil || !strings.Contains(err.Error(), "HTTP 400") || !strings.Contains(err.Error(), "no JSON today") {
@@ -217,7 +218,7 @@ func TestRunAsksARunningServer(t *testing.T) {
 		t.Error("the warehouse was opened although a server answers")
 		return nil, errors.New("no")
 	}}
-	paths, err := export.Run(t.Context(), export.Request{From: from, To: to, Format: "html", DataDir: dir}, via, "vigie", config.Default().Incidents)
+	paths, err := export.Run(t.Context(), export.Request{From: from, To: to, Format: "html", DataDir: dir}, via, "vigie", report.Options{Incidents: config.Default().Incidents})
 	if err != nil || len(paths) != 1 || len(*asked) != 1 {
 		t.Fatalf("paths %v, asked %v, err %v", paths, *asked, err)
 	}
@@ -239,13 +240,20 @@ func TestLocal(t *testing.T) {
 	wh := incidenttest.Engine(t)
 	inc := config.Default().Incidents
 
-	src, err := export.Local(t.Context(), st, incidenttest.MorningFrom, incidenttest.MorningTo, inc)
+	src, err := export.Local(t.Context(), st, incidenttest.MorningFrom, incidenttest.MorningTo, report.Options{Incidents: inc}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	md, err := src(t.Context(), "md")
-	if err != nil || !bytes.HasPrefix(md, []byte("# Lessons learned")) {
+	if err != nil || !bytes.HasPrefix(md, []byte("# Retour d'expérience")) {
 		t.Errorf("md: %v, %.40q", err, md)
+	}
+	en, err := export.Local(t.Context(), st, incidenttest.MorningFrom, incidenttest.MorningTo, report.Options{Incidents: inc}, i18n.English)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md, err := en(t.Context(), "md"); err != nil || !bytes.HasPrefix(md, []byte("# Post-mortem: 6 April 2021 at 08:00")) {
+		t.Errorf("English md: %v, %.40q", err, md)
 	}
 	js, err := src(t.Context(), "json")
 	var r report.Report
@@ -265,7 +273,7 @@ func TestLocal(t *testing.T) {
 			opened++
 			return borrowed{wh}, nil
 		}}
-		paths, err := export.Run(t.Context(), export.Request{From: incidenttest.MorningFrom, To: incidenttest.MorningTo, Format: export.All, DataDir: dir}, via, db, inc)
+		paths, err := export.Run(t.Context(), export.Request{From: incidenttest.MorningFrom, To: incidenttest.MorningTo, Format: export.All, DataDir: dir}, via, db, report.Options{Incidents: inc})
 		if err != nil || len(paths) != 3 || opened != 1 {
 			t.Fatalf("paths %v, opened %d, err %v; want three files from one open", paths, opened, err)
 		}

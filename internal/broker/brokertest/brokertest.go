@@ -31,7 +31,7 @@ func Start(t testing.TB, cfg config.KafkaConfig) *broker.Embedded {
 		t.Fatalf("start embedded broker: %v", err)
 	}
 	t.Cleanup(b.Close)
-	if err := broker.EnsureTopics(ctx, b.Addrs(), cfg, log); err != nil {
+	if err := broker.EnsureTopics(ctx, b.Access(), cfg, log); err != nil {
 		t.Fatalf("ensure topics: %v", err)
 	}
 	return b

@@ -29,6 +29,12 @@ type Fake struct {
 	Slow map[store.Grain][]store.Slow
 	// Anon is the answer of every Anonymous call.
 	Anon store.Anonymous
+	// Roles is the answer of every People call; Notes, Items and Status
+	// those of the report's notes (Status nil: none set).
+	Roles  []store.People
+	Notes  []store.Annotation
+	Items  []store.Action
+	Status *store.ReportStatus
 	// Err, when set, is the answer of every call.
 	Err error
 	// Calls counts the calls by method name.
@@ -151,4 +157,36 @@ func (f *Fake) SlowCounts(_ context.Context, grain store.Grain, from, to time.Ti
 	return inRange(f.Slow[grain], from, to, func(s store.Slow) series {
 		return series{s.Platform, s.Service, s.Region, s.Bucket}
 	}), nil
+}
+
+// People returns Roles.
+func (f *Fake) People(context.Context, []store.Span) ([]store.People, error) {
+	if err := f.call("People"); err != nil {
+		return nil, err
+	}
+	return f.Roles, nil
+}
+
+// Annotations returns Notes.
+func (f *Fake) Annotations(context.Context, time.Time, time.Time) ([]store.Annotation, error) {
+	if err := f.call("Annotations"); err != nil {
+		return nil, err
+	}
+	return f.Notes, nil
+}
+
+// Actions returns Items.
+func (f *Fake) Actions(context.Context, time.Time, time.Time) ([]store.Action, error) {
+	if err := f.call("Actions"); err != nil {
+		return nil, err
+	}
+	return f.Items, nil
+}
+
+// ReportStatusOf returns Status.
+func (f *Fake) ReportStatusOf(context.Context, time.Time, time.Time) (store.ReportStatus, bool, error) {
+	if err := f.call("ReportStatusOf"); err != nil || f.Status == nil {
+		return store.ReportStatus{}, false, err
+	}
+	return *f.Status, true, nil
 }

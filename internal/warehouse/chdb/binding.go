@@ -6,8 +6,6 @@ import (
 	"os"
 	"sync"
 	"unsafe"
-
-	"github.com/ebitengine/purego"
 )
 
 // The C ABI of libchdb (chdb.h, "new API"), bound lazily with purego.
@@ -17,7 +15,10 @@ import (
 // missing: every vigie binary, even one pointed at a ClickHouse server,
 // would then need the 560 MB library, and a missing one would crash before
 // main could say what to run. Here the library is opened on first use and a
-// missing one is an error value (ErrLibraryMissing).
+// missing one is an error value (ErrLibraryMissing). The binding itself is
+// load_purego.go; a binary built with -tags nochdb (the cluster image, which
+// only talks to a ClickHouse server) leaves purego out, links no C library
+// and is fully static (load_none.go).
 
 // ErrLibraryMissing is returned when libchdb.so cannot be loaded.
 var ErrLibraryMissing = errors.New("libchdb.so not found")
@@ -64,30 +65,6 @@ func DefaultCachePath() string {
 		}
 	}
 	return dir + "/libchdb.so"
-}
-
-func load() error {
-	loadOnce.Do(func() {
-		path := LibraryPath()
-		if _, err := os.Stat(path); err != nil {
-			loadErr = fmt.Errorf("%w at %s: install it with `scripts/install-chdb.sh` (run from the repository; it prints the path), or set CHDB_LIB_PATH to an existing libchdb.so", ErrLibraryMissing, path)
-			return
-		}
-		lib, err := purego.Dlopen(path, purego.RTLD_NOW|purego.RTLD_GLOBAL)
-		if err != nil {
-			loadErr = fmt.Errorf("%w: load %s: %v", ErrLibraryMissing, path, err)
-			return
-		}
-		purego.RegisterLibFunc(&cConnect, lib, "chdb_connect")
-		purego.RegisterLibFunc(&cClose, lib, "chdb_close_conn")
-		purego.RegisterLibFunc(&cQuery, lib, "chdb_query")
-		purego.RegisterLibFunc(&cDestroy, lib, "chdb_destroy_query_result")
-		purego.RegisterLibFunc(&cResultBuffer, lib, "chdb_result_buffer")
-		purego.RegisterLibFunc(&cResultLength, lib, "chdb_result_length")
-		purego.RegisterLibFunc(&cResultError, lib, "chdb_result_error")
-		purego.RegisterLibFunc(&cResultRowsRead, lib, "chdb_result_rows_read")
-	})
-	return loadErr
 }
 
 // conn is one chdb connection (one engine per process: docs/design.md, "chDB").

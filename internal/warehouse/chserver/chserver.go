@@ -22,6 +22,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/tlsconf"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 )
 
@@ -64,7 +65,10 @@ func Open(cfg config.ClickHouseConfig, database string) (*DB, error) {
 		opts.MaxIdleConns = cfg.MaxOpenConn
 	}
 	if cfg.TLS {
-		opts.TLS = &tls.Config{InsecureSkipVerify: cfg.TLSInsecure} //nolint:gosec // opt-in, for test clusters
+		var err error
+		if opts.TLS, err = tlsConfig(cfg); err != nil {
+			return nil, err
+		}
 	}
 	conn, err := clickhouse.Open(opts)
 	if err != nil {
@@ -74,9 +78,28 @@ func Open(cfg config.ClickHouseConfig, database string) (*DB, error) {
 	defer cancel()
 	if err := conn.Ping(ctx); err != nil {
 		conn.Close()
+		if field, why, ok := tlsconf.Diagnose(err); ok && cfg.TLS {
+			// Name the key to fix: a TLS refusal looks like any broken connection otherwise.
+			return nil, fmt.Errorf("warehouse.clickhouse.tls_%s: %s (%v as %q): %w", field, why, cfg.Addr, cfg.Username, err)
+		}
 		return nil, fmt.Errorf("chserver: ping %v as %q: %w", cfg.Addr, cfg.Username, err)
 	}
 	return &DB{conn: conn, addr: cfg.Addr, opts: *opts}, nil
+}
+
+// tlsConfig is the connection's TLS: the CA file as the only roots, the
+// client certificate of mutual TLS, the server name (warehouse.clickhouse.tls_*,
+// checked by config.Validate; an error here is a file gone since).
+func tlsConfig(cfg config.ClickHouseConfig) (*tls.Config, error) {
+	c, err := cfg.TLSFiles().Client()
+	if err != nil {
+		var fe *tlsconf.FieldError
+		if errors.As(err, &fe) {
+			return nil, fmt.Errorf("warehouse.clickhouse.tls_%s: %w", fe.Field, err)
+		}
+		return nil, err
+	}
+	return c, nil
 }
 
 // UseSandboxUser makes QueryReadOnly log in as username, the server account

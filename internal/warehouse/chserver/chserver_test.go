@@ -2,16 +2,19 @@ package chserver
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigie-fr/vigie/internal/config"
+	"github.com/vigie-fr/vigie/internal/tlsconf/tlsconftest"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 	"github.com/vigie-fr/vigie/internal/warehouse/contract"
 )
@@ -102,5 +105,80 @@ func TestSettingsTravelWithTheContext(t *testing.T) {
 	}
 	if withSettings(context.Background(), nil) != context.Background() {
 		t.Fatal("no settings should leave the context alone")
+	}
+}
+
+// The connection's TLS comes from the files: the CA as the only roots, the
+// client certificate presented (mutual TLS), the server name checked. No
+// ClickHouse server runs here, so a TLS listener stands in for one: it
+// records the client certificate the handshake showed, then hangs up.
+func TestTLSFromFiles(t *testing.T) {
+	pki := tlsconftest.New(t, "vigie test CA")
+	other := tlsconftest.New(t, "another CA")
+	seen := make(chan string, 8)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", pki.Server(t, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			tc := c.(*tls.Conn)
+			if tc.Handshake() == nil {
+				if certs := tc.ConnectionState().PeerCertificates; len(certs) > 0 {
+					seen <- certs[0].Subject.CommonName
+				}
+			}
+			c.Close()
+		}
+	}()
+	base := config.ClickHouseConfig{Addr: []string{ln.Addr().String()}, Username: "vigie_writer", MaxOpenConn: 1, DialTimeout: 2 * time.Second,
+		TLS: true, TLSCAFile: pki.CAFile, TLSCertFile: pki.ClientCert, TLSKeyFile: pki.ClientKey}
+
+	c, err := tlsConfig(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RootCAs == nil || len(c.Certificates) != 1 || c.InsecureSkipVerify || c.MinVersion != tls.VersionTLS12 {
+		t.Fatalf("tls.Config: roots %v, %d certificates, insecure %v, min version %x", c.RootCAs != nil, len(c.Certificates), c.InsecureSkipVerify, c.MinVersion)
+	}
+	// Handshake done, client certificate shown; the stand-in then speaks no ClickHouse.
+	if _, err := Open(base, "default"); err == nil {
+		t.Fatal("Open succeeded against a server that speaks no ClickHouse")
+	}
+	select {
+	case cn := <-seen:
+		if cn != "vigie-client" {
+			t.Fatalf("the server saw the client certificate %q, want vigie-client", cn)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no handshake with a client certificate reached the server")
+	}
+	for _, c := range []struct {
+		name   string
+		change func(*config.ClickHouseConfig)
+		says   string
+	}{
+		{"untrusted server certificate", func(c *config.ClickHouseConfig) { c.TLSCAFile = other.CAFile },
+			"warehouse.clickhouse.tls_ca_file: the server's certificate is not signed by a CA Vigie trusts"},
+		{"wrong server name", func(c *config.ClickHouseConfig) { c.TLSServerName = "clickhouse.elsewhere.example" },
+			"warehouse.clickhouse.tls_server_name: the server's certificate is not for the name Vigie expects"},
+		{"no client certificate", func(c *config.ClickHouseConfig) { c.TLSCertFile, c.TLSKeyFile = "", "" },
+			"warehouse.clickhouse.tls_cert_file: the server refused the TLS handshake"},
+		{"key file gone", func(c *config.ClickHouseConfig) { c.TLSKeyFile = filepath.Join(t.TempDir(), "gone.pem") },
+			"warehouse.clickhouse.tls_key_file: open "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := base
+			c.change(&cfg)
+			_, err := Open(cfg, "default")
+			if err == nil || !strings.HasPrefix(err.Error(), c.says) {
+				t.Fatalf("Open: %v\nwant it to start with %q", err, c.says)
+			}
+		})
 	}
 }

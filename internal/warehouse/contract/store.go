@@ -207,6 +207,8 @@ func testStoreReads(t *testing.T, wh warehouse.Warehouse, db string) {
 			t.Fatalf("delivered = %v (err %v), want %v", done, err, want)
 		}
 	})
+	t.Run("people by role, weighed by their sample rate", func(t *testing.T) { testPeople(t, st) })
+	t.Run("annotations, action items and status keep their newest version", func(t *testing.T) { testNotes(t, st) })
 	t.Run("a bad grain is named", func(t *testing.T) {
 		if _, err := st.Stats(ctx, "day", at(6, 0, 0), at(7, 0, 0)); err == nil || !strings.Contains(err.Error(), `"day"`) {
 			t.Fatalf("err = %v, want one naming the grain", err)
@@ -297,5 +299,95 @@ func testOffsets(t *testing.T, wh warehouse.Warehouse, db string) {
 	}
 	if o.Range(3, 10, 19, 2).Token(store.TableEvents) != "vigie/events/events/3/10-19" {
 		t.Fatalf("token = %q", o.Range(3, 10, 19, 2).Token(store.TableEvents))
+	}
+}
+
+// testPeople writes its own service's events: two sampled pupils (1 in
+// 100), a teacher (1 in 2), two attempts without a user, a probe and an
+// event after the span, which are not counted.
+func testPeople(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	at := func(m int) time.Time { return time.Date(2021, 4, 6, 9, m, 0, 0, time.UTC) }
+	lat := float32(80)
+	ev := func(id string, m int, user uint64, role, kind, outcome string, rate float64) store.Event {
+		return store.Event{ID: id, TS: at(m), Platform: "ent", Service: "contract-people", Region: "24", Kind: kind, Outcome: outcome,
+			LatencyMS: &lat, User: user, Role: role, SampleRate: rate}
+	}
+	rows := []store.Event{
+		ev("p1", 1, 101, "student", "page", "ok", 0.01), ev("p2", 2, 101, "student", "page", "ok", 0.01),
+		ev("p3", 3, 101, "student", "page", "error", 0.01), ev("p4", 4, 102, "student", "login", "ok", 0.01),
+		ev("p5", 5, 103, "teacher", "login", "timeout", 0.5), ev("p6", 6, 0, "", "login", "rejected", 0),
+		ev("p7", 7, 0, "", "login", "rejected", 1), ev("p8", 8, 0, "", "probe", "error", 0),
+		ev("p9", 20, 101, "student", "page", "error", 0.01),
+	}
+	if err := st.InsertEvents(ctx, rows, "contract-people"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.People(ctx, []store.Span{{Platform: "ent", Service: "contract-people", Region: "24", Start: at(0), End: at(10)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.People{
+		{Role: "", Attempts: 2, FailedAttempts: 2, EstAttempts: 2, EstFailedAttempts: 2},
+		{Role: "student", Users: 2, Failed: 1, EstUsers: 200, EstFailed: 100, Attempts: 4, FailedAttempts: 1, EstAttempts: 400, EstFailedAttempts: 100, Sampled: 4},
+		{Role: "teacher", Users: 1, Failed: 1, EstUsers: 2, EstFailed: 2, Attempts: 1, FailedAttempts: 1, EstAttempts: 2, EstFailedAttempts: 2, Sampled: 1},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("people = %+v, want %+v", got, want)
+	}
+	if got, err := st.People(ctx, nil); err != nil || len(got) != 0 {
+		t.Fatalf("people of no span = %+v (err %v), want none", got, err)
+	}
+}
+
+func testNotes(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	at := func(h, m int) time.Time { return time.Date(2021, 4, 6, h, m, 0, 0, time.UTC) }
+	written := func(s int) time.Time { return time.Date(2021, 4, 7, 10, 0, s, 0, time.UTC) }
+	for _, a := range []store.Annotation{
+		{ID: "a1", At: at(7, 5), Region: "11", Kind: "event", Text: "first", Author: "ana", WrittenAt: written(1)},
+		{ID: "a1", At: at(7, 5), Region: "11", Kind: "well", Text: "first, corrected", Author: "ana", WrittenAt: written(2)},
+		{ID: "a2", At: at(6, 0), Text: "gone", Author: "ana", WrittenAt: written(1)},
+		{ID: "a2", At: at(6, 0), Text: "gone", Author: "ana", WrittenAt: written(3), Deleted: true},
+		{ID: "a3", At: at(12, 0), Text: "outside", Author: "ana", WrittenAt: written(1)},
+	} {
+		if err := st.PutAnnotation(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	anns, err := st.Annotations(ctx, at(5, 0), at(11, 0))
+	want := []store.Annotation{{ID: "a1", At: at(7, 5), Region: "11", Kind: "well", Text: "first, corrected", Author: "ana", WrittenAt: written(2)}}
+	if err != nil || !reflect.DeepEqual(anns, want) {
+		t.Fatalf("annotations = %+v (err %v), want %+v", anns, err, want)
+	}
+	due := time.Date(2021, 5, 1, 0, 0, 0, 0, time.UTC)
+	for _, a := range []store.Action{
+		{ID: "x1", At: at(6, 0), Title: "quota", Owner: "dne", Priority: "P1", Due: due, State: "open", Author: "eng", WrittenAt: written(1)},
+		{ID: "x1", At: at(6, 0), Title: "quota", Owner: "dne", Priority: "P1", Due: due, State: "done", Author: "eng", WrittenAt: written(2)},
+		{ID: "x2", At: at(6, 30), Title: "no due date", Owner: "rectorat", Priority: "P3", State: "open", Author: "eng", WrittenAt: written(1)},
+	} {
+		if err := st.PutAction(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	acts, err := st.Actions(ctx, at(5, 0), at(11, 0))
+	wantActs := []store.Action{
+		{ID: "x1", At: at(6, 0), Title: "quota", Owner: "dne", Priority: "P1", Due: due, State: "done", Author: "eng", WrittenAt: written(2)},
+		{ID: "x2", At: at(6, 30), Title: "no due date", Owner: "rectorat", Priority: "P3", State: "open", Author: "eng", WrittenAt: written(1)},
+	}
+	if err != nil || !reflect.DeepEqual(acts, wantActs) {
+		t.Fatalf("actions = %+v (err %v), want %+v", acts, err, wantActs)
+	}
+	if _, ok, err := st.ReportStatusOf(ctx, at(5, 0), at(11, 0)); err != nil || ok {
+		t.Fatalf("status before any: ok=%v err=%v, want none", ok, err)
+	}
+	for i, s := range []string{"draft", "final"} {
+		if err := st.SetReportStatus(ctx, store.ReportStatus{From: at(5, 0), To: at(11, 0), Status: s, Author: "eng", WrittenAt: written(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, ok, err := st.ReportStatusOf(ctx, at(5, 0), at(11, 0))
+	if wantSt := (store.ReportStatus{From: at(5, 0), To: at(11, 0), Status: "final", Author: "eng", WrittenAt: written(1)}); err != nil || !ok || got != wantSt {
+		t.Fatalf("status = %+v ok=%v (err %v), want %+v", got, ok, err, wantSt)
 	}
 }
