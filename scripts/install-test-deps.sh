@@ -2,8 +2,10 @@
 # Installs the Debian packages the test suite runs for real, besides Go and
 # libchdb.so: headless Chromium for the dashboard test, nginx for the
 # access-log tailing test (ingest/tail), Prometheus (with promtool) and
-# Alertmanager for the alerting tests, kcat (librdkafka's command-line
-# client) for `make bench`, which compares Vigie with it. Each test starts its own server on a
+# Alertmanager for the alerting tests, aiosmtpd (an SMTP server) for the
+# report e-mails, poppler-utils for the PDF layout test, and kcat
+# (librdkafka's command-line client) for `make bench`, which compares Vigie
+# with it. Each test starts its own server on a
 # loopback port. Installs only what is missing, so a second run does
 # nothing; a package that cannot be installed is not fatal: its test skips
 # and says why.
@@ -14,6 +16,10 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; } || missing+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+# The report e-mail tests' SMTP server (Debian's python, not a venv's) and
+# the PDF layout test's pdftotext/pdftoppm.
+/usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || missing+=(python3-aiosmtpd)
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

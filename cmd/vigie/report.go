@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -12,7 +11,6 @@ import (
 	"github.com/vigie-fr/vigie/dashboards/report"
 	"github.com/vigie-fr/vigie/dashboards/report/export"
 	"github.com/vigie-fr/vigie/internal/i18n"
-	"github.com/vigie-fr/vigie/internal/paris"
 	"github.com/vigie-fr/vigie/internal/warehouse"
 )
 
@@ -39,10 +37,8 @@ thresholds come from the incidents.* configuration keys. Times are RFC 3339
 			if err != nil {
 				return fmt.Errorf("--lang: %w", err)
 			}
-			f, t, err := paris.ParseRange(from, to)
-			if re := (*paris.RangeError)(nil); errors.As(err, &re) {
-				return fmt.Errorf("--%s: %s", re.Param, re.Msg)
-			} else if err != nil {
+			f, t, err := rangeFlags(from, to)
+			if err != nil {
 				return err
 			}
 			// A running server owns the warehouse (chDB: one process per
@@ -69,6 +65,6 @@ thresholds come from the incidents.* configuration keys. Times are RFC 3339
 	cmd.Flags().StringVar(&langFlag, "lang", "fr", "language of the report: fr (French) or en (English)")
 	cmd.Flags().StringVarP(&out, "out", "o", "", `output file ("-" for stdout); default <data_dir>/reports/lessons-<from>.<ext>`)
 	_ = cmd.MarkFlagRequired("from")
-	cmd.AddCommand(reportStatusCmd(g))
+	cmd.AddCommand(reportSendCmd(g), reportStatusCmd(g))
 	return cmd
 }

@@ -28,7 +28,7 @@ const (
   GET  /api/v1/availability   region × hour availability (JSON)                  analyst, union, engineer
   GET  /api/v1/incidents      incidents found in a range (JSON)                  analyst, union, engineer
   GET  /api/v1/range          the time range the warehouse holds                 analyst, union, engineer
-  GET  /api/v1/report         the post-mortem report (?format=md|json|html, ?lang=fr|en)  analyst, union, engineer (logged)
+  GET  /api/v1/report         the post-mortem report (?format=md|json|html|pdf, ?lang=fr|en)  analyst, union, engineer (logged)
   GET  /api/v1/annotations    a range's annotations (timeline, lessons)          analyst, union, engineer
   POST /api/v1/annotations    add, replace or delete one (docs/reports.md)       analyst, engineer (logged)
   GET  /api/v1/actions        a range's action items                             analyst, union, engineer
@@ -44,7 +44,10 @@ const (
   GET  /login, POST /login    the login page; POST /logout; /auth/oidc/… with auth.oidc
   GET  /api/v1/me             who you are, and your session's CSRF token         anyone logged in
   GET  /api/v1/admin/users    the configured users and collectors, no secrets    admin
-  GET  /api/v1/admin/config   the configuration in force, secrets hidden         admin`
+  GET  /api/v1/admin/config   the configuration in force, secrets hidden         admin
+  GET  /api/v1/admin/subscriptions  report e-mails and their deliveries (docs/delivery.md)  admin
+  POST /api/v1/admin/subscriptions  add or replace one; DELETE …/{name} removes it   admin
+  POST /api/v1/admin/subscriptions/{name}/send  send its report now              engineer, admin`
 	commonRoutes = `
   GET  /metrics               Prometheus metrics (docs/metrics.md)               engineer, admin (open on http.ops_listen)
   GET  /healthz, /readyz      liveness, readiness                                open

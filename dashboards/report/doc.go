@@ -25,6 +25,7 @@ type block struct {
 	table   *table
 	grid    *Grid // region × hour availability: a table in Markdown, a heatmap in HTML
 	chart   string
+	cover   bool // also printed on the cover (print layout: cover.go)
 }
 
 // Charts only the HTML page draws.
@@ -77,7 +78,7 @@ func (d *doc) blocks() []block {
 	for _, g := range r.Grids {
 		add(block{heading: p.T("report.grid.title", "Platform", d.platform(g.Platform))}, block{grid: g})
 	}
-	add(block{heading: p.T("report.definitions.title")}, block{items: []string{
+	add(block{heading: p.T("report.definitions.title")}, block{cover: true, items: []string{
 		p.T("report.definitions.availability"),
 		p.T("report.definitions.people"),
 		p.T("report.definitions.response", "Quantile", d.share(o.LatencyQuantile)),

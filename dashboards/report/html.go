@@ -33,17 +33,6 @@ svg { display: block; max-width: 100%; height: auto; margin: 12px 0; }
 svg text { font-family: system-ui, sans-serif; font-size: 12px; fill: #1d2327; }
 svg text.in { fill: #fff; text-anchor: middle; font-size: 11px; }
 .scroll { overflow-x: auto; }
-@page { size: A4 landscape; margin: 10mm; }
-@media print {
-  body { background: #fff; font-size: 9pt; }
-  main { max-width: none; padding: 0; }
-  .scroll { overflow: visible; }
-  table { font-size: 8pt; }
-  th, td { padding: 2px 4px; }
-  tr, svg { break-inside: avoid; }
-  h2, h3 { break-after: avoid; }
-  .screen { display: none; }
-}
 `
 
 // Chart geometry, in SVG user units.
@@ -62,9 +51,21 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	d := r.doc()
 	p("<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\"/>\n", d.p.Lang())
 	p("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n")
-	p("<title>%s</title>\n<style>%s</style>\n</head>\n<body>\n<main>\n", inline(d.title()), pageCSS)
+	p("<title>%s</title>\n<style>%s%s</style>\n</head>\n<body>\n<main>\n", inline(d.title()), pageCSS, printCSS)
+	blocks := d.blocks()
+	d.writeCover(p, blocks)
 	p("<h1>%s</h1>\n", inline(d.title()))
-	for _, bl := range d.blocks() {
+	for i := 0; i < len(blocks); i++ {
+		bl := blocks[i]
+		// A heading and the heatmap it introduces print as one piece: the
+		// heatmap is never cut, so it would leave its heading behind.
+		if bl.heading != "" && i+1 < len(blocks) && blocks[i+1].grid != nil {
+			p("<div class=\"keep\">\n<h2>%s</h2>\n", inline(bl.heading))
+			d.writeHeatmap(p, blocks[i+1].grid)
+			p("</div>\n")
+			i++
+			continue
+		}
 		switch {
 		case bl.heading != "":
 			p("<h2>%s</h2>\n", inline(bl.heading))

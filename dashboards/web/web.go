@@ -75,6 +75,7 @@ type Server struct {
 	cache *versioned[[]byte]
 	// detections are incident detections by range, shared by the routes.
 	detections *versioned[*detection]
+	printing   chan struct{} // print's slots
 }
 
 // WithCatalogue names the services of reports with cat (catalogue.*).
@@ -89,7 +90,8 @@ func New(src Source, cfg config.IncidentsConfig, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{src: src, cfg: cfg, log: log, cache: newVersioned[[]byte](256), detections: newVersioned[*detection](8)}
+	return &Server{src: src, cfg: cfg, log: log, cache: newVersioned[[]byte](256), detections: newVersioned[*detection](8),
+		printing: make(chan struct{}, maxPrinting)}
 }
 
 // route is one API route: its ServeMux pattern and handler.
@@ -233,10 +235,11 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 }
 
 // report answers the lessons-learned report of [from, to) in a format of
-// export.Formats that is written from the report itself: Markdown
-// (format=md, the default), JSON or a self-contained HTML page. It is what
-// `vigie report` fetches when a server owns the warehouse, and what a
-// browser can open and save; PDF is printed where `vigie report` runs.
+// export.Formats: Markdown (format=md, the default), JSON, a
+// self-contained HTML page, or that page printed to PDF by the server's
+// headless Chromium (503 with a sentence saying so where none is
+// installed). It is what `vigie report` fetches when a server owns the
+// warehouse, and what a browser can open and save.
 func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	rq, err := newRequest(r, "from", "to", "format")
 	if err != nil {
@@ -248,24 +251,68 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	format, err := rq.choice("format", "md", "md", "json", "html")
+	format, err := rq.choice("format", "md", "md", "json", "html", "pdf")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	f, err := export.Served(format)
-	if err != nil {
-		s.fail(w, r, rq.fail("format", "api.param.choice", "Value", format, "Allowed", "md, json, html"))
+	fs, err := export.Expand(format)
+	if err != nil || len(fs) != 1 {
+		s.fail(w, r, rq.fail("format", "api.param.choice", "Value", format, "Allowed", "md, json, html, pdf"))
 		return
 	}
-	s.answerBytes(w, r, rq.p, "", f.ContentType, func(ctx context.Context) ([]byte, error) {
-		src, err := export.Local(ctx, s.src, from, to, report.Options{Incidents: s.cfg, Catalogue: s.cat}, rq.p.Lang())
-		if err != nil {
-			return nil, err
-		}
-		return export.Render(ctx, src, f)
-	})
+	f := fs[0]
+	build := func(ctx context.Context) (export.Source, error) {
+		return export.Local(ctx, s.src, from, to, report.Options{Incidents: s.cfg, Catalogue: s.cat}, rq.p.Lang())
+	}
+	if f.PrintedFrom == "" {
+		s.answerBytes(w, r, rq.p, "", f.ContentType, func(ctx context.Context) ([]byte, error) {
+			src, err := build(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return export.Render(ctx, src, f)
+		})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
+	defer cancel()
+	src, err := build(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	body, err := s.print(r.Context(), src, f)
+	if errors.Is(err, report.ErrNoBrowser) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		json.NewEncoder(w).Encode(map[string]string{"error": "this server cannot print PDF: no Chromium is installed where it runs " +
+			"(install Debian's chromium package, or ask for format=html and print it from a browser)"})
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Disposition", `inline; filename="lessons-`+from.In(paris).Format("2006-01-02T1504")+`.pdf"`)
+	s.write(w, f.ContentType, body)
 }
+
+// print renders a printed format, at most maxPrinting at a time: each
+// print is a Chromium process of a few hundred MB.
+func (s *Server) print(ctx context.Context, src export.Source, f export.Format) ([]byte, error) {
+	select {
+	case s.printing <- struct{}{}:
+		defer func() { <-s.printing }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return export.Render(ctx, src, f)
+}
+
+// maxPrinting bounds the PDFs printed at once.
+const maxPrinting = 2
 
 // DataRange is the answer of /api/v1/range: where the data is, the day
 // (Europe/Paris) the page opens on, and the values of the filters.

@@ -1,11 +1,13 @@
 package web_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"reflect"
 	"regexp"
 	"strings"
@@ -287,10 +289,37 @@ func TestTheReportIsServedAsMarkdownAndJSON(t *testing.T) {
 		t.Errorf("HTML report: %d %s, has svg: %v", res.StatusCode, res.Header.Get("Content-Type"), strings.Contains(string(page), "<svg"))
 	}
 	var bad map[string]string
-	if code := get(t, srv, "/api/v1/report?format=pdf&"+morning, &bad); code != 400 || bad["parameter"] != "format" {
-		t.Errorf("format=pdf: %d %v, want 400 naming format", code, bad)
+	if code := get(t, srv, "/api/v1/report?format=docx&"+morning, &bad); code != 400 || bad["parameter"] != "format" {
+		t.Errorf("format=docx: %d %v, want 400 naming format", code, bad)
+	}
+	if code := get(t, srv, "/api/v1/report?format=all&"+morning, &bad); code != 400 || bad["parameter"] != "format" {
+		t.Errorf("format=all: %d %v, want 400 naming format", code, bad)
 	}
 	if code := get(t, srv, "/api/v1/report?lang=english&"+morning, &bad); code != 400 || bad["parameter"] != "lang" {
 		t.Errorf("lang=english: %d %v, want 400 naming lang", code, bad)
+	}
+}
+
+// The server prints the PDF itself when Chromium is installed, and says
+// plainly when it is not.
+func TestTheReportIsServedAsPDF(t *testing.T) {
+	srv := server(t)
+	if _, err := exec.LookPath("chromium"); err != nil {
+		t.Skip("no Chromium: apt-get install -y chromium to test PDF printing")
+	}
+	res, err := http.Get(srv.URL + "/api/v1/report?format=pdf&" + morning)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(pdf, []byte("%PDF-")) ||
+		res.Header.Get("Content-Disposition") != `inline; filename="lessons-2021-04-06T0800.pdf"` {
+		t.Fatalf("PDF report: %d %s %q, %d bytes starting %.8q", res.StatusCode, res.Header.Get("Content-Type"), res.Header.Get("Content-Disposition"), len(pdf), pdf)
+	}
+	t.Setenv("PATH", t.TempDir()) // no Chromium on this PATH
+	var answer map[string]string
+	if code := get(t, srv, "/api/v1/report?format=pdf&"+morning, &answer); code != 503 || !strings.Contains(answer["error"], "no Chromium is installed") {
+		t.Errorf("PDF without Chromium: %d %v, want 503 saying why", code, answer)
 	}
 }

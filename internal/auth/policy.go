@@ -69,8 +69,15 @@ func Policy() map[string]Rule {
 		"/v1/events":                 {Roles: []Role{Collector}},
 		"GET /api/v1/admin/users":    {Roles: []Role{Admin}},
 		"GET /api/v1/admin/config":   {Roles: []Role{Admin}}, // registered by the app: config.Redacted
-		"GET /metrics":               {Roles: ops},
-		"/debug/pprof/":              {Roles: ops},
-		"/debug/pprof/profile":       {Roles: ops},
+		// Report e-mails (dashboards/delivery): recipients are personal
+		// data, so only admins see and change them; engineers may also
+		// send a subscription's report now (vigie report send).
+		"GET /api/v1/admin/subscriptions":              {Roles: []Role{Admin}},
+		"POST /api/v1/admin/subscriptions":             {Roles: []Role{Admin}, Audit: true},
+		"DELETE /api/v1/admin/subscriptions/{name}":    {Roles: []Role{Admin}, Audit: true},
+		"POST /api/v1/admin/subscriptions/{name}/send": {Roles: ops, Audit: true},
+		"GET /metrics":         {Roles: ops},
+		"/debug/pprof/":        {Roles: ops},
+		"/debug/pprof/profile": {Roles: ops},
 	}
 }

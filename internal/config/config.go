@@ -44,6 +44,7 @@ type Config struct {
 	Alerts    AlertsConfig    `mapstructure:"alerts"`
 	Auth      AuthConfig      `mapstructure:"auth"`      // auth.go
 	Catalogue CatalogueConfig `mapstructure:"catalogue"` // catalogue.go
+	Delivery  DeliveryConfig  `mapstructure:"delivery"`  // delivery.go
 }
 
 // LogConfig sets slog's output.
@@ -213,6 +214,7 @@ func Default() Config {
 			Services: defaultAlertServices(schemas.Regions), Retries: 3, RetryBackoff: time.Second},
 		Auth: AuthConfig{SessionTTL: 12 * time.Hour, OIDC: OIDCConfig{
 			Scopes: []string{"openid", "email", "profile"}, NameClaim: "email", RolesClaim: "groups"}},
+		Delivery: DefaultDelivery(),
 	}
 }
 
@@ -365,6 +367,7 @@ func (c *Config) Validate() error {
 	c.Alerts.validate(bad)
 	c.validateAuth(bad)
 	c.validateCollectors(bad)
+	c.Delivery.validate(bad)
 	return errors.Join(errs...)
 }
 

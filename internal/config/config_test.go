@@ -78,7 +78,7 @@ func fileKeys(t *testing.T, path string) []string {
 	var keys []string
 	seen := map[string]bool{}
 	for _, k := range v.AllKeys() {
-		for _, m := range []string{"incidents.objectives", "alerts.webhooks"} {
+		for _, m := range []string{"incidents.objectives", "alerts.webhooks", "delivery.subscriptions"} {
 			if strings.HasPrefix(k, m+".") {
 				k = m
 			}
@@ -88,7 +88,7 @@ func fileKeys(t *testing.T, path string) []string {
 			keys = append(keys, k)
 		}
 	}
-	for _, m := range []string{"incidents.objectives", "alerts.webhooks"} {
+	for _, m := range []string{"incidents.objectives", "alerts.webhooks", "delivery.subscriptions"} {
 		if !seen[m] && v.InConfig(m) { // an empty map has no leaf
 			keys = append(keys, m)
 		}
@@ -134,6 +134,9 @@ func normalized(c Config) Config {
 	}
 	if len(c.Alerts.Webhooks) == 0 {
 		c.Alerts.Webhooks = nil
+	}
+	if len(c.Delivery.Subscriptions) == 0 {
+		c.Delivery.Subscriptions = nil
 	}
 	if len(c.Auth.Users) == 0 {
 		c.Auth.Users = nil
@@ -237,6 +240,11 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 				NameClaim: "preferred_username", RolesClaim: "roles",
 				Roles: []OIDCRoleConfig{{Group: "vigie-analystes", Roles: []string{"analyst"}}}},
 		},
+		Delivery: DeliveryConfig{Enabled: true, From: "Vigie <vigie@example.fr>", Interval: 30 * time.Second,
+			RetryBackoff: 2 * time.Minute, MaxBackoff: 2 * time.Hour, CatchUp: 168 * time.Hour,
+			SMTP: SMTPConfig{Host: "smtp.example.fr", Port: 465, Security: "tls", Username: "vigie", PasswordFile: "/run/secrets/smtp", Timeout: 20 * time.Second, TLSInsecure: true},
+			Subscriptions: map[string]SubscriptionConfig{"hebdo-idf": {Recipients: []string{"syndicat@example.fr", "rectorat@example.fr"},
+				Regions: []string{"11"}, Platforms: []string{"ent"}, Lang: "fr", Schedule: "0 7 * * 1", Range: "week"}}},
 		Catalogue: CatalogueConfig{Services: []ServiceEntry{{ID: "ent-11", Name: "monlycee.net", Platform: "ent", Operator: "Région Île-de-France",
 			Provider: "Hébergeur Nord", Network: "AS64501", Regions: []string{"11"}, Academies: []string{"paris", "creteil", "versailles"},
 			Contact: "astreinte@example.fr"}}},

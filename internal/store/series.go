@@ -263,18 +263,26 @@ func (s *Store) LastMinute(ctx context.Context) (last time.Time, ok bool, err er
 	return t.UTC(), true, nil
 }
 
-// Version is a cheap fingerprint of what the aggregate tables hold: it
+// Version is a cheap fingerprint of what the aggregate and report-note tables hold: it
 // changes with every write of a window, so an answer computed from the
 // aggregates may be reused while it stays the same.
 func (s *Store) Version(ctx context.Context) (string, error) {
-	res, err := s.wh.Query(ctx, fmt.Sprintf("SELECT count(), sum(n_total), max(received_at) FROM %s", s.table("agg_hour")), nil)
+	// The report also shows what people wrote (annotations, action items,
+	// status): a write there is a new version too. Each write adds a row
+	// with a newer written_at, so count and newest time change with it.
+	notes := func(table string) string {
+		return fmt.Sprintf("(SELECT toString(count()) || '.' || toString(toUnixTimestamp64Milli(max(written_at))) FROM %s)", s.table(table))
+	}
+	res, err := s.wh.Query(ctx, fmt.Sprintf("SELECT count(), sum(n_total), max(received_at), %s, %s, %s FROM %s",
+		notes("report_annotations"), notes("report_actions"), notes("report_status"), s.table("agg_hour")), nil)
 	if err != nil {
 		return "", fmt.Errorf("aggregates version: %w", err)
 	}
-	if len(res.Rows) != 1 || len(res.Rows[0]) != 3 {
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 6 {
 		return "", fmt.Errorf("aggregates version: got %d rows", len(res.Rows))
 	}
 	r := res.Rows[0]
 	t, _ := r[2].(time.Time)
-	return fmt.Sprintf("%d/%d/%d", warehouse.AsUint(r[0]), warehouse.AsUint(r[1]), t.Unix()), nil
+	return fmt.Sprintf("%d/%d/%d/%s/%s/%s", warehouse.AsUint(r[0]), warehouse.AsUint(r[1]), t.Unix(),
+		warehouse.AsString(r[3]), warehouse.AsString(r[4]), warehouse.AsString(r[5])), nil
 }

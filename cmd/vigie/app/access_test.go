@@ -118,6 +118,12 @@ func TestEveryRouteForEveryRole(t *testing.T) {
 		{"/v1/events", "POST", "/v1/events", event, only(200, "collector", "local")},
 		{"GET /api/v1/admin/users", "GET", "/api/v1/admin/users", "", only(200, "admin")},
 		{"GET /api/v1/admin/config", "GET", "/api/v1/admin/config", "", only(200, "admin")},
+		{"GET /api/v1/admin/subscriptions", "GET", "/api/v1/admin/subscriptions", "", only(200, "admin")},
+		{"POST /api/v1/admin/subscriptions", "POST", "/api/v1/admin/subscriptions",
+			`{"name":"route-test","recipients":["cse@example.fr"],"schedule":"0 7 * * 1","range":"week"}`, only(200, "admin")},
+		{"DELETE /api/v1/admin/subscriptions/{name}", "DELETE", "/api/v1/admin/subscriptions/route-test", "", only(204, "admin")},
+		// Allowed roles reach the handler, which knows no such subscription.
+		{"POST /api/v1/admin/subscriptions/{name}/send", "POST", "/api/v1/admin/subscriptions/nobody/send", "", only(404, "engineer", "admin", "local")},
 		{"GET /metrics", "GET", "/metrics", "", only(200, "engineer", "admin", "local")},
 		{"/debug/pprof/", "GET", "/debug/pprof/", "", only(200, "engineer", "admin", "local")},
 		{"/debug/pprof/profile", "GET", "/debug/pprof/profile?seconds=1", "", only(200, "engineer", "admin", "local")},

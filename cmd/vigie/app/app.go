@@ -25,6 +25,7 @@ import (
 
 	"github.com/vigie-fr/vigie/aggregate"
 	"github.com/vigie-fr/vigie/dashboards/alert"
+	"github.com/vigie-fr/vigie/dashboards/delivery"
 	"github.com/vigie-fr/vigie/dashboards/notes"
 	"github.com/vigie-fr/vigie/dashboards/reach"
 	"github.com/vigie-fr/vigie/dashboards/sqlapi"
@@ -67,6 +68,7 @@ type App struct {
 	dlq      *kafka.Writer
 	agg      *aggregate.Aggregator
 	live     *alert.Evaluator
+	delivery *delivery.Service // report e-mails, started with delivery.enabled
 	ln       net.Listener
 	srv      *http.Server
 	opsSrv   *http.Server // http.ops_listen: /metrics and pprof apart, nil when not configured
@@ -274,6 +276,20 @@ func (a *App) Start(ctx context.Context) error {
 			}
 			a.live = live
 		}
+		// The subscriptions' API is there whether or not this process
+		// sends (administrators prepare them; delivery.enabled picks the
+		// one replica that sends).
+		dl, err := delivery.New(a.st, delivery.Options{Delivery: a.cfg.Delivery, Incidents: a.cfg.Incidents, Catalogue: a.cfg.Catalogue, Log: a.log, Registerer: a.registerer})
+		if err != nil {
+			return err
+		}
+		delivery.NewAPI(dl).Register(mux)
+		if a.cfg.Delivery.Enabled {
+			if err := dl.Start(ctx); err != nil {
+				return err
+			}
+			a.delivery = dl
+		}
 	}
 	if a.parts.Aggregate {
 		a.dlq = broker.NewWriter(a.kafka, a.cfg.Kafka.DLQTopic, a.cfg.Kafka)
@@ -465,6 +481,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 		}
 		if a.live != nil {
 			errs = append(errs, a.live.Shutdown(ctx))
+		}
+		if a.delivery != nil { // a send in flight finishes and is recorded
+			errs = append(errs, a.delivery.Shutdown(ctx))
 		}
 		if a.producer != nil {
 			errs = append(errs, a.producer.Close())

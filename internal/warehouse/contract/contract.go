@@ -73,7 +73,8 @@ func testMigrate(t *testing.T, wh warehouse.Warehouse, db string) {
 		names = append(names, r[0])
 	}
 	want := []any{"agg_hour", "agg_hour_mv", "agg_in", "agg_minute", "agg_minute_mv", "alert_deliveries", "consumer_offsets",
-		"events", "hour_stats", "incident_state", "minute_stats", "offset_claims", "report_actions", "report_annotations", "report_status",
+		"events", "hour_stats", "incident_state", "minute_stats", "offset_claims", "report_actions", "report_annotations",
+		"report_deliveries", "report_status", "report_subscriptions",
 		"schema_lock", "schema_migrations"}
 	if !reflect.DeepEqual(names, want) {
 		t.Fatalf("tables %v, want %v", names, want)
