@@ -70,6 +70,14 @@ func AppendJSON(buf []byte, ev *Event) ([]byte, error) {
 		}
 		buf = append(buf, '}')
 	}
+	if ev.SampleRate != 0 {
+		if math.IsNaN(ev.SampleRate) || math.IsInf(ev.SampleRate, 0) {
+			_, err = json.Marshal(ev)
+			return buf, err
+		}
+		buf = append(buf, `,"sample_rate":`...)
+		buf = appendJSONFloat(buf, ev.SampleRate)
+	}
 	return append(buf, '}'), nil
 }
 
