@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -439,17 +440,29 @@ func TestProbeOutcomesAndPhasesReachTheWarehouse(t *testing.T) {
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
-	time.Sleep(4500 * time.Millisecond)
-	resp, err := http.Get("http://" + listen + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	// Wait for what the probe shows rather than for a fixed time: on a busy
+	// machine its first rounds come late. Its /metrics first, then at least
+	// two rounds of every target in the warehouse, before stopping it.
+	wantMetrics := []string{`probe_success{region="11",service="ent-90",target="healthy"} 1`, `probe_success{region="24",service="ent-91",target="healthy-tls"} 1`,
+		`probe_success{region="32",service="ent-94",target="failing"} 0`, `probe_http_duration_seconds{phase="tls",region="24",service="ent-91",target="healthy-tls"}`}
+	var metrics []byte
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+		if resp, err := http.Get("http://" + listen + "/metrics"); err == nil {
+			metrics, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		missing := slices.IndexFunc(wantMetrics, func(w string) bool { return !strings.Contains(string(metrics), w) })
+		if missing < 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics of vigie probe lacks %s:\n%s", wantMetrics[missing], metrics)
+		}
 	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{`probe_success{region="11",service="ent-90",target="healthy"} 1`, `probe_success{region="24",service="ent-91",target="healthy-tls"} 1`,
-		`probe_success{region="32",service="ent-94",target="failing"} 0`, `probe_http_duration_seconds{phase="tls",region="24",service="ent-91",target="healthy-tls"}`} {
-		if !strings.Contains(string(metrics), want) {
-			t.Errorf("/metrics of vigie probe lacks %s", want)
+	const rounds = `SELECT count() FROM (SELECT attrs['target'] FROM vigie.events WHERE source = 'probe' GROUP BY 1 HAVING count() >= 2)`
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(time.Second) {
+		if n, _ := strconv.Atoi(query(t, s, rounds)[0][0]); n >= len(targets) || time.Now().After(deadline) {
+			break
 		}
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
