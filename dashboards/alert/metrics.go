@@ -117,8 +117,8 @@ func (m *metrics) update(open []store.IncidentState, recent, lookback []store.Re
 	sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
 	for _, k := range keys {
 		a := bySeries[k]
-		if den := a.ok + a.failed; den > 0 {
-			m.avail.WithLabelValues(k[0], k[1], k[2]).Set(float64(a.ok) / float64(den))
+		if av, ok := store.Availability(a.ok, a.failed); ok {
+			m.avail.WithLabelValues(k[0], k[1], k[2]).Set(av)
 		}
 		if a.p95 > 0 {
 			m.p95.WithLabelValues(k[0], k[1], k[2]).Set(a.p95 / 1000)

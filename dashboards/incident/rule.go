@@ -7,6 +7,7 @@ import (
 
 	"github.com/vigie-fr/vigie/internal/config"
 	"github.com/vigie-fr/vigie/internal/paris"
+	"github.com/vigie-fr/vigie/internal/store"
 )
 
 // Evidence a window can give, as bits of a minute's marks.
@@ -520,8 +521,8 @@ func (r rule) summarise(s *seriesData, start, end, first, last int, bits uint8, 
 		in.WorstP95MS = p95Any
 	}
 	in.Availability = 1
-	if den := in.OK + in.Failed; den > 0 {
-		in.Availability = float64(in.OK) / float64(den)
+	if a, ok := store.Availability(in.OK, in.Failed); ok {
+		in.Availability = a
 	}
 	if bits&markAvail == 0 {
 		in.WorstAvailability = math.Min(1, in.Availability)

@@ -71,8 +71,7 @@ func LoadGrid(ctx context.Context, src GridSource, platform, grain string, from,
 	seen := map[string]bool{}
 	for _, sc := range cells {
 		c := Cell{Region: sc.Region, Bucket: sc.Bucket, Events: sc.Events, OK: sc.OK, Failed: sc.Failed, P95MS: sc.P95MS}
-		if den := c.OK + c.Failed; den > 0 {
-			a := float64(c.OK) / float64(den)
+		if a, ok := store.Availability(c.OK, c.Failed); ok {
 			c.Availability = &a
 		}
 		if !seen[c.Region] {

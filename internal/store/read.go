@@ -66,12 +66,17 @@ func (m Stats) Failed() uint64 { return m.Errors + m.Timeouts + m.Rejected }
 
 // Availability is ok / (ok + failed), the definition of the *_stats views;
 // ok is false when the bucket had no such attempt.
-func (m Stats) Availability() (a float64, ok bool) {
-	den := m.OK + m.Failed()
+func (m Stats) Availability() (a float64, ok bool) { return Availability(m.OK, m.Failed()) }
+
+// Availability is the one definition of availability, ok / (ok + failed)
+// (failed: errors, timeouts and quota refusals; waiting-room attempts are
+// neither); ok is false when nothing that can fail was attempted.
+func Availability(okCount, failed uint64) (a float64, ok bool) {
+	den := okCount + failed
 	if den == 0 {
 		return 0, false
 	}
-	return float64(m.OK) / float64(den), true
+	return float64(okCount) / float64(den), true
 }
 
 // Stats reads the buckets of [from, to) at grain, sorted by platform,

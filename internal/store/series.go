@@ -75,13 +75,7 @@ func (p Point) Failed() uint64 { return p.Errors + p.Timeouts + p.Rejected }
 
 // Availability is ok / (ok + failed); ok is false when nothing that can
 // fail was attempted.
-func (p Point) Availability() (float64, bool) {
-	den := p.OK + p.Failed()
-	if den == 0 {
-		return 0, false
-	}
-	return float64(p.OK) / float64(den), true
-}
+func (p Point) Availability() (float64, bool) { return Availability(p.OK, p.Failed()) }
 
 // SQLText is how a query's values are written into its text: literals for
 // the store, Grafana macros and template variables for its dashboards.
