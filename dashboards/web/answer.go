@@ -71,48 +71,65 @@ func (g *gzipWriter) close() {
 	}
 }
 
-// versioned keeps values by key and aggregates' version: a value computed
-// from the aggregates stays right until a write changes them, and past
-// hours rarely change. It holds at most size values and forgets the
-// oldest first.
+// versioned keeps values by key for the aggregates' current version: a
+// value computed from the aggregates stays right until a write changes
+// them, and past hours rarely change. A new version makes every value of
+// the older one wrong for good, so the first value stored under it drops
+// them all (on a live server, that is at each flush, rather than keeping
+// stale answers until they age out). Within a version it holds at most
+// size values weighing at most budget in all (weigh: nil counts each
+// value as 1), and forgets the oldest first.
 type versioned[T any] struct {
-	mu    sync.Mutex
-	size  int
-	order []string
-	items map[string]entry[T]
-}
-
-type entry[T any] struct {
+	mu      sync.Mutex
+	size    int
+	budget  int
+	weigh   func(T) int
 	version string
-	value   T
+	weight  int
+	order   []string
+	items   map[string]T
 }
 
-func newVersioned[T any](size int) *versioned[T] {
-	return &versioned[T]{size: size, items: map[string]entry[T]{}}
+func newVersioned[T any](size, budget int, weigh func(T) int) *versioned[T] {
+	if weigh == nil {
+		weigh = func(T) int { return 1 }
+	}
+	return &versioned[T]{size: size, budget: budget, weigh: weigh, items: map[string]T{}}
 }
 
 func (c *versioned[T]) get(key, version string) (T, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	it, ok := c.items[key]
-	if !ok || it.version != version {
+	v, ok := c.items[key]
+	if !ok || version != c.version {
 		var zero T
 		return zero, false
 	}
-	return it.value, true
+	return v, true
 }
 
 func (c *versioned[T]) put(key, version string, v T) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.items[key]; !ok {
-		c.order = append(c.order, key)
-		for len(c.order) > c.size {
-			delete(c.items, c.order[0])
-			c.order = c.order[1:]
-		}
+	w := c.weigh(v)
+	if w > c.budget {
+		return // one answer larger than the whole budget is not kept
 	}
-	c.items[key] = entry[T]{version: version, value: v}
+	if version != c.version {
+		c.version, c.items, c.order, c.weight = version, map[string]T{}, nil, 0
+	}
+	if old, ok := c.items[key]; ok {
+		c.weight -= c.weigh(old)
+	} else {
+		c.order = append(c.order, key)
+	}
+	c.items[key] = v
+	c.weight += w
+	for len(c.order) > c.size || c.weight > c.budget {
+		c.weight -= c.weigh(c.items[c.order[0]])
+		delete(c.items, c.order[0])
+		c.order = c.order[1:]
+	}
 }
 
 // answer replies with compute's answer to r as JSON, reused from the cache

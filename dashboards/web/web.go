@@ -90,8 +90,9 @@ func New(src Source, cfg config.IncidentsConfig, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{src: src, cfg: cfg, log: log, cache: newVersioned[[]byte](256), detections: newVersioned[*detection](8),
-		printing: make(chan struct{}, maxPrinting)}
+	return &Server{src: src, cfg: cfg, log: log, cache: newVersioned(256, answerBudget, func(b []byte) int { return len(b) }),
+		detections: newVersioned[*detection](8, 8, nil),
+		printing:   make(chan struct{}, maxPrinting)}
 }
 
 // route is one API route: its ServeMux pattern and handler.
@@ -310,6 +311,10 @@ func (s *Server) print(ctx context.Context, src export.Source, f export.Format) 
 	}
 	return export.Render(ctx, src, f)
 }
+
+// answerBudget bounds the bytes of the answers kept for reuse: a minute
+// grain over 48 hours is megabytes, and the dashboards' memory is budgeted.
+const answerBudget = 64 << 20
 
 // maxPrinting bounds the PDFs printed at once.
 const maxPrinting = 2
