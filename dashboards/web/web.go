@@ -288,8 +288,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusServiceUnavailable)
-		json.NewEncoder(w).Encode(map[string]string{"error": "this server cannot print PDF: no Chromium is installed where it runs " +
-			"(install Debian's chromium package, or ask for format=html and print it from a browser)"})
+		json.NewEncoder(w).Encode(map[string]string{"error": rq.p.T("api.pdf.no_browser")})
 		return
 	}
 	if err != nil {

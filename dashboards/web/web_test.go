@@ -319,7 +319,10 @@ func TestTheReportIsServedAsPDF(t *testing.T) {
 	}
 	t.Setenv("PATH", t.TempDir()) // no Chromium on this PATH
 	var answer map[string]string
-	if code := get(t, srv, "/api/v1/report?format=pdf&"+morning, &answer); code != 503 || !strings.Contains(answer["error"], "no Chromium is installed") {
+	if code := get(t, srv, "/api/v1/report?format=pdf&lang=en&"+morning, &answer); code != 503 || !strings.Contains(answer["error"], "no Chromium is installed") {
 		t.Errorf("PDF without Chromium: %d %v, want 503 saying why", code, answer)
+	}
+	if code := get(t, srv, "/api/v1/report?format=pdf&"+morning, &answer); code != 503 || !strings.Contains(answer["error"], "aucun Chromium n’est installé") {
+		t.Errorf("PDF without Chromium, in French: %d %v, want 503 saying why", code, answer)
 	}
 }
